@@ -1,0 +1,326 @@
+"""Audio I/O: decode any common format, resample, downmix, and write outputs atomically.
+
+Arrays are float32 shaped ``(channels, samples)`` everywhere in soundsift.  Decoding is
+streamed in blocks so that long files never have to sit in memory whole; every block is
+checked for NaN/Inf, and a file that ends before its header says it should is reported as
+truncated instead of being padded with silence.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+import soundfile
+from pedalboard.io import AudioFile as PedalboardAudioFile
+from pedalboard.io import StreamResampler, get_supported_read_formats
+
+from soundsift.errors import AudioError
+
+BIT_DEPTHS: dict[str, str] = {"16": "PCM_16", "24": "PCM_24", "32f": "FLOAT"}
+WRITE_FORMATS: dict[str, str] = {"wav": "WAV", "flac": "FLAC"}
+MIN_SAMPLE_RATE = 8_000
+MAX_SAMPLE_RATE = 192_000
+# Containers whose header states the exact frame count (pedalboard reports it as declared).
+_HEADER_COUNTED = {".wav", ".wave", ".bwf", ".aif", ".aiff"}
+_OGG = {".ogg", ".oga", ".opus"}
+
+
+def audio_extensions() -> frozenset[str]:
+    """File extensions (lower case, with dot) that soundsift can decode on this platform."""
+    sndfile = {"." + ext.lower() for ext in soundfile.available_formats()}
+    sndfile |= {".wave", ".aif", ".oga", ".opus", ".mp3"}
+    return frozenset(sndfile | {ext.lower() for ext in get_supported_read_formats()})
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What a decodable file holds, read from its header."""
+
+    path: Path
+    sample_rate: int
+    channels: int
+    frames: int
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return self.frames / self.sample_rate
+
+
+class AudioReader:
+    """Streams a file as float32 ``(channels, n)`` blocks, validating as it goes.
+
+    Use as a context manager; iterate with :meth:`blocks`.  Raises :class:`AudioError` for
+    unreadable, empty, truncated or non-finite input, always naming the file.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._check_path()
+        self._file = self._open()
+        self.sample_rate = int(self._file.samplerate)
+        self.channels = int(self._file.channels)
+        self.frames = self._declared_frames()
+        self._check_header()
+
+    def _check_path(self) -> None:
+        if not self.path.exists():
+            raise AudioError(self.path, "no such file")
+        if self.path.is_dir():
+            raise AudioError(self.path, "is a directory, not an audio file")
+        if not os.access(self.path, os.R_OK):
+            raise AudioError(self.path, "permission denied")
+
+    def _open(self) -> soundfile.SoundFile:
+        try:
+            with _native_stderr_silenced():
+                return soundfile.SoundFile(str(self.path))
+        except (soundfile.LibsndfileError, RuntimeError, TypeError):
+            raise AudioError(self.path, "not a readable audio file (unknown format or corrupt header)") from None
+
+    def _declared_frames(self) -> int:
+        """Frame count promised by the header; exceeds the real count when truncated."""
+        frames = int(self._file.frames)
+        if self.path.suffix.lower() in _HEADER_COUNTED:
+            try:
+                with PedalboardAudioFile(str(self.path)) as header:
+                    frames = max(frames, int(header.frames))
+            except ValueError:
+                pass
+        return frames
+
+    def _check_header(self) -> None:
+        if self.path.suffix.lower() in _OGG and not _ogg_stream_ended(self.path):
+            raise AudioError(self.path, "truncated: the Ogg stream has no end-of-stream page")
+        if self.frames <= 0:
+            raise AudioError(self.path, "contains no audio (zero length)")
+        if not MIN_SAMPLE_RATE <= self.sample_rate <= MAX_SAMPLE_RATE:
+            raise AudioError(
+                self.path,
+                f"sample rate {self.sample_rate} Hz is outside the supported "
+                f"{MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz",
+            )
+
+    @property
+    def info(self) -> AudioInfo:
+        """Header facts of the open file."""
+        return AudioInfo(self.path, self.sample_rate, self.channels, self.frames)
+
+    def blocks(self, block_size: int = 65536) -> Iterator[np.ndarray]:
+        """Yield consecutive ``(channels, n)`` float32 blocks covering the whole file."""
+        read = 0
+        while True:
+            try:
+                with _native_stderr_silenced():
+                    block = self._file.read(block_size, dtype="float32", always_2d=True)
+            except (soundfile.LibsndfileError, RuntimeError) as exc:
+                raise AudioError(self.path, f"corrupt or truncated ({_clean(exc)})") from None
+            if block.shape[0] == 0:
+                break
+            if not np.isfinite(block).all():
+                raise AudioError(self.path, "contains NaN or infinite samples")
+            read += block.shape[0]
+            yield np.ascontiguousarray(block.T)
+        if read < self.frames:
+            raise AudioError(
+                self.path,
+                f"truncated: header declares {self.frames} frames but only {read} could be read",
+            )
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> AudioReader:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _ogg_stream_ended(path: Path) -> bool:
+    """True when the last Ogg page of the file carries the end-of-stream flag (complete file)."""
+    with path.open("rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        fh.seek(max(0, size - 65536))
+        tail = fh.read()
+    page = tail.rfind(b"OggS")
+    return page >= 0 and page + 5 < len(tail) and bool(tail[page + 5] & 0x04)
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Hide warnings that native decoders (mpg123) print straight to file descriptor 2.
+
+    Problems are reported through :class:`AudioError` instead, so a user sees one clear line.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _clean(exc: BaseException) -> str:
+    """A one-line reason from a decoder exception, without its repeated file name."""
+    text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+    return text.split(": ", 1)[-1] if text.startswith("Error") else text
+
+
+def probe(path: str | Path) -> AudioInfo:
+    """Validate that ``path`` opens as non-empty audio and return its header facts."""
+    with AudioReader(path) as reader:
+        return reader.info
+
+
+def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
+    """Decode a whole file to float32 ``(channels, samples)`` and its sample rate."""
+    with AudioReader(path) as reader:
+        audio = np.concatenate(list(reader.blocks()), axis=1)
+        return audio, reader.sample_rate
+
+
+def check_audio_array(audio: np.ndarray, source: str = "<array>") -> np.ndarray:
+    """Return ``audio`` as float32 ``(channels, samples)``; reject empty or non-finite data.
+
+    Accepts 1-D mono arrays, and 2-D arrays laid out channels-first.
+    """
+    arr = np.asarray(audio)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2:
+        raise AudioError(source, f"expected a (channels, samples) array, got shape {arr.shape}")
+    if arr.shape[1] == 0:
+        raise AudioError(source, "contains no audio (zero length)")
+    if not np.issubdtype(arr.dtype, np.floating) and not np.issubdtype(arr.dtype, np.integer):
+        raise AudioError(source, f"unsupported sample type {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.integer):
+        arr = arr.astype(np.float32) / float(np.iinfo(arr.dtype).max)
+    arr = np.ascontiguousarray(arr, dtype=np.float32)
+    if not np.isfinite(arr).all():
+        raise AudioError(source, "contains NaN or infinite samples")
+    return arr
+
+
+def downmix(audio: np.ndarray) -> np.ndarray:
+    """Average the channels of a ``(channels, samples)`` array into ``(samples,)``."""
+    return audio.mean(axis=0, dtype=np.float32)
+
+
+def resample(audio: np.ndarray, sample_rate: int, target_rate: int) -> np.ndarray:
+    """Resample ``(channels, samples)`` float32 audio with pedalboard's windowed-sinc resampler.
+
+    The result has ``round(samples * target_rate / sample_rate)`` samples and is aligned
+    with the input (the resampler's latency is removed).
+    """
+    if sample_rate == target_rate:
+        return audio
+    channels, samples = audio.shape
+    resampler = StreamResampler(float(sample_rate), float(target_rate), channels)
+    out = np.concatenate([resampler.process(audio), resampler.process(None)], axis=1)
+    expected = int(round(samples * target_rate / sample_rate))
+    if out.shape[1] < expected:
+        out = np.pad(out, ((0, 0), (0, expected - out.shape[1])))
+    return np.ascontiguousarray(out[:, :expected], dtype=np.float32)
+
+
+def output_format(path: Path) -> str:
+    """The soundfile format for an output path, from its extension (wav or flac)."""
+    fmt = WRITE_FORMATS.get(path.suffix.lower().lstrip("."))
+    if fmt is None:
+        raise AudioError(path, f"cannot write '{path.suffix}' files; use one of: .wav, .flac")
+    return fmt
+
+
+def check_bit_depth(fmt: str, bit_depth: str, target: str | Path) -> str:
+    """Map a bit depth name to a soundfile subtype, rejecting combinations the format lacks."""
+    if bit_depth not in BIT_DEPTHS:
+        raise AudioError(target, f"unknown bit depth '{bit_depth}'; use one of {sorted(BIT_DEPTHS)}")
+    subtype = BIT_DEPTHS[bit_depth]
+    if not soundfile.check_format(fmt, subtype):
+        raise AudioError(target, f"{fmt} cannot store {bit_depth}-bit samples")
+    return subtype
+
+
+class AtomicAudioWriter:
+    """Writes an audio file block by block to a temporary file, renamed into place on success.
+
+    On any exception inside the ``with`` block the temporary file is removed and the
+    destination is left untouched.  Call :meth:`commit` (or leave the block normally) to
+    publish the file.
+    """
+
+    def __init__(self, path: str | Path, sample_rate: int, channels: int, bit_depth: str = "24") -> None:
+        self.path = Path(path)
+        fmt = output_format(self.path)
+        subtype = check_bit_depth(fmt, bit_depth, self.path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".part", dir=self.path.parent)
+        os.close(fd)
+        self._tmp = Path(tmp)
+        self._file = soundfile.SoundFile(
+            tmp, "w", samplerate=sample_rate, channels=channels, format=fmt, subtype=subtype
+        )
+        self._done = False
+
+    def write(self, block: np.ndarray) -> None:
+        """Append a ``(channels, n)`` block."""
+        self._file.write(np.ascontiguousarray(block.T))
+
+    def commit(self) -> Path:
+        """Close and atomically move the file to its destination."""
+        if not self._done:
+            self._file.close()
+            os.replace(self._tmp, self.path)
+            self._done = True
+        return self.path
+
+    def abort(self) -> None:
+        """Discard everything written; the destination is not touched."""
+        if not self._done:
+            self._file.close()
+            self._tmp.unlink(missing_ok=True)
+            self._done = True
+
+    def __enter__(self) -> AtomicAudioWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+
+def write_audio(path: str | Path, audio: np.ndarray, sample_rate: int, bit_depth: str = "24") -> Path:
+    """Write a whole ``(channels, samples)`` array atomically; returns the written path."""
+    audio = check_audio_array(audio, str(path))
+    with AtomicAudioWriter(path, sample_rate, audio.shape[0], bit_depth) as writer:
+        writer.write(audio)
+    return Path(path)
+
+
+def refuse_overwriting_inputs(outputs: Sequence[Path], inputs: Sequence[Path]) -> None:
+    """Raise if any output path is the same file as an input (inputs are never overwritten)."""
+    resolved = {Path(p).resolve() for p in inputs}
+    for out in outputs:
+        if Path(out).resolve() in resolved:
+            raise AudioError(out, "refusing to overwrite an input file; choose another output folder")

@@ -1,0 +1,88 @@
+"""Batch jobs over files and folders: find the inputs, plan where each stem goes, run them.
+
+Shared by the command line and the desktop app, so both name outputs the same way and both
+refuse the same unsafe plans (an output path that is an input, two stems with one name).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from soundsift.audio import audio_extensions, refuse_overwriting_inputs
+from soundsift.errors import AudioError, SoundsiftError
+from soundsift.separator import REST, check_queries
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """One input file and the output path of each stem it will produce."""
+
+    source: Path
+    track: str
+    outputs: dict[str, Path]
+
+
+def slugify(query: str) -> str:
+    """File-name-safe form of a query: 'A dog barking!' -> 'a-dog-barking'."""
+    return re.sub(r"[^\w]+", "-", query.lower()).strip("-_")
+
+
+def expand_inputs(paths: Sequence[str | Path], exclude: Path | None = None) -> list[Path]:
+    """Files as given, folders replaced by the audio files inside them (recursively, sorted).
+
+    Files under ``exclude`` (the output folder) are skipped when expanding folders.
+    """
+    extensions = audio_extensions()
+    excluded = exclude.resolve() if exclude is not None else None
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_dir():
+            found.append(path)
+            continue
+        inside = [
+            p for p in sorted(path.rglob("*"))
+            if p.is_file() and p.suffix.lower() in extensions and not p.name.startswith(".")
+            and (excluded is None or excluded not in p.resolve().parents)
+        ]
+        if not inside:
+            raise AudioError(path, "folder contains no audio files")
+        found.extend(inside)
+    return found
+
+
+def stem_filenames(queries: Sequence[str], include_rest: bool) -> dict[str, str]:
+    """Map each stem name to its file stem; refuses queries whose names would collide."""
+    names: dict[str, str] = {}
+    for i, query in enumerate(check_queries(queries)):
+        names[query] = slugify(query) or f"query-{i + 1}"
+    if include_rest:
+        names[REST] = REST
+    seen: dict[str, str] = {}
+    for stem, filename in names.items():
+        if filename in seen:
+            raise SoundsiftError(f"queries '{seen[filename]}' and '{stem}' would both be written as '{filename}'")
+        seen[filename] = stem
+    return names
+
+
+def plan_jobs(
+    inputs: Sequence[Path], queries: Sequence[str], out_dir: Path, extension: str, include_rest: bool = True
+) -> list[FileJob]:
+    """Output paths ``out_dir/<track>/<query-slug>.<ext>`` for every input; tracks are made unique."""
+    filenames = stem_filenames(queries, include_rest)
+    jobs: list[FileJob] = []
+    used: set[str] = set()
+    for source in inputs:
+        track = source.stem or "track"
+        n = 2
+        while track in used:
+            track = f"{source.stem}-{n}"
+            n += 1
+        used.add(track)
+        outputs = {stem: out_dir / track / f"{name}.{extension}" for stem, name in filenames.items()}
+        jobs.append(FileJob(source, track, outputs))
+    refuse_overwriting_inputs([p for job in jobs for p in job.outputs.values()], list(inputs))
+    return jobs

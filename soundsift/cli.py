@@ -1,0 +1,181 @@
+"""The ``soundsift`` command: argument parsing, then calls into the public API.
+
+Errors that soundsift raises on purpose end as one line on stderr and a non-zero exit code
+(1 for a failed job, 2 for bad usage); tracebacks are reserved for bugs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from soundsift import __version__
+from soundsift.errors import SoundsiftError
+
+BIT_DEPTH_CHOICES = ("16", "24", "32f")
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"overlap must be in [0, 1), got {text}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"segment length must be positive, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (kept separate so tests can inspect it)."""
+    parser = argparse.ArgumentParser(prog="soundsift", description="Separate sounds from recordings by text queries.")
+    parser.add_argument("--version", action="version", version=f"soundsift {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_separate(sub)
+    _add_models(sub)
+    return parser
+
+
+def _add_separate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("separate", help="extract (or remove) sounds described by text queries")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files, or folders of audio files")
+    p.add_argument("-q", "--query", dest="queries", action="append", required=True, metavar="QUERY",
+                   help="what to extract, e.g. 'violin' (repeat for several)")
+    p.add_argument("-o", "--output", type=Path, default=Path("separated"), metavar="DIR",
+                   help="output folder; stems go to DIR/<track>/<query>.<ext> (default: ./separated)")
+    p.add_argument("--mode", choices=("extract", "remove"), default="extract",
+                   help="extract the queried sounds, or write the input with each of them removed")
+    p.add_argument("--format", choices=("wav", "flac"), default="wav", help="output file format (default: wav)")
+    p.add_argument("--bit-depth", choices=BIT_DEPTH_CHOICES, default="24", help="output sample format (default: 24)")
+    p.add_argument("--model", default=None, metavar="NAME_OR_PATH", help="model name or directory (default: default)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="compute device (default: auto)")
+    p.add_argument("--segment", type=_seconds, default=10.0, metavar="SECONDS",
+                   help="segment length for long inputs (default: 10)")
+    p.add_argument("--overlap", type=_fraction, default=0.25, metavar="FRACTION",
+                   help="overlap between segments as a fraction of a segment (default: 0.25)")
+    p.add_argument("--no-rest", action="store_true", help="do not write the residual 'rest' stem")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or summary")
+    p.set_defaults(handler=_run_separate)
+
+
+def _add_models(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("models", help="list installed models or show one")
+    msub = p.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    msub.add_parser("list", help="list the models soundsift can find").set_defaults(handler=_run_models_list)
+    info = msub.add_parser("info", help="show a model's configuration")
+    info.add_argument("name", metavar="NAME_OR_PATH")
+    info.set_defaults(handler=_run_models_info)
+
+
+def _run_separate(args: argparse.Namespace) -> int:
+    from soundsift.audio import check_bit_depth, output_format
+    from soundsift.batch import expand_inputs, plan_jobs
+    from soundsift.separator import SeparationOptions, Separator
+
+    check_bit_depth(output_format(Path(f"x.{args.format}")), args.bit_depth, f"--format {args.format}")
+    inputs = expand_inputs(args.inputs, exclude=args.output)
+    problems = _unreadable(inputs)
+    if problems:
+        for problem in problems:
+            print(f"soundsift: error: {problem}", file=sys.stderr)
+        return 1
+    jobs = plan_jobs(inputs, args.queries, args.output, args.format, include_rest=not args.no_rest)
+    separator = Separator.load(args.model, device=args.device)
+    options = SeparationOptions(args.mode, args.segment, args.overlap, not args.no_rest)
+    failed = 0
+    for job in jobs:
+        with _progress_bar(job.source.name, args.quiet) as progress:
+            try:
+                written = separator.separate_file(job.source, job.outputs, options, args.bit_depth, progress)
+            except SoundsiftError as exc:
+                print(f"soundsift: error: {exc}", file=sys.stderr)
+                failed += 1
+                continue
+        if not args.quiet:
+            print(f"{job.source}: wrote {len(written)} stems to {written[0].parent}/ ("
+                  + ", ".join(p.name for p in written) + ")")
+    return 1 if failed else 0
+
+
+def _unreadable(inputs: Sequence[Path]) -> list[str]:
+    """One message per input that does not open as audio (checked before anything is written)."""
+    from soundsift.audio import probe
+
+    problems = []
+    for path in inputs:
+        try:
+            probe(path)
+        except SoundsiftError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+class _progress_bar:
+    """A tqdm bar over samples, used as a ``(done, total)`` progress callback."""
+
+    def __init__(self, label: str, quiet: bool) -> None:
+        from tqdm import tqdm
+
+        self._bar = tqdm(desc=label, unit="smp", unit_scale=True, disable=True if quiet else None, leave=False)
+
+    def __call__(self, done: int, total: int) -> None:
+        self._bar.total = total
+        self._bar.n = done
+        self._bar.refresh()
+
+    def __enter__(self) -> _progress_bar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.close()
+
+
+def _run_models_list(args: argparse.Namespace) -> int:
+    from soundsift.model.store import list_models, search_dirs
+
+    entries = list_models()
+    if not entries:
+        print("No models installed. Searched: " + ", ".join(str(d) for _, d in search_dirs()))
+        return 0
+    width = max(len(e.name) for e in entries)
+    for entry in entries:
+        try:
+            cfg = entry.config()
+            detail = f"encoder={cfg.encoder.name} {cfg.description}".rstrip()
+        except SoundsiftError as exc:
+            detail = f"(unreadable: {exc})"
+        print(f"{entry.name:<{width}}  {entry.origin:<8}  {detail}  [{entry.path}]")
+    return 0
+
+
+def _run_models_info(args: argparse.Namespace) -> int:
+    from soundsift.model.checkpoint import WEIGHTS_FILE, read_config
+    from soundsift.model.store import resolve_model
+
+    path = resolve_model(args.name)
+    cfg = read_config(path)
+    weights = path / WEIGHTS_FILE
+    print(f"model:   {args.name}")
+    print(f"path:    {path}")
+    if weights.is_file():
+        print(f"weights: {weights.stat().st_size / 1e6:.2f} MB")
+    print(json.dumps(cfg.to_dict(), indent=2))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``soundsift`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except SoundsiftError as exc:
+        print(f"soundsift: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("soundsift: interrupted; no partial outputs were kept", file=sys.stderr)
+        return 130

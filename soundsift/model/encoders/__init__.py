@@ -1,0 +1,26 @@
+"""Query encoders: one interface (:class:`QueryEncoder`), backends found by name."""
+from __future__ import annotations
+
+from soundsift.errors import CheckpointError
+from soundsift.model.config import EncoderSpec
+from soundsift.model.encoders.base import QueryEncoder
+from soundsift.model.encoders.ngram import NgramTextEncoder
+
+ENCODERS: dict[str, type[QueryEncoder]] = {NgramTextEncoder.name: NgramTextEncoder}
+
+__all__ = ["ENCODERS", "QueryEncoder", "build_encoder"]
+
+
+def build_encoder(spec: EncoderSpec) -> QueryEncoder:
+    """Construct the encoder a checkpoint names and check its weights fingerprint."""
+    cls = ENCODERS.get(spec.name)
+    if cls is None:
+        raise CheckpointError(f"unknown query encoder '{spec.name}'; known: {sorted(ENCODERS)}")
+    encoder = cls(spec.options)
+    encoder.eval()
+    if spec.fingerprint and spec.fingerprint != encoder.fingerprint():
+        raise CheckpointError(
+            f"the model was trained with query encoder '{spec.name}' fingerprint {spec.fingerprint}, "
+            f"but the installed encoder has fingerprint {encoder.fingerprint()}"
+        )
+    return encoder

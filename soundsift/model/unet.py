@@ -1,0 +1,193 @@
+"""The conditional U-Net that predicts one sigmoid ratio mask per query.
+
+Shape of the work (DESIGN.md §3): log1p magnitudes ``(batch, 1, freq, time)`` go down
+``depth`` stride-2 levels and back up with skip connections.  The query embedding
+conditions the network twice: FiLM (per-channel scale and shift) after the bottleneck and
+every decoder level (and the encoder levels too when ``film_encoder`` is set), and
+CLIPSep-style late fusion: the decoder emits K maps F_k, the query gives K weights
+c = sigmoid(W e), and mask = sigmoid(sum_k s_k c_k F_k + b).  Optional cross-attention at
+the bottleneck attends from the audio map to the encoder's token states.
+
+With ``film_encoder`` off the encoder half does not see the query, so it runs once per
+segment and is shared by every query (:meth:`ConditionalUNet.encode` /
+:meth:`ConditionalUNet.decode`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from soundsift.model.config import NetworkConfig
+
+
+def _groups(channels: int) -> int:
+    return next(g for g in (8, 4, 2, 1) if channels % g == 0)
+
+
+class ResidualBlock(nn.Module):
+    """Two 3x3 convolutions with GroupNorm and a residual path. Shape: (N, cin, F, T) -> (N, cout, F, T)."""
+
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(cin, cout, 3, padding=1),
+            nn.GroupNorm(_groups(cout), cout),
+            nn.GELU(),
+            nn.Conv2d(cout, cout, 3, padding=1),
+            nn.GroupNorm(_groups(cout), cout),
+        )
+        self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.gelu(self.body(x) + self.skip(x))
+
+
+class FiLM(nn.Module):
+    """Per-channel scale and shift from the query embedding, starting at identity."""
+
+    def __init__(self, embed_dim: int, channels: int) -> None:
+        super().__init__()
+        self.proj = nn.Linear(embed_dim, 2 * channels)
+        nn.init.zeros_(self.proj.weight)
+        nn.init.zeros_(self.proj.bias)
+
+    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        """Shapes: x (N, C, F, T), emb (N, D) -> (N, C, F, T)."""
+        gamma, beta = self.proj(emb).chunk(2, dim=-1)
+        return x * (1 + gamma[:, :, None, None]) + beta[:, :, None, None]
+
+
+class CrossAttention(nn.Module):
+    """Audio positions attend to the query's token states, with a key padding mask."""
+
+    def __init__(self, channels: int, token_dim: int, heads: int) -> None:
+        super().__init__()
+        if channels % heads:
+            raise ValueError(f"cross-attention: {channels} channels not divisible by {heads} heads")
+        self.keys = nn.Linear(token_dim, channels)
+        self.attn = nn.MultiheadAttention(channels, heads, batch_first=True)
+        self.norm = nn.LayerNorm(channels)
+
+    def forward(self, x: torch.Tensor, tokens: torch.Tensor, padding: torch.Tensor) -> torch.Tensor:
+        """Shapes: x (N, C, F, T), tokens (N, L, token_dim), padding (N, L) bool -> (N, C, F, T)."""
+        n, c, f, t = x.shape
+        seq = x.flatten(2).transpose(1, 2)
+        keys = self.keys(tokens)
+        out, _ = self.attn(self.norm(seq), keys, keys, key_padding_mask=padding, need_weights=False)
+        return (seq + out).transpose(1, 2).reshape(n, c, f, t)
+
+
+@dataclass
+class Encoded:
+    """Query-independent features of a batch of spectrograms."""
+
+    skips: list[torch.Tensor]
+    bottom: torch.Tensor
+    size: tuple[int, int]
+
+
+@dataclass
+class Query:
+    """A batch of query conditionings: embeddings ``(Q, D)`` and optional token states."""
+
+    embedding: torch.Tensor
+    tokens: torch.Tensor | None = None
+    padding: torch.Tensor | None = None
+
+
+class ConditionalUNet(nn.Module):
+    """Predicts mask logits ``(batch, queries, freq, time)`` from log magnitudes and queries."""
+
+    def __init__(self, cfg: NetworkConfig, embed_dim: int, token_dim: int) -> None:
+        super().__init__()
+        self.cfg = cfg
+        chans = [min(cfg.base_channels * 2**i, cfg.max_channels) for i in range(cfg.depth + 1)]
+        self.stem = nn.Conv2d(1, chans[0], 3, padding=1)
+        self.enc = nn.ModuleList(self._level(chans[i], chans[i], cfg.blocks_per_level) for i in range(cfg.depth))
+        self.down = nn.ModuleList(nn.Conv2d(chans[i], chans[i + 1], 4, 2, 1) for i in range(cfg.depth))
+        self.mid = ResidualBlock(chans[-1], chans[-1])
+        self.up = nn.ModuleList(nn.ConvTranspose2d(chans[i + 1], chans[i], 4, 2, 1) for i in range(cfg.depth))
+        self.dec = nn.ModuleList(self._level(2 * chans[i], chans[i], cfg.blocks_per_level) for i in range(cfg.depth))
+        self.film_dec = nn.ModuleList(FiLM(embed_dim, chans[i]) for i in range(cfg.depth))
+        self.film_mid = FiLM(embed_dim, chans[-1])
+        self.film_enc = (
+            nn.ModuleList(FiLM(embed_dim, chans[i]) for i in range(cfg.depth)) if cfg.film_encoder else None
+        )
+        self.cross = CrossAttention(chans[-1], token_dim, cfg.attention_heads) if cfg.cross_attention else None
+        self.head = nn.Conv2d(chans[0], cfg.fusion_maps, 1)
+        self.fusion_weights = nn.Linear(embed_dim, cfg.fusion_maps)
+        self.fusion_scale = nn.Parameter(torch.ones(cfg.fusion_maps) / cfg.fusion_maps)
+        self.fusion_bias = nn.Parameter(torch.zeros(1))
+
+    @staticmethod
+    def _level(cin: int, cout: int, blocks: int) -> nn.Sequential:
+        return nn.Sequential(*(ResidualBlock(cin if b == 0 else cout, cout) for b in range(blocks)))
+
+    @property
+    def shares_encoder(self) -> bool:
+        """True when the encoder half is query-independent and can be shared across queries."""
+        return self.film_enc is None
+
+    def _pad(self, x: torch.Tensor) -> torch.Tensor:
+        unit = 2**self.cfg.depth
+        f, t = x.shape[-2:]
+        return F.pad(x, (0, (-t) % unit, 0, (-f) % unit))
+
+    def encode(self, spec: torch.Tensor, emb: torch.Tensor | None = None) -> Encoded:
+        """Run the encoder half. Shapes: spec (N, 1, F, T), emb (N, D) or None -> Encoded."""
+        if (emb is None) != self.shares_encoder:
+            raise ValueError("encode() takes an embedding exactly when film_encoder is set")
+        size = (spec.shape[-2], spec.shape[-1])
+        x = self.stem(self._pad(spec))
+        skips = []
+        for i, (level, down) in enumerate(zip(self.enc, self.down)):
+            x = level(x)
+            if self.film_enc is not None and emb is not None:
+                x = self.film_enc[i](x, emb)
+            skips.append(x)
+            x = down(x)
+        return Encoded(skips, self.mid(x), size)
+
+    def decode(self, enc: Encoded, query: Query) -> torch.Tensor:
+        """Run the conditioned decoder; batch of enc and query must match. -> logits (N, F, T)."""
+        emb = query.embedding
+        x = self.film_mid(enc.bottom, emb)
+        if self.cross is not None:
+            if query.tokens is None or query.padding is None:
+                raise ValueError("this separator uses cross-attention and needs token states")
+            x = self.cross(x, query.tokens, query.padding)
+        for i in reversed(range(self.cfg.depth)):
+            x = self.up[i](x)
+            x = self.dec[i](torch.cat([x, enc.skips[i]], dim=1))
+            x = self.film_dec[i](x, emb)
+        maps = self.head(x)
+        weights = torch.sigmoid(self.fusion_weights(emb)) * self.fusion_scale
+        logits = torch.einsum("nkft,nk->nft", maps, weights) + self.fusion_bias
+        f, t = enc.size
+        return logits[:, :f, :t]
+
+    def forward(self, spec: torch.Tensor, query: Query) -> torch.Tensor:
+        """Mask logits for every (spectrogram, query) pair.
+
+        Shapes: spec (B, 1, F, T); query.embedding (Q, D) -> (B, Q, F, T).
+        """
+        b, q = spec.shape[0], query.embedding.shape[0]
+        pairs = _pair_queries(query, b)
+        if self.shares_encoder:
+            enc = self.encode(spec)
+            enc = Encoded([s.repeat_interleave(q, 0) for s in enc.skips], enc.bottom.repeat_interleave(q, 0), enc.size)
+        else:
+            enc = self.encode(spec.repeat_interleave(q, 0), pairs.embedding)
+        return self.decode(enc, pairs).reshape(b, q, *enc.size)
+
+
+def _pair_queries(query: Query, batch: int) -> Query:
+    """Tile Q queries over a batch so that row ``i * Q + j`` is (spectrogram i, query j)."""
+
+    def tile(t: torch.Tensor | None) -> torch.Tensor | None:
+        return None if t is None else t.repeat(batch, *([1] * (t.dim() - 1)))
+
+    return Query(tile(query.embedding), tile(query.tokens), tile(query.padding))
