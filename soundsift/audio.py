@@ -261,8 +261,9 @@ def check_bit_depth(fmt: str, bit_depth: str, target: str | Path) -> str:
 class AtomicAudioWriter:
     """Writes an audio file block by block to a temporary file, renamed into place on success.
 
-    On any exception inside the ``with`` block the temporary file is removed and the
-    destination is left untouched.  Call :meth:`commit` (or leave the block normally) to
+    On any exception inside the ``with`` block the temporary file (and any folder the writer
+    had to create) is removed and the destination is left untouched; when several writers
+    share new folders, abort them in reverse order of creation.  Call :meth:`commit` (or leave the block normally) to
     publish the file.
     """
 
@@ -270,6 +271,7 @@ class AtomicAudioWriter:
         self.path = Path(path)
         fmt = output_format(self.path)
         subtype = check_bit_depth(fmt, bit_depth, self.path)
+        self._made_dirs = [d for d in (self.path.parent, *self.path.parent.parents) if not d.exists()]
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".part", dir=self.path.parent)
         os.close(fd)
@@ -292,11 +294,16 @@ class AtomicAudioWriter:
         return self.path
 
     def abort(self) -> None:
-        """Discard everything written; the destination is not touched."""
+        """Discard everything written, and the folders this writer created if they are empty."""
         if not self._done:
             self._file.close()
             self._tmp.unlink(missing_ok=True)
             self._done = True
+            for folder in self._made_dirs:
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
 
     def __enter__(self) -> AtomicAudioWriter:
         return self

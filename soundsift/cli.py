@@ -19,8 +19,8 @@ BIT_DEPTH_CHOICES = ("16", "24", "32f")
 
 def _fraction(text: str) -> float:
     value = float(text)
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"overlap must be in [0, 1), got {text}")
+    if not 0 <= value <= 0.5:
+        raise argparse.ArgumentTypeError(f"overlap must be a fraction in [0, 0.5], got {text}")
     return value
 
 

@@ -57,13 +57,13 @@ class SeparationOptions:
             raise ValueError(f"mode must be one of {MODES}, got '{self.mode}'")
         if self.segment_seconds <= 0:
             raise ValueError(f"segment length must be positive, got {self.segment_seconds} s")
-        if not 0 <= self.overlap < 1:
-            raise ValueError(f"overlap must be a fraction in [0, 1), got {self.overlap}")
+        if not 0 <= self.overlap <= 0.5:
+            raise ValueError(f"overlap must be a fraction in [0, 0.5], got {self.overlap}")
 
     def plan(self, total: int, sample_rate: int) -> SegmentPlan:
         """Segment layout in native samples for a ``total``-sample input."""
         segment = max(1, int(round(self.segment_seconds * sample_rate)))
-        return SegmentPlan(total, segment, int(round(self.overlap * segment)))
+        return SegmentPlan(total, segment, min(int(round(self.overlap * segment)), segment // 2))
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -224,7 +224,7 @@ class Separator:
                     for name, block in region.items():
                         writers[name].write(block)
             except BaseException:
-                for writer in writers.values():
+                for writer in reversed(list(writers.values())):
                     writer.abort()
                 raise
         return [writer.commit() for writer in writers.values()]

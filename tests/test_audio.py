@@ -128,7 +128,7 @@ def test_atomic_writer_leaves_nothing_on_failure(tmp_path):
             writer.write(test_signal(44100, 2, 0.1))
             raise RuntimeError("boom")
     assert not target.exists()
-    assert list(target.parent.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_atomic_writer_replaces_existing_file_only_on_success(tmp_path):

@@ -2,7 +2,7 @@
 
 :func:`chunked` wraps any per-segment function ``fn((channels, L)) -> (stems, channels, L)``:
 the input stream is cut into segments of ``segment`` samples that overlap by ``overlap``
-samples; each output segment is weighted by linear cross-fade ramps that sum to one
+samples (at most half a segment, so that no sample lies in more than two segments); each output segment is weighted by linear cross-fade ramps that sum to one
 across every overlap (flat at the signal's ends), and overlap-added.  Regions are yielded
 as soon as no later segment can touch them, so memory holds at most two segments whatever
 the input length.  An identity ``fn`` gives the input back.
@@ -32,8 +32,8 @@ class SegmentPlan:
     def __post_init__(self) -> None:
         if self.segment <= 0:
             raise ValueError(f"segment must be positive, got {self.segment} samples")
-        if not 0 <= self.overlap < self.segment:
-            raise ValueError(f"overlap must be in [0, segment), got {self.overlap} of {self.segment}")
+        if not 0 <= self.overlap <= self.segment // 2:
+            raise ValueError(f"overlap must be at most half a segment, got {self.overlap} of {self.segment} samples")
 
     @property
     def hop(self) -> int:
