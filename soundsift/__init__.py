@@ -4,6 +4,7 @@ from __future__ import annotations
 from soundsift.errors import (
     AudioError,
     CheckpointError,
+    InvalidArgumentError,
     NoDefaultModelError,
     SeparationCancelled,
     SoundsiftError,
@@ -15,6 +16,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AudioError",
     "CheckpointError",
+    "InvalidArgumentError",
     "NoDefaultModelError",
     "SeparationCancelled",
     "SeparationOptions",

@@ -234,7 +234,7 @@ def resample(audio: np.ndarray, sample_rate: int, target_rate: int) -> np.ndarra
     channels, samples = audio.shape
     resampler = StreamResampler(float(sample_rate), float(target_rate), channels)
     out = np.concatenate([resampler.process(audio), resampler.process(None)], axis=1)
-    expected = int(round(samples * target_rate / sample_rate))
+    expected = round(samples * target_rate / sample_rate)
     if out.shape[1] < expected:
         out = np.pad(out, ((0, 0), (0, expected - out.shape[1])))
     return np.ascontiguousarray(out[:, :expected], dtype=np.float32)

@@ -27,3 +27,7 @@ class NoDefaultModelError(CheckpointError):
 
 class SeparationCancelled(SoundsiftError):
     """Raised by the engine when the caller's cancel check asks it to stop."""
+
+
+class InvalidArgumentError(SoundsiftError, ValueError):
+    """A caller passed a value soundsift cannot work with (bad query, mode, device, ...)."""

@@ -25,10 +25,10 @@ from soundsift.audio import (
     downmix,
     resample,
 )
-from soundsift.errors import AudioError
+from soundsift.errors import AudioError, InvalidArgumentError
 from soundsift.model.checkpoint import load_checkpoint
-from soundsift.model.config import STFTConfig
 from soundsift.model.chunked import CancelCheck, ProgressCallback, SegmentPlan, chunked
+from soundsift.model.config import STFTConfig
 from soundsift.model.encoders import QueryEncoder
 from soundsift.model.frontend import MaskProjector, istft, stft
 from soundsift.model.network import SeparatorNetwork, pad_to
@@ -54,25 +54,28 @@ class SeparationOptions:
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got '{self.mode}'")
+            raise InvalidArgumentError(f"mode must be one of {MODES}, got '{self.mode}'")
         if self.segment_seconds <= 0:
-            raise ValueError(f"segment length must be positive, got {self.segment_seconds} s")
+            raise InvalidArgumentError(f"segment length must be positive, got {self.segment_seconds} s")
         if not 0 <= self.overlap <= 0.5:
-            raise ValueError(f"overlap must be a fraction in [0, 0.5], got {self.overlap}")
+            raise InvalidArgumentError(f"overlap must be a fraction in [0, 0.5], got {self.overlap}")
 
     def plan(self, total: int, sample_rate: int) -> SegmentPlan:
         """Segment layout in native samples for a ``total``-sample input."""
-        segment = max(1, int(round(self.segment_seconds * sample_rate)))
-        return SegmentPlan(total, segment, min(int(round(self.overlap * segment)), segment // 2))
+        segment = max(1, round(self.segment_seconds * sample_rate))
+        return SegmentPlan(total, segment, min(round(self.overlap * segment), segment // 2))
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
     """'auto' (or None) means CUDA when available, else CPU."""
     if device is None or str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except RuntimeError:
+        raise InvalidArgumentError(f"unknown device '{device}'; use auto, cpu or cuda") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for, but PyTorch sees no CUDA GPU here")
+        raise InvalidArgumentError("device 'cuda' was asked for, but PyTorch sees no CUDA GPU here")
     return device
 
 
@@ -80,16 +83,16 @@ def check_queries(queries: Sequence[str] | str) -> list[str]:
     """Validate queries: a non-empty list of distinct, non-blank strings other than 'rest'."""
     items = [queries] if isinstance(queries, str) else list(queries)
     if not items:
-        raise ValueError("at least one query is needed")
+        raise InvalidArgumentError("at least one query is needed")
     cleaned = []
     for q in items:
         if not isinstance(q, str) or not q.strip():
-            raise ValueError(f"queries must be non-empty text, got {q!r}")
+            raise InvalidArgumentError(f"queries must be non-empty text, got {q!r}")
         cleaned.append(q.strip())
     if len(set(cleaned)) != len(cleaned):
-        raise ValueError(f"queries must be distinct, got {cleaned}")
+        raise InvalidArgumentError(f"queries must be distinct, got {cleaned}")
     if REST in cleaned:
-        raise ValueError(f"'{REST}' is the name of the residual stem and cannot be a query")
+        raise InvalidArgumentError(f"'{REST}' is the name of the residual stem and cannot be a query")
     return cleaned
 
 
@@ -139,7 +142,7 @@ class Separator:
         """Per-segment extraction: (channels, L) native -> (queries, channels, L) stems."""
         stft_cfg = self.config.stft
         projector = _projector(stft_cfg, sample_rate)
-        model_len = int(round(segment * stft_cfg.sample_rate / sample_rate))
+        model_len = round(segment * stft_cfg.sample_rate / sample_rate)
 
         def extract(chunk: np.ndarray) -> np.ndarray:
             channels, length = chunk.shape
@@ -269,7 +272,7 @@ def _open_source(audio_or_path: np.ndarray | str | Path, sample_rate: int | None
     if isinstance(audio_or_path, (str, Path)):
         return AudioReader(audio_or_path)
     if sample_rate is None:
-        raise ValueError("sample_rate is required when separating an array")
+        raise InvalidArgumentError("sample_rate is required when separating an array")
     audio = check_audio_array(audio_or_path)
     if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
         raise AudioError("<array>", f"sample rate {sample_rate} Hz is outside {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz")

@@ -161,3 +161,14 @@ def test_models_list_and_info(isolated_model_store, tiny_model):
     assert info.returncode == 0 and '"architecture": "film_unet"' in info.stdout
     missing = run_cli("models", "info", "nope")
     assert missing.returncode == 1 and "unknown model 'nope'" in missing.stderr
+
+
+def test_cuda_without_a_gpu_is_one_clear_line(tmp_path, tiny_model):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU; the message is for machines without one")
+    src = write_test_file(tmp_path / "x.wav", test_signal(16000, 1, 0.2), 16000, "PCM_16")
+    result = run_cli("separate", src, "-q", "a", "--device", "cuda", "--model", tiny_model, "-o", tmp_path / "o")
+    assert result.returncode == 1 and result.stderr.strip() == (
+        "soundsift: error: device 'cuda' was asked for, but PyTorch sees no CUDA GPU here")

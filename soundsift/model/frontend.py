@@ -53,8 +53,8 @@ def log_magnitude(mag: torch.Tensor) -> torch.Tensor:
 def native_stft_size(cfg: STFTConfig, sample_rate: int) -> tuple[int, int]:
     """(n_fft, hop) at ``sample_rate`` with the same frame and hop durations as the model STFT."""
     ratio = sample_rate / cfg.sample_rate
-    n_fft = max(16, 2 * int(round(cfg.n_fft * ratio / 2)))
-    hop = max(1, int(round(cfg.hop_length * ratio)))
+    n_fft = max(16, 2 * round(cfg.n_fft * ratio / 2))
+    hop = max(1, round(cfg.hop_length * ratio))
     return n_fft, min(hop, n_fft // 4)
 
 

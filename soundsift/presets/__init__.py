@@ -1,0 +1,1 @@
+"""Built-in and user presets (TOML) and their loader/validator."""
