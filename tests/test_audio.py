@@ -123,10 +123,9 @@ def test_bad_inputs_raise_audio_error_naming_the_file(tmp_path, kind):
 
 def test_atomic_writer_leaves_nothing_on_failure(tmp_path):
     target = tmp_path / "out" / "stem.wav"
-    with pytest.raises(RuntimeError):
-        with audio.AtomicAudioWriter(target, 44100, 2) as writer:
-            writer.write(test_signal(44100, 2, 0.1))
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), audio.AtomicAudioWriter(target, 44100, 2) as writer:
+        writer.write(test_signal(44100, 2, 0.1))
+        raise RuntimeError("boom")
     assert not target.exists()
     assert list(tmp_path.iterdir()) == []
 
@@ -134,10 +133,9 @@ def test_atomic_writer_leaves_nothing_on_failure(tmp_path):
 def test_atomic_writer_replaces_existing_file_only_on_success(tmp_path):
     target = tmp_path / "stem.wav"
     audio.write_audio(target, np.zeros((1, 100), np.float32), 8000)
-    with pytest.raises(RuntimeError):
-        with audio.AtomicAudioWriter(target, 8000, 1) as writer:
-            writer.write(np.ones((1, 50), np.float32) * 0.5)
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), audio.AtomicAudioWriter(target, 8000, 1) as writer:
+        writer.write(np.ones((1, 50), np.float32) * 0.5)
+        raise RuntimeError("boom")
     assert soundfile.info(target).frames == 100
 
 

@@ -6,9 +6,8 @@ import pytest
 import torch
 
 from soundsift.model import ModelConfig, NetworkConfig, SegmentPlan, chunked, init_model
-from soundsift.model.config import STFTConfig
+from soundsift.model.config import EncoderSpec, STFTConfig
 from soundsift.model.encoders import build_encoder
-from soundsift.model.config import EncoderSpec
 from soundsift.model.frontend import MaskProjector, istft, native_stft_size, stft
 from soundsift.model.unet import Query
 from tests.conftest import TINY
