@@ -1,0 +1,89 @@
+"""Properties of the training losses."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from soundsift.training import losses
+
+torch.manual_seed(0)
+
+
+def _mags(*shape):
+    return torch.rand(*shape) * 3
+
+
+def test_spectral_weight_is_clamped():
+    w = losses.spectral_weight(torch.tensor([[[0.0, 1.0, 1e9]]]))
+    assert w.min() >= 1e-3 and w.max() <= 10 and w[0, 0, 1] == pytest.approx(torch.log1p(torch.tensor(1.0)))
+
+
+def test_reconstruction_zero_at_ideal_and_positive_elsewhere():
+    refs = _mags(2, 2, 8, 5)
+    w = losses.spectral_weight(refs.sum(1))
+    assert torch.all(losses.reconstruction_loss(refs, refs, w) == 0)
+    assert torch.all(losses.reconstruction_loss(refs * 0.5, refs, w) > 0)
+
+
+def test_ideal_ratio_mask_gives_zero_url():
+    sources = _mags(3, 2, 8, 5)
+    mix = sources.sum(1)
+    masks = sources / mix[:, None]
+    est = masks * mix[:, None]
+    assert losses.reconstruction_loss(est, sources, losses.spectral_weight(mix)).abs().max() < 1e-6
+
+
+def test_consistency_uses_repeat_weights():
+    refs = _mags(2, 2, 8, 5)
+    w = losses.spectral_weight(refs.sum(1))
+    part = refs[:, :, None] * torch.tensor([0.25, 0.75])[None, None, :, None, None]
+    weights = torch.ones(2, 2, 2)
+    assert losses.consistency_loss(part, weights, refs, w).abs().max() < 1e-6
+    repeated = torch.stack([refs, refs], dim=2)
+    assert losses.consistency_loss(repeated, torch.full((2, 2, 2), 0.5), refs, w).abs().max() < 1e-6
+    with pytest.raises(ValueError, match="disagree"):
+        losses.consistency_loss(repeated, torch.ones(2, 2, 3), refs, w)
+
+
+def test_semantic_loss_prefers_matching_clauses_and_sends_gradient_to_audio():
+    text = torch.nn.functional.normalize(torch.randn(3, 16), dim=-1)
+    audio = (text + 0.01 * torch.randn(3, 16)).requires_grad_()
+    good = losses.semantic_loss(audio, text, torch.tensor([0, 1, 2]), 1 / 0.07)
+    bad = losses.semantic_loss(audio, text, torch.tensor([1, 2, 0]), 1 / 0.07)
+    assert torch.all(good < bad)
+    good.sum().backward()
+    assert audio.grad is not None and audio.grad.abs().sum() > 0
+
+
+def test_paper_total_weights():
+    one = torch.ones(2)
+    assert torch.equal(losses.paper_total(one, one, one), torch.full((2,), 10.5))
+    assert torch.equal(losses.semi_supervised_total(one, 2 * one, 0.5, 2.0), torch.full((2,), 4.5))
+
+
+def test_mixit_zero_at_a_perfect_partition_and_order_invariant():
+    s = torch.randn(2, 4, 1000)
+    mixtures = torch.stack([s[:, 0] + s[:, 2], s[:, 1] + s[:, 3]], dim=1)
+    perfect = losses.mixit_loss(s, mixtures)
+    shuffled = losses.mixit_loss(s[:, [3, 1, 0, 2]], mixtures)
+    torch.testing.assert_close(perfect, shuffled)
+    assert torch.all(perfect < -25)
+    wrong = losses.mixit_loss(s * 0.3, mixtures)
+    assert torch.all(wrong > perfect + 10)
+
+
+def test_neg_snr_shape_error_names_shapes():
+    with pytest.raises(ValueError, match=r"\(2, 5\) and \(2, 6\)"):
+        losses.neg_snr(torch.zeros(2, 5), torch.zeros(2, 6))
+
+
+def test_noise_invariant_training_finds_the_noise_assignment():
+    mix_parts = _mags(2, 2, 8, 5)
+    noise = _mags(2, 2, 8, 5)
+    mixtures = mix_parts + noise[:, [1, 0]]
+    w = losses.spectral_weight(mixtures.sum(1))
+    exact = losses.noise_invariant_loss(mix_parts, noise, mixtures, w)
+    assert exact.abs().max() < 1e-6
+    swapped = losses.noise_invariant_loss(mix_parts, noise[:, [1, 0]], mixtures, w)
+    assert swapped.abs().max() < 1e-6
+    assert torch.all(losses.noise_invariant_loss(mix_parts, noise * 0, mixtures, w) > 0)
