@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_separate(sub)
     _add_models(sub)
+    _add_eval(sub)
     return parser
 
 
@@ -70,6 +71,38 @@ def _add_models(sub: argparse._SubParsersAction) -> None:
     info = msub.add_parser("info", help="show a model's configuration")
     info.add_argument("name", metavar="NAME_OR_PATH")
     info.set_defaults(handler=_run_models_info)
+
+
+def _add_eval(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="score a model on saved test mixtures (SDR / SIR / SAR / SDRi)")
+    p.add_argument("--model", default=None, metavar="NAME_OR_PATH", help="model name or directory (default: default)")
+    p.add_argument("--testset", type=Path, required=True, metavar="DIR", help="test corpus folder (manifest.jsonl)")
+    p.add_argument("--queries", choices=("labels", "captions"), default="labels",
+                   help="query each stem by 'the sound of {label}' or by its caption (default: labels)")
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="score only the first N mixtures")
+    p.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write every score to FILE")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.set_defaults(handler=_run_eval)
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from soundsift.separator import Separator
+    from soundsift.training import evaluate as ev
+
+    separator = Separator.load(args.model, device=args.device)
+    testset = ev.load_testset(args.testset, args.limit)
+    template = ev.QUERY_TEMPLATE if args.queries == "labels" else None
+    with tqdm(total=len(testset), desc="evaluating", unit="mix", leave=False) as bar:
+        scores = ev.evaluate(ev.separator_estimator(separator), testset, separator.config.stft, template,
+                             lambda done, total: bar.update(done - bar.n))
+    summary = ev.summarise(scores)
+    print(ev.format_table(summary))
+    if args.json is not None:
+        meta = {"model": str(args.model), "testset": str(args.testset), "queries": args.queries, "limit": args.limit}
+        ev.write_report(args.json, scores, summary, meta)
+    return 0
 
 
 def _run_separate(args: argparse.Namespace) -> int:
