@@ -122,7 +122,7 @@ def _run_separate(args: argparse.Namespace) -> int:
     options = SeparationOptions(args.mode, args.segment, args.overlap, not args.no_rest)
     failed = 0
     for job in jobs:
-        with _progress_bar(job.source.name, args.quiet) as progress:
+        with _ProgressBar(job.source.name, args.quiet) as progress:
             try:
                 written = separator.separate_file(job.source, job.outputs, options, args.bit_depth, progress)
             except SoundsiftError as exc:
@@ -148,7 +148,7 @@ def _unreadable(inputs: Sequence[Path]) -> list[str]:
     return problems
 
 
-class _progress_bar:
+class _ProgressBar:
     """A tqdm bar over samples, used as a ``(done, total)`` progress callback."""
 
     def __init__(self, label: str, quiet: bool) -> None:
@@ -161,7 +161,7 @@ class _progress_bar:
         self._bar.n = done
         self._bar.refresh()
 
-    def __enter__(self) -> _progress_bar:
+    def __enter__(self) -> _ProgressBar:
         return self
 
     def __exit__(self, *exc: object) -> None:
