@@ -46,6 +46,27 @@ def test_queries_change_the_mask_and_batching_matches_single_runs():
         torch.testing.assert_close(alone[:, 0], both[:, i], atol=1e-5, rtol=1e-4)
 
 
+@pytest.mark.parametrize("variant", [{}, {"film_encoder": True}, {"cross_attention": True}])
+def test_per_item_queries_match_shared_queries(variant):
+    net, enc = _net(**variant)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    mag = torch.rand(2, 512, 24)
+    texts = [["violin", "flute"], ["rain", "a dog barks"]]
+    flat = [t for item in texts for t in item]
+    tokens, padding = enc.token_states(flat)
+    per_item = Query(enc.encode_text(flat).reshape(2, 2, -1), tokens.reshape(2, 2, *tokens.shape[1:]),
+                     padding.reshape(2, 2, -1))
+    out = net.mask_logits(mag, per_item)
+    for i, item in enumerate(texts):
+        t, p = enc.token_states(item)
+        alone = net.mask_logits(mag[i : i + 1], Query(enc.encode_text(item), t, p))
+        torch.testing.assert_close(out[i], alone[0], atol=1e-5, rtol=1e-4)
+    with pytest.raises(ValueError, match="per-item queries"):
+        net.mask_logits(mag[:1], per_item)
+
+
 def test_shared_encoder_flag():
     assert _net()[0].net.shares_encoder
     assert not _net(film_encoder=True)[0].net.shares_encoder

@@ -172,10 +172,13 @@ class ConditionalUNet(nn.Module):
     def forward(self, spec: torch.Tensor, query: Query) -> torch.Tensor:
         """Mask logits for every (spectrogram, query) pair.
 
-        Shapes: spec (B, 1, F, T); query.embedding (Q, D) -> (B, Q, F, T).
+        The same Q queries for every spectrogram: query.embedding (Q, D); or Q queries of its
+        own per spectrogram: query.embedding (B, Q, D) (tokens (B, Q, L, d), padding (B, Q, L)).
+        Shapes: spec (B, 1, F, T) -> (B, Q, F, T).
         """
-        b, q = spec.shape[0], query.embedding.shape[0]
+        b = spec.shape[0]
         pairs = _pair_queries(query, b)
+        q = pairs.embedding.shape[0] // b
         if self.shares_encoder:
             enc = self.encode(spec)
             enc = Encoded([s.repeat_interleave(q, 0) for s in enc.skips], enc.bottom.repeat_interleave(q, 0), enc.size)
@@ -185,9 +188,17 @@ class ConditionalUNet(nn.Module):
 
 
 def _pair_queries(query: Query, batch: int) -> Query:
-    """Tile Q queries over a batch so that row ``i * Q + j`` is (spectrogram i, query j)."""
+    """Flatten queries so that row ``i * Q + j`` is (spectrogram i, query j).
 
-    def tile(t: torch.Tensor | None) -> torch.Tensor | None:
-        return None if t is None else t.repeat(batch, *([1] * (t.dim() - 1)))
+    Shared queries (Q, ...) are tiled over the batch; per-item queries (B, Q, ...) are flattened.
+    """
+    per_item = query.embedding.dim() == 3
+    if per_item and query.embedding.shape[0] != batch:
+        raise ValueError(f"per-item queries for {query.embedding.shape[0]} items, but the batch has {batch}")
 
-    return Query(tile(query.embedding), tile(query.tokens), tile(query.padding))
+    def flat(t: torch.Tensor | None) -> torch.Tensor | None:
+        if t is None:
+            return None
+        return t.flatten(0, 1) if per_item else t.repeat(batch, *([1] * (t.dim() - 1)))
+
+    return Query(flat(query.embedding), flat(query.tokens), flat(query.padding))
