@@ -1,0 +1,152 @@
+"""Per-batch losses of the training regimes, from waveforms and captions to ``(batch,)`` values.
+
+A batch is a "mixture of mixtures": N parts x_n per item (each a single source or itself a
+mixture) with one caption each; the network hears x = sum_n x_n.
+
+- ``mix_separate``: querying x with the caption of x_n must give x_n (L_URL).  With single
+  sources and label captions this is supervised mix-and-separate.
+- ``weak`` (Mahmud et al. 2024): L_URL plus the clause consistency L_CRL and the bi-modal
+  semantic loss L_CNT through the frozen encoder's audio tower, weighted as in the paper.
+- ``semi``: items whose parts are all single sources get the supervised loss, the rest the
+  weak loss, combined with lambda_s / lambda_u.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from soundsift.model.encoders import QueryEncoder
+from soundsift.model.frontend import istft
+from soundsift.model.network import SeparatorNetwork
+from soundsift.model.unet import Query
+from soundsift.training import losses
+from soundsift.training.captions import clauses_with_weights
+
+
+@dataclass
+class MixtureBatch:
+    """Parts ``(B, N, samples)`` at the model rate, their captions ``[B][N]``, and which are single sources."""
+
+    parts: torch.Tensor
+    captions: list[list[str]]
+    single: torch.Tensor
+
+    def __post_init__(self) -> None:
+        b, n = self.parts.shape[:2]
+        if len(self.captions) != b or any(len(c) != n for c in self.captions) or self.single.shape != (b, n):
+            raise ValueError(f"MixtureBatch: parts {tuple(self.parts.shape)} disagree with captions/single flags")
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """Weights of the loss terms (defaults: the official code's 0.5 L_CNT + 5 (L_CRL + L_URL))."""
+
+    semantic: float = 0.5
+    consistency: float = 5.0
+    reconstruction: float = 5.0
+    clauses: int = 2
+    lambda_s: float = 1.0
+    lambda_u: float = 1.0
+
+
+@dataclass
+class Spectra:
+    """STFT views of a batch: the mixture's complex STFT, its magnitude, weight and part magnitudes."""
+
+    mix: torch.Tensor
+    mag: torch.Tensor
+    weight: torch.Tensor
+    part_mags: torch.Tensor = field(repr=False)
+
+
+def spectra(network: SeparatorNetwork, batch: MixtureBatch) -> Spectra:
+    """STFTs of x = sum_n x_n and of each part, at the network's front end."""
+    b, n, length = batch.parts.shape
+    mix = network.spectrogram(batch.parts.sum(dim=1))
+    parts = network.spectrogram(batch.parts.reshape(b * n, length)).abs()
+    mag = mix.abs()
+    return Spectra(mix, mag, losses.spectral_weight(mag), parts.reshape(b, n, *parts.shape[-2:]))
+
+
+def query_for(encoder: QueryEncoder, texts: Sequence[Sequence[str]], device: torch.device) -> Query:
+    """Per-item queries ``(B, Q, D)`` (with token states) from the frozen encoder."""
+    flat = [t for item in texts for t in item]
+    b, q = len(texts), len(texts[0])
+    with torch.no_grad():
+        emb = encoder.encode_text(flat).to(device)
+        tokens, padding = encoder.token_states(flat)
+    return Query(emb.reshape(b, q, -1), tokens.to(device).reshape(b, q, *tokens.shape[1:]),
+                 padding.to(device).reshape(b, q, -1))
+
+
+def separate(network: SeparatorNetwork, encoder: QueryEncoder, spec: Spectra, texts: Sequence[Sequence[str]]) -> torch.Tensor:
+    """Masked magnitudes S(q) = M(x, q) * |X| for per-item texts. -> (B, Q, F, T)."""
+    logits = network.mask_logits(spec.mag, query_for(encoder, texts, spec.mag.device))
+    return torch.sigmoid(logits) * spec.mag[:, None]
+
+
+def mix_separate_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBatch,
+                      weights: LossWeights) -> torch.Tensor:
+    """Mix-and-separate (L_URL; supervised when the parts are single sources)."""
+    spec = spectra(network, batch)
+    est = separate(network, encoder, spec, batch.captions)
+    return weights.reconstruction * losses.reconstruction_loss(est, spec.part_mags, spec.weight)
+
+
+def _semantic(network: SeparatorNetwork, encoder: QueryEncoder, spec: Spectra, clause_est: torch.Tensor,
+              clauses: list[list[str]]) -> torch.Tensor:
+    """L_CNT per item: clause separations, resynthesised with the mixture phase, vs clause texts."""
+    b, q = clause_est.shape[:2]
+    phase = spec.mix / spec.mag.clamp_min(1e-8)
+    stft_cfg = network.config.stft
+    length = (spec.mix.shape[-1] - 1) * stft_cfg.hop_length
+    waves = istft((clause_est * phase[:, None]).flatten(0, 1), stft_cfg.n_fft, stft_cfg.hop_length, length)
+    audio_emb = encoder.encode_audio(waves, stft_cfg.sample_rate)
+    flat = [t for item in clauses for t in item]
+    distinct = list(dict.fromkeys(flat))
+    with torch.no_grad():
+        text_emb = encoder.encode_text(distinct).to(audio_emb.device)
+    targets = torch.tensor([distinct.index(t) for t in flat], device=audio_emb.device)
+    return losses.semantic_loss(audio_emb, text_emb, targets, encoder.logit_scale).reshape(b, q).mean(dim=1)
+
+
+def weak_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBatch,
+              weights: LossWeights) -> torch.Tensor:
+    """The paper's weakly-supervised total: semantic + consistency + reconstruction."""
+    spec = spectra(network, batch)
+    b, n = batch.parts.shape[:2]
+    split = [[clauses_with_weights(c, weights.clauses) for c in item] for item in batch.captions]
+    clause_texts = [[t for wc in item for t in wc.clauses] for item in split]
+    clause_w = torch.tensor([[wc.weights for wc in item] for item in split], device=spec.mag.device)
+    texts = [list(caps) + clauses for caps, clauses in zip(batch.captions, clause_texts)]
+    est = separate(network, encoder, spec, texts)
+    caption_est, clause_est = est[:, :n], est[:, n:]
+    url = losses.reconstruction_loss(caption_est, spec.part_mags, spec.weight)
+    crl = losses.consistency_loss(clause_est.reshape(b, n, weights.clauses, *est.shape[-2:]), clause_w,
+                                  spec.part_mags, spec.weight)
+    cnt = _semantic(network, encoder, spec, clause_est, clause_texts)
+    return weights.semantic * cnt + weights.consistency * crl + weights.reconstruction * url
+
+
+def semi_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBatch,
+              weights: LossWeights) -> torch.Tensor:
+    """Supervised loss on all-single-source items, weak loss on the others, per item."""
+    supervised = batch.single.all(dim=1)
+    out = torch.zeros(batch.parts.shape[0], device=batch.parts.device)
+    for mask, fn, scale in ((supervised, mix_separate_loss, weights.lambda_s), (~supervised, weak_loss, weights.lambda_u)):
+        if mask.any():
+            idx = mask.nonzero().flatten().tolist()
+            sub = MixtureBatch(batch.parts[mask], [batch.captions[i] for i in idx], batch.single[mask])
+            out = out.index_put((mask.nonzero().flatten(),), scale * fn(network, encoder, sub, weights))
+    return out
+
+
+RegimeLoss = Callable[[SeparatorNetwork, QueryEncoder, MixtureBatch, LossWeights], torch.Tensor]
+REGIMES: dict[str, RegimeLoss] = {
+    "supervised": mix_separate_loss,
+    "mix_separate": mix_separate_loss,
+    "weak": weak_loss,
+    "semi": semi_loss,
+}
