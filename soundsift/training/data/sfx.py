@@ -1,0 +1,272 @@
+"""``soundsift data sfx``: clips of real environmental recordings from Debian game data.
+
+Files are read straight from the installed packages (0ad-data keeps its audio inside a zip)
+through the reviewed table in :mod:`sfx_table`.  Each recording is decoded once to 16 kHz
+mono into ``cache/sources``; clips are then random crops of long ambiences, or one to three
+short events of the class placed in silence.  Crops that turn out silent are replaced by the
+next of a few seeded candidates, and every class gets the same number of clips.
+
+Splits keep recordings apart.  A class with fewer than three recordings is split more
+finely instead, by take (each file) and, for long files, by time: aligned segments of
+:data:`SEGMENT_CLIPS` clip lengths, so no crop straddles two splits.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+from soundsift.audio import downmix, resample
+from soundsift.errors import AudioError, SoundsiftError
+from soundsift.training.data.build import BuildReport, Job, check_settings, run_jobs, seed_rng, slug
+from soundsift.training.data.levels import is_silent, normalise, rms_db
+from soundsift.training.data.manifest import Entry
+from soundsift.training.data.music import split_counts
+from soundsift.training.data.sfx_table import ROWS, SourceFile
+from soundsift.training.data.splits import assign_splits
+
+# Where each package keeps its data, and how to install it.
+PACKAGES: dict[str, str] = {
+    "0ad-data": "/usr/share/games/0ad/mods/public/public.zip",
+    "supertuxkart-data": "/usr/share/games/supertuxkart/data",
+}
+SEGMENT_CLIPS = 3
+CANDIDATES = 4
+QUIET_DB = 30.0  # a crop this far below its recording's level counts as silent
+
+
+@dataclass(frozen=True)
+class SfxSettings:
+    """Everything that decides the corpus bytes (saved as build.json next to it)."""
+
+    seed: int = 0
+    clips_per_class: int = 160
+    seconds: float = 4.0
+    sample_rate: int = 16000
+    packages: tuple[str, ...] = tuple(PACKAGES)
+    val: float = 0.1
+    test: float = 0.15
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A decoded table row: its cache file, length and level."""
+
+    row: SourceFile
+    cache: str
+    seconds: float
+    level_db: float
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A stretch of a cached recording placed into a clip (times in samples)."""
+
+    cache: str
+    start: int
+    length: int
+    offset: int
+    gain_db: float
+
+
+@dataclass(frozen=True)
+class ClipSpec:
+    """Candidate layouts for one clip, tried in order until one is not silent."""
+
+    path: str
+    samples: int
+    sample_rate: int
+    candidates: tuple[tuple[Piece, ...], ...]
+    levels: tuple[float, ...]
+
+
+def build_sfx(
+    out: Path, settings: SfxSettings, workers: int = 1, progress: bool = True,
+    roots: Mapping[str, str] | None = None, rows: Sequence[SourceFile] = ROWS,
+) -> BuildReport:
+    """Decode the listed recordings, plan balanced clips and render them into ``out``.
+
+    ``roots`` overrides where a package's data lives (a zip for 0ad-data, a folder for
+    the others); ``rows`` replaces the reviewed table (tests use a small one).
+    """
+    roots = {**PACKAGES, **(roots or {})}
+    unknown = sorted(set(settings.packages) - set(roots))
+    if unknown:
+        raise SoundsiftError(f"unknown package(s) {unknown}; known: {sorted(roots)}")
+    rows = [r for r in rows if r.package in settings.packages]
+    for package in settings.packages:
+        _check_installed(package, Path(roots[package]))
+    table_hash = hashlib.sha256(repr(sorted(rows)).encode()).hexdigest()[:16]
+    check_settings(out, {"recipe": "sfx", **asdict(settings), "table": table_hash})
+    recordings = decode_all(rows, roots, out / "cache" / "sources", settings.sample_rate, workers)
+    return run_jobs(out, plan(recordings, settings, out), render, workers, "sfx", progress)
+
+
+def _check_installed(package: str, root: Path) -> None:
+    if not root.exists():
+        raise SoundsiftError(
+            f"{package} is not installed ({root} is missing); install it with: apt-get install {package}, "
+            f"or leave it out with --packages"
+        )
+
+
+def read_member(row: SourceFile, roots: Mapping[str, str]) -> bytes:
+    """The bytes of one table file, from a zip member or a plain file."""
+    root = Path(roots[row.package])
+    where = f"{row.package}:{row.path}"
+    try:
+        if root.is_file():
+            with zipfile.ZipFile(root) as archive:
+                return archive.read(row.path)
+        return (root / row.path).read_bytes()
+    except (KeyError, FileNotFoundError):
+        raise SoundsiftError(f"{where}: listed in the sfx table but not in the installed package ({root})") from None
+
+
+def _decode(task: tuple[SourceFile, dict[str, str], Path, int]) -> tuple[str, float, float]:
+    """Decode one file to mono at ``sample_rate`` into the cache (named by content hash)."""
+    row, roots, cache_dir, sample_rate = task
+    data = read_member(row, roots)
+    cache = cache_dir / f"{hashlib.sha256(data).hexdigest()[:20]}.npy"
+    if cache.is_file():
+        audio = np.load(cache)
+    else:
+        try:
+            decoded, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
+        except (RuntimeError, soundfile.LibsndfileError) as exc:
+            raise AudioError(f"{row.package}:{row.path}", f"cannot decode ({exc})") from None
+        audio = resample(downmix(decoded.T)[None, :], rate, sample_rate)[0]
+        tmp = cache.with_suffix(".part.npy")
+        np.save(tmp, audio)
+        tmp.replace(cache)
+    active = audio[np.abs(audio) > 1e-4]
+    return cache.name, len(audio) / sample_rate, rms_db(active) if active.size else float("-inf")
+
+
+def decode_all(
+    rows: Sequence[SourceFile], roots: Mapping[str, str], cache_dir: Path, sample_rate: int, workers: int,
+) -> list[Recording]:
+    """Decode (or find in the cache) every row; byte-identical files are kept once."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tasks = [(row, dict(roots), cache_dir, sample_rate) for row in rows]
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(_decode, tasks, chunksize=4))
+    else:
+        results = [_decode(t) for t in tasks]
+    seen: set[str] = set()
+    recordings = []
+    for row, (cache, seconds, level) in zip(rows, results):
+        if cache not in seen and np.isfinite(level):
+            seen.add(cache)
+            recordings.append(Recording(row, cache, seconds, level))
+    return recordings
+
+
+def split_units(recordings: Sequence[Recording], seconds: float) -> list[tuple[str, Recording, float, float]]:
+    """The units a class is split by: (unit name, recording, start s, end s).
+
+    Recordings when the class has three or more; otherwise files, and for files longer than
+    :data:`SEGMENT_CLIPS` clips, time segments aligned across the files of a recording.
+    """
+    if len({r.row.recording for r in recordings}) >= 3:
+        return [(r.row.recording, r, 0.0, r.seconds) for r in recordings]
+    units = []
+    span = SEGMENT_CLIPS * seconds
+    for r in recordings:
+        if r.seconds < 2 * span:
+            units.append((f"{r.row.recording}|{r.row.path}", r, 0.0, r.seconds))
+            continue
+        for k in range(int(r.seconds // span)):
+            end = r.seconds if k == int(r.seconds // span) - 1 else (k + 1) * span
+            units.append((f"{r.row.recording}|t{k}", r, k * span, end))
+    return units
+
+
+def plan(recordings: Sequence[Recording], settings: SfxSettings, out: Path) -> list[Job]:
+    """Balanced clips per class and split, each with seeded candidate layouts."""
+    by_label: dict[str, list[Recording]] = defaultdict(list)
+    for r in recordings:
+        by_label[r.row.label].append(r)
+    cache_dir = out / "cache" / "sources"
+    jobs = []
+    for label in sorted(by_label):
+        units = split_units(by_label[label], settings.seconds)
+        weights: dict[str, float] = defaultdict(float)
+        for name, _, start, end in units:
+            weights[name] += end - start
+        split_of = assign_splits(list(weights), settings.seed, settings.val, settings.test, weights)
+        for index, split in enumerate(split_counts(settings.clips_per_class, settings.val, settings.test)):
+            pool = [u for u in units if split_of[u[0]] == split] or [u for u in units if split_of[u[0]] == "train"]
+            rng = seed_rng(settings.seed, "sfx", label, index)
+            layouts = [_layout(pool, rng, settings, cache_dir) for _ in range(CANDIDATES)]
+            used = [unit for _, unit in layouts[0]]
+            name = f"clips/{split}/{slug(label)}/{slug(label)}-{index:05d}.wav"
+            rate = settings.sample_rate
+            entry = Entry(
+                path=name, duration=settings.seconds, sample_rate=rate, labels=(label,),
+                caption=used[0][1].row.caption, category="sfx", split=split,
+                group="+".join(sorted({u[0] for u in used})), source=", ".join(sorted({u[1].row.package for u in used})),
+                licence=", ".join(sorted({u[1].row.licence for u in used})),
+                origin=tuple(f"{u[1].row.package}:{u[1].row.path}@{p.start / rate:.2f}-{(p.start + p.length) / rate:.2f}"
+                             for p, u in layouts[0]),
+            )
+            spec = ClipSpec(name, round(settings.seconds * rate), rate,
+                            tuple(tuple(p for p, _ in layout) for layout in layouts),
+                            tuple(max(u[1].level_db for _, u in layout) for layout in layouts))
+            jobs.append(Job((entry,), spec))
+    return jobs
+
+
+Unit = tuple[str, Recording, float, float]
+
+
+def _layout(pool: Sequence[Unit], rng: np.random.Generator, settings: SfxSettings,
+            cache_dir: Path) -> list[tuple[Piece, Unit]]:
+    """A crop of a long unit, or one to three short events at random places."""
+    rate = settings.sample_rate
+    clip = round(settings.seconds * rate)
+    unit = pool[int(rng.integers(len(pool)))]
+    _, rec, start, end = unit
+    span = int((end - start) * rate)
+    if span >= clip:
+        at = int(start * rate) + int(rng.integers(0, span - clip + 1))
+        return [(Piece(str(cache_dir / rec.cache), at, clip, 0, 0.0), unit)]
+    pieces, cursor = [], int(rng.uniform(0, 0.5) * rate)
+    for _ in range(int(rng.integers(1, 4))):
+        if clip - cursor < rate // 4:
+            break
+        length = min(span, clip - cursor)
+        gain = float(rng.uniform(-4, 2))
+        pieces.append((Piece(str(cache_dir / rec.cache), int(start * rate), length, cursor, gain), unit))
+        cursor += length + int(rng.uniform(0.1, 0.8) * rate)
+        unit = pool[int(rng.integers(len(pool)))]
+        _, rec, start, end = unit
+        span = int((end - start) * rate)
+        if span >= clip:
+            break
+    return pieces
+
+
+def render(spec: ClipSpec) -> dict[str, np.ndarray]:
+    """Assemble the first candidate layout that is neither silent nor far below its recording."""
+    for layout, level in zip(spec.candidates, spec.levels):
+        clip = np.zeros(spec.samples, dtype=np.float32)
+        for piece in layout:
+            source = np.load(piece.cache, mmap_mode="r")
+            part = np.asarray(source[piece.start:piece.start + piece.length], dtype=np.float32)
+            clip[piece.offset:piece.offset + len(part)] += part * np.float32(10 ** (piece.gain_db / 20))
+        if rms_db(clip[np.abs(clip) > 1e-4]) < level - QUIET_DB:
+            continue
+        clip = normalise(clip)
+        if not is_silent(clip, spec.sample_rate):
+            return {spec.path: clip}
+    return {}
