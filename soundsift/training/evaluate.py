@@ -1,0 +1,183 @@
+"""Evaluation on saved test mixtures: SDR / SIR / SAR / SDRi of queried sources (BSS-Eval).
+
+Protocol (DESIGN.md §3): each test mixture holds ground-truth stems of different classes;
+each stem is queried by text ("the sound of {label}" by default, or its caption); the
+estimates of all stems of a mixture are scored together with mir_eval's
+``bss_eval_sources`` without permutation.  SDRi is the gain over using the unprocessed
+mixture as the estimate.  The ideal ratio mask at the model's STFT gives the ceiling for
+mask-based methods.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from mir_eval.separation import bss_eval_sources
+
+from soundsift.audio import read_audio, resample
+from soundsift.errors import SoundsiftError
+from soundsift.model.config import STFTConfig
+from soundsift.model.frontend import istft, stft
+from soundsift.separator import SeparationOptions, Separator
+from soundsift.training.data.manifest import Entry, corpus_root, read_manifest
+
+QUERY_TEMPLATE = "the sound of {label}"
+Estimator = Callable[[np.ndarray, list[str], int], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Score:
+    """Scores of one queried stem of one test mixture (dB)."""
+
+    mixture: str
+    label: str
+    query: str
+    sdr: float
+    sir: float
+    sar: float
+    sdri: float
+    oracle_sdr: float
+
+
+@dataclass(frozen=True)
+class TestMixture:
+    """A decoded test mixture: mono mixture, its stems (n, samples) and labels, at one rate."""
+
+    name: str
+    mixture: np.ndarray
+    stems: np.ndarray
+    labels: tuple[str, ...]
+    captions: tuple[str, ...]
+    sample_rate: int
+
+
+TestMixture.__test__ = False  # not a pytest class
+
+
+def load_testset(directory: str | Path, limit: int | None = None) -> list[TestMixture]:
+    """Read the mixtures (entries with stems) of a test corpus folder."""
+    root = corpus_root(directory)
+    entries = [e for e in read_manifest(directory) if e.stems]
+    if not entries:
+        raise SoundsiftError(f"{root}: the manifest lists no mixtures with ground-truth stems")
+    return [_load_mixture(root, e) for e in entries[:limit]]
+
+
+def _mono(path: Path, sample_rate: int) -> np.ndarray:
+    audio, rate = read_audio(path)
+    return resample(audio.mean(axis=0, keepdims=True), rate, sample_rate)[0]
+
+
+def _load_mixture(root: Path, entry: Entry) -> TestMixture:
+    rate = entry.sample_rate
+    stems = [_mono(root / s.path, rate) for s in entry.stems]
+    length = min(len(s) for s in stems)
+    stems_arr = np.stack([s[:length] for s in stems])
+    return TestMixture(
+        name=entry.path, mixture=stems_arr.sum(axis=0), stems=stems_arr,
+        labels=tuple(s.labels[0] for s in entry.stems), captions=tuple(s.caption for s in entry.stems),
+        sample_rate=rate,
+    )
+
+
+def oracle_irm(stems: np.ndarray, sample_rate: int, stft_cfg: STFTConfig) -> np.ndarray:
+    """Ideal-ratio-mask estimates at the model STFT: |S_i| / sum_j |S_j| applied to the mixture.
+
+    Shape: stems (n, samples) -> (n, samples).
+    """
+    model_rate = stft_cfg.sample_rate
+    x = torch.from_numpy(resample(stems, sample_rate, model_rate) if sample_rate != model_rate else stems)
+    specs = stft(x, stft_cfg.n_fft, stft_cfg.hop_length)
+    mags = specs.abs()
+    masks = mags / mags.sum(dim=0, keepdim=True).clamp_min(1e-8)
+    est = istft(masks * specs.sum(dim=0, keepdim=True), stft_cfg.n_fft, stft_cfg.hop_length, x.shape[-1]).numpy()
+    return resample(est, model_rate, sample_rate)[:, : stems.shape[1]] if sample_rate != model_rate else est
+
+
+def _bss(refs: np.ndarray, ests: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    with warnings.catch_warnings():  # mir_eval < 0.9 is pinned on purpose; its removal notice is noise here
+        warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning))
+        sdr, sir, sar, _ = bss_eval_sources(refs.astype(np.float64), ests.astype(np.float64), compute_permutation=False)
+    return sdr, sir, sar
+
+
+def score_mixture(item: TestMixture, estimates: np.ndarray, queries: Sequence[str], stft_cfg: STFTConfig) -> list[Score]:
+    """BSS-Eval scores of every stem's estimate. Shape: estimates (n, samples)."""
+    sdr, sir, sar = _bss(item.stems, estimates)
+    base, _, _ = _bss(item.stems, np.repeat(item.mixture[None], len(item.stems), axis=0))
+    oracle, _, _ = _bss(item.stems, oracle_irm(item.stems, item.sample_rate, stft_cfg))
+    return [
+        Score(item.name, label, query, float(sdr[i]), float(sir[i]), float(sar[i]), float(sdr[i] - base[i]),
+              float(oracle[i]))
+        for i, (label, query) in enumerate(zip(item.labels, queries))
+    ]
+
+
+def separator_estimator(separator: Separator) -> Estimator:
+    """Estimates from a loaded separator: one stem per query, mono."""
+    options = SeparationOptions(include_rest=False)
+
+    def estimate(mixture: np.ndarray, queries: list[str], sample_rate: int) -> np.ndarray:
+        stems = separator.separate(mixture[None], queries, sample_rate, options=options)
+        return np.stack([stems[q][0] for q in queries])
+
+    return estimate
+
+
+def evaluate(
+    estimate: Estimator,
+    testset: Sequence[TestMixture],
+    stft_cfg: STFTConfig,
+    query_template: str | None = QUERY_TEMPLATE,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Score]:
+    """Score every stem of every mixture; ``query_template=None`` queries with stem captions."""
+    scores: list[Score] = []
+    for i, item in enumerate(testset):
+        queries = list(item.captions) if query_template is None else [
+            query_template.format(label=label) for label in item.labels
+        ]
+        scores.extend(score_mixture(item, estimate(item.mixture, queries, item.sample_rate), queries, stft_cfg))
+        if progress is not None:
+            progress(i + 1, len(testset))
+    return scores
+
+
+def summarise(scores: Sequence[Score]) -> dict[str, dict[str, float]]:
+    """Mean and median of each metric, overall and per class."""
+    groups: dict[str, list[Score]] = {"all": list(scores)}
+    for s in scores:
+        groups.setdefault(s.label, []).append(s)
+    table = {}
+    for name, items in groups.items():
+        row: dict[str, float] = {"count": float(len(items))}
+        for metric in ("sdr", "sir", "sar", "sdri", "oracle_sdr"):
+            values = [getattr(s, metric) for s in items]
+            row[f"{metric}_mean"] = float(np.mean(values))
+            row[f"{metric}_median"] = float(statistics.median(values))
+        table[name] = row
+    return table
+
+
+def format_table(summary: dict[str, dict[str, float]]) -> str:
+    """A plain-text table of the summary (mean / median in dB)."""
+    head = f"{'class':<24}{'n':>5}  {'SDR':>13}  {'SIR':>13}  {'SAR':>13}  {'SDRi':>13}  {'IRM SDR':>13}"
+    lines = [head, "-" * len(head)]
+    for name, row in summary.items():
+        cells = [f"{row[m + '_mean']:6.2f}/{row[m + '_median']:6.2f}" for m in ("sdr", "sir", "sar", "sdri", "oracle_sdr")]
+        lines.append(f"{name:<24}{int(row['count']):>5}  " + "  ".join(cells))
+    return "\n".join(lines)
+
+
+def write_report(path: Path, scores: Sequence[Score], summary: dict[str, dict[str, float]], meta: dict) -> None:
+    """JSON report with the command's settings, the summary and every score."""
+    payload = {"meta": meta, "summary": summary, "scores": [asdict(s) for s in scores]}
+    tmp = path.with_name(f".{path.name}.part")
+    tmp.write_text(json.dumps(payload, indent=2) + "\n")
+    tmp.replace(path)
