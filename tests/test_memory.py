@@ -42,5 +42,6 @@ def test_twenty_minutes_need_no_more_memory_than_one(tmp_path, tiny_model):
     short = _peak_rss_mb(_long_file(tmp_path / "one.wav", 1), tmp_path / "o1", tiny_model)
     long = _peak_rss_mb(_long_file(tmp_path / "twenty.wav", 20), tmp_path / "o20", tiny_model)
     assert soundfile.info(tmp_path / "o20" / "twenty" / "rest.wav").frames == 20 * 60 * 16000
+    print(f"peak RSS: 1 min -> {short:.0f} MB, 20 min -> {long:.0f} MB")
     # 20 minutes of stereo float32 would be 150 MB per stem; a flat pipeline stays within a small constant.
     assert long <= short + 40, f"peak RSS {long:.0f} MB for 20 min vs {short:.0f} MB for 1 min"
