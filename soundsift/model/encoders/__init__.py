@@ -3,12 +3,16 @@ from __future__ import annotations
 
 from soundsift.errors import CheckpointError
 from soundsift.model.config import EncoderSpec
-from soundsift.model.encoders.base import QueryEncoder
+from soundsift.model.encoders.base import EncoderError, QueryEncoder
+from soundsift.model.encoders.laion import LaionClapEncoder
 from soundsift.model.encoders.ngram import NgramTextEncoder
 
-ENCODERS: dict[str, type[QueryEncoder]] = {NgramTextEncoder.name: NgramTextEncoder}
+ENCODERS: dict[str, type[QueryEncoder]] = {
+    NgramTextEncoder.name: NgramTextEncoder,
+    LaionClapEncoder.name: LaionClapEncoder,
+}
 
-__all__ = ["ENCODERS", "QueryEncoder", "build_encoder"]
+__all__ = ["ENCODERS", "EncoderError", "QueryEncoder", "build_encoder"]
 
 
 def build_encoder(spec: EncoderSpec) -> QueryEncoder:

@@ -15,7 +15,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from soundsift.errors import SoundsiftError
 from soundsift.model.config import EncoderSpec
+
+
+class EncoderError(SoundsiftError):
+    """A query encoder cannot be built here, or cannot do what was asked of it."""
 
 
 class QueryEncoder(nn.Module, abc.ABC):
@@ -50,6 +55,18 @@ class QueryEncoder(nn.Module, abc.ABC):
     def token_states(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-token states ``(n, L, token_dim)`` and a padding mask ``(n, L)``, True where padded."""
 
+    def encode_audio(self, waveform: torch.Tensor, sample_rate: int) -> torch.Tensor:
+        """Embed audio into the text embedding space, differentiably (gradients reach ``waveform``).
+
+        Shape: ``(n, samples)`` mono at ``sample_rate`` -> ``(n, dim)`` unit vectors.
+        Encoders without an audio tower raise :class:`EncoderError`.
+        """
+        raise EncoderError(f"query encoder '{self.name}' has no audio tower; it cannot embed audio")
+
+    def fingerprint_options(self) -> dict[str, Any]:
+        """The options that, with the weights, identify the encoder (all of them unless a backend says otherwise)."""
+        return self.options
+
     def weights_digest(self) -> str:
         """sha256 over the encoder's parameters and buffers (empty for weightless encoders)."""
         digest = hashlib.sha256()
@@ -60,7 +77,7 @@ class QueryEncoder(nn.Module, abc.ABC):
 
     def fingerprint(self) -> str:
         """Identifies the encoder exactly: name, options and weights."""
-        payload = json.dumps({"name": self.name, "options": self.options}, sort_keys=True)
+        payload = json.dumps({"name": self.name, "options": self.fingerprint_options()}, sort_keys=True)
         return hashlib.sha256((payload + self.weights_digest()).encode()).hexdigest()[:16]
 
     def spec(self) -> EncoderSpec:
