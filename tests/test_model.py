@@ -154,3 +154,12 @@ def test_chunked_reports_progress_and_cancels():
     calls = iter([False, False, True])
     with pytest.raises(SeparationCancelled):
         list(chunked([x], plan, 1, lambda s: s[None], cancel=lambda: next(calls)))
+
+
+def test_stft_works_for_training_after_inference_calls():
+    x = torch.randn(1, 4000)
+    with torch.inference_mode():
+        stft(x, 510, 128)
+    y = x.clone().requires_grad_()
+    stft(y, 510, 128).abs().sum().backward()
+    assert y.grad is not None

@@ -38,7 +38,9 @@ def istft(spec: torch.Tensor, n_fft: int, hop_length: int, length: int) -> torch
 
 @functools.lru_cache(maxsize=32)
 def _hann_cpu(n_fft: int, dtype: torch.dtype) -> torch.Tensor:
-    return torch.hann_window(n_fft, dtype=dtype)
+    # Made outside inference mode so the cached window also serves autograd (training) calls.
+    with torch.inference_mode(False):
+        return torch.hann_window(n_fft, dtype=dtype)
 
 
 def _hann(n_fft: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
