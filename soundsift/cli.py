@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_separate(sub)
     _add_models(sub)
     _add_eval(sub)
+    _add_train(sub)
     return parser
 
 
@@ -103,6 +104,14 @@ def _run_eval(args: argparse.Namespace) -> int:
         meta = {"model": str(args.model), "testset": str(args.testset), "queries": args.queries, "limit": args.limit}
         ev.write_report(args.json, scores, summary, meta)
     return 0
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    from soundsift.training.train_cli import add_separator_parser  # argparse only; trainer imported on use
+
+    train = sub.add_parser("train", help="train models (see 'soundsift train -h')")
+    train_sub = train.add_subparsers(dest="train_command", required=True, metavar="WHAT")
+    add_separator_parser(train_sub)
 
 
 def _run_separate(args: argparse.Namespace) -> int:

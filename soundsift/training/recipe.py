@@ -1,0 +1,167 @@
+"""Training recipes: one TOML file says what to train, on what, how long, under which regime.
+
+```toml
+name = "weak-2src"
+regime = "weak"                      # supervised | mix_separate | weak | semi
+
+[model.network]                      # soundsift.model.NetworkConfig fields
+base_channels = 16
+[model.encoder]                      # soundsift.model.EncoderSpec (name, options)
+name = "compact"
+
+[data]
+corpora = ["data/music"]             # corpus folders (manifest.jsonl); relative to the recipe file
+sources_per_part = 2                 # sources in each captioned part x_n (1: single sources)
+parts = 2                            # N: the network hears x = x_1 + ... + x_N
+seconds = 4.0
+validation = "data/music-test"       # a test set folder for validation SDR (optional)
+
+[optim]
+steps = 2000
+batch_size = 8
+lr = 1e-3
+
+[loss]                               # soundsift.training.regimes.LossWeights fields
+clauses = 2
+```
+"""
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from soundsift.errors import SoundsiftError
+from soundsift.model.config import EncoderSpec, ModelConfig, NetworkConfig, STFTConfig
+from soundsift.training.regimes import REGIMES, LossWeights
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+
+class RecipeError(SoundsiftError):
+    """A recipe file is missing, malformed, or names values soundsift does not know."""
+
+
+@dataclass(frozen=True)
+class DataRecipe:
+    """Where training examples come from and how they are mixed."""
+
+    corpora: tuple[str, ...] = ()
+    categories: tuple[str, ...] | None = None
+    sources_per_part: int = 1
+    parts: int = 2
+    seconds: float = 4.0
+    gain_db: float = 5.0
+    single_fraction: float = 0.0
+    validation: str | None = None
+    validation_limit: int = 16
+
+
+@dataclass(frozen=True)
+class OptimRecipe:
+    """Optimisation, checkpointing and logging cadence."""
+
+    steps: int = 1000
+    batch_size: int = 8
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    grad_clip: float = 5.0
+    seed: int = 0
+    checkpoint_every: int = 100
+    validate_every: int = 500
+    log_every: int = 10
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A complete training recipe."""
+
+    name: str
+    regime: str
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataRecipe = field(default_factory=DataRecipe)
+    optim: OptimRecipe = field(default_factory=OptimRecipe)
+    loss: LossWeights = field(default_factory=LossWeights)
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    """Dataclass ``cls`` from a TOML table, with errors naming the table and key."""
+    if not isinstance(data, dict):
+        raise RecipeError(f"{where}: expected a table")
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise RecipeError(f"{where}: unknown key(s) {unknown}; known: {sorted(names)}")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as exc:
+        raise RecipeError(f"{where}: {exc}") from None
+
+
+def _model(data: dict[str, Any], where: str) -> ModelConfig:
+    unknown = sorted(set(data) - {"network", "encoder", "stft", "description"})
+    if unknown:
+        raise RecipeError(f"{where}.model: unknown key(s) {unknown}")
+    encoder = dict(data.get("encoder", {}))
+    encoder.setdefault("options", {})
+    return ModelConfig(
+        stft=_build(STFTConfig, data.get("stft", {}), f"{where}.model.stft"),
+        network=_build(NetworkConfig, data.get("network", {}), f"{where}.model.network"),
+        encoder=EncoderSpec(**{k: v for k, v in encoder.items() if k in ("name", "options")}),
+        description=str(data.get("description", "")),
+    )
+
+
+def _resolve(path: str | None, base: Path) -> str | None:
+    if path is None:
+        return None
+    p = Path(path).expanduser()
+    return str(p if p.is_absolute() else (base / p))
+
+
+def parse_recipe(data: dict[str, Any], where: str = "recipe", base: Path | None = None) -> Recipe:
+    """Build a :class:`Recipe` from a parsed TOML document; relative paths are taken from ``base``."""
+    allowed = {"name", "regime", "model", "data", "optim", "loss"}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise RecipeError(f"{where}: unknown top-level key(s) {unknown}")
+    regime = data.get("regime")
+    if regime not in REGIMES:
+        raise RecipeError(f"{where}: regime must be one of {sorted(REGIMES)}, got {regime!r}")
+    base = base or Path.cwd()
+    dataset = _build(DataRecipe, data.get("data", {}), f"{where}.data")
+    dataset = dataclasses.replace(
+        dataset,
+        corpora=tuple(_resolve(c, base) or c for c in dataset.corpora),
+        validation=_resolve(dataset.validation, base),
+    )
+    if not dataset.corpora:
+        raise RecipeError(f"{where}.data: 'corpora' must list at least one corpus folder")
+    if regime == "supervised" and dataset.sources_per_part != 1:
+        raise RecipeError(f"{where}: the supervised regime needs data.sources_per_part = 1 (single sources)")
+    return Recipe(
+        name=str(data.get("name", "run")),
+        regime=regime,
+        model=_model(data.get("model", {}), where),
+        data=dataset,
+        optim=_build(OptimRecipe, data.get("optim", {}), f"{where}.optim"),
+        loss=_build(LossWeights, data.get("loss", {}), f"{where}.loss"),
+    )
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Read and validate a recipe file."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RecipeError(f"{path}: no such recipe file") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise RecipeError(f"{path}: not a readable TOML recipe ({exc})") from None
+    return parse_recipe(data, str(path), path.parent)

@@ -1,0 +1,191 @@
+"""The separator trainer: single process or torchrun/DDP, resumable, logged, validated.
+
+Run under ``torchrun --nproc_per_node K`` for data-parallel training: each process draws
+its own batches (seed + rank), gradients are averaged by DistributedDataParallel (gloo on
+CPU, NCCL on CUDA), and rank 0 alone writes checkpoints, logs and plots.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from soundsift.model.encoders import QueryEncoder
+from soundsift.model.factory import init_model
+from soundsift.model.network import SeparatorNetwork
+from soundsift.separator import Separator, resolve_device
+from soundsift.training.batches import BatchSource
+from soundsift.training.recipe import Recipe
+from soundsift.training.regimes import REGIMES, MixtureBatch
+from soundsift.training.state import Progress, load_state, save_state
+
+LOG_FIELDS = ("step", "loss", "lr", "elapsed_s", "val_sdri")
+
+
+@dataclass(frozen=True)
+class Rank:
+    """This process's place in a (possibly single-process) run."""
+
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def init_distributed(device: torch.device) -> Rank:
+    """Join the process group torchrun describes in the environment (no-op when run alone)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return Rank()
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return Rank(dist.get_rank(), dist.get_world_size())
+
+
+class RegimeLoss(nn.Module):
+    """Wraps network + frozen encoder so that DDP sees one forward: batch -> mean loss."""
+
+    def __init__(self, network: SeparatorNetwork, encoder: QueryEncoder, recipe: Recipe) -> None:
+        super().__init__()
+        self.network = network
+        self.encoder = encoder.requires_grad_(False).eval()
+        self.loss_fn = REGIMES[recipe.regime]
+        self.weights = recipe.loss
+
+    def forward(self, batch: MixtureBatch) -> torch.Tensor:
+        return self.loss_fn(self.network, self.encoder, batch, self.weights).mean()
+
+
+def _optimizer(recipe: Recipe) -> Callable[..., torch.optim.Optimizer]:
+    return lambda params: torch.optim.AdamW(params, lr=recipe.optim.lr, weight_decay=recipe.optim.weight_decay)
+
+
+def _start(
+    recipe: Recipe, run_dir: Path, resume: bool, device: torch.device, rng: np.random.Generator
+) -> tuple[SeparatorNetwork, QueryEncoder, torch.optim.Optimizer, Progress]:
+    """Fresh model and optimizer, or the state of the last checkpoint when resuming."""
+    if resume and (run_dir / "checkpoint").is_dir():
+        return load_state(run_dir, _optimizer(recipe), rng, device)
+    network, encoder = init_model(recipe.model, seed=recipe.optim.seed)
+    network, encoder = network.to(device).train(), encoder.to(device)
+    return network, encoder, _optimizer(recipe)(network.parameters()), Progress()
+
+
+def _validate(network: SeparatorNetwork, encoder: QueryEncoder, testset: list, device: torch.device) -> float:
+    """Mean SDRi over the validation mixtures (the network is put back in training mode)."""
+    from soundsift.training import evaluate as ev
+
+    try:
+        scores = ev.evaluate(ev.separator_estimator(Separator(network, encoder, device)), testset, network.config.stft)
+    finally:
+        network.train()
+    return float(np.mean([s.sdri for s in scores]))
+
+
+class TrainingLog:
+    """Appends one CSV row per logged step (kept across resumes)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        if not path.exists():
+            with path.open("w", newline="") as f:
+                csv.writer(f).writerow(LOG_FIELDS)
+
+    def write(self, **row: float | int | str) -> None:
+        with self.path.open("a", newline="") as f:
+            csv.writer(f).writerow([row.get(k, "") for k in LOG_FIELDS])
+
+
+def train(recipe: Recipe, run_dir: Path, resume: bool = False, device: str = "auto",
+          progress_bar: bool = True) -> Progress:
+    """Train ``recipe`` into ``run_dir`` (checkpoint/, best/, log.csv, training.png)."""
+    dev = resolve_device(device)
+    rank = init_distributed(dev)
+    if dev.type == "cuda" and rank.world > 1:
+        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    rng = np.random.default_rng(recipe.optim.seed + rank.rank)
+    network, encoder, optimizer, progress = _start(recipe, run_dir, resume, dev, rng)
+    if rank.world > 1:
+        rng = np.random.default_rng([recipe.optim.seed, rank.rank, progress.step])
+    module: nn.Module = RegimeLoss(network, encoder, recipe)
+    if rank.world > 1:
+        module = DistributedDataParallel(module, device_ids=[dev.index] if dev.type == "cuda" else None)
+    source = BatchSource(recipe.data, recipe.model.stft.sample_rate, recipe.optim.batch_size)
+    testset = _validation_set(recipe) if rank.main else []
+    if rank.main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    log = TrainingLog(run_dir / "log.csv") if rank.main else None
+    bar = _progress(recipe, progress, progress_bar and rank.main)
+    started = time.monotonic()
+    while progress.step < recipe.optim.steps:
+        batch = _to(source.next(rng), dev)
+        loss = module(batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(network.parameters(), recipe.optim.grad_clip)
+        optimizer.step()
+        progress.step += 1
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss.item():.4f}")
+        if rank.main:
+            _after_step(recipe, run_dir, network, encoder, optimizer, progress, rng, log, testset,
+                        float(loss.item()), time.monotonic() - started, dev)
+    bar.close()
+    if rank.main:
+        save_state(run_dir, network, encoder, optimizer, progress, rng)
+        from soundsift.training.plots import plot_log
+
+        plot_log(run_dir / "log.csv", run_dir / "training.png", title=recipe.name)
+    if rank.world > 1:
+        dist.barrier()
+    return progress
+
+
+def _after_step(recipe: Recipe, run_dir: Path, network: SeparatorNetwork, encoder: QueryEncoder,
+                optimizer: torch.optim.Optimizer, progress: Progress, rng: np.random.Generator,
+                log: TrainingLog | None, testset: list, loss: float, elapsed: float, dev: torch.device) -> None:
+    """Rank 0's bookkeeping: log, validate (keeping the best model), checkpoint."""
+    step, optim = progress.step, recipe.optim
+    row: dict[str, float | int | str] = {}
+    if testset and (step % optim.validate_every == 0 or step == optim.steps):
+        row["val_sdri"] = round(_validate(network, encoder, testset, dev), 4)
+        if float(row["val_sdri"]) > progress.best_val_sdr:
+            progress.best_val_sdr = float(row["val_sdri"])
+            from soundsift.model.checkpoint import save_checkpoint
+
+            save_checkpoint(run_dir / "best", network, encoder)
+    if log is not None and (row or step % optim.log_every == 0 or step == optim.steps):
+        lr = optimizer.param_groups[0]["lr"]
+        log.write(step=step, loss=round(loss, 6), lr=lr, elapsed_s=round(elapsed, 2), **row)
+    if step % optim.checkpoint_every == 0:
+        save_state(run_dir, network, encoder, optimizer, progress, rng)
+
+
+def _validation_set(recipe: Recipe) -> list:
+    if recipe.data.validation is None:
+        return []
+    from soundsift.training.evaluate import load_testset
+
+    return load_testset(recipe.data.validation, recipe.data.validation_limit)
+
+
+def _progress(recipe: Recipe, progress: Progress, enabled: bool):  # noqa: ANN202
+    from tqdm import tqdm
+
+    return tqdm(total=recipe.optim.steps, initial=progress.step, desc=recipe.name, unit="step",
+                disable=not enabled)
+
+
+def _to(batch: MixtureBatch, device: torch.device) -> MixtureBatch:
+    return MixtureBatch(batch.parts.to(device), batch.captions, batch.single.to(device))

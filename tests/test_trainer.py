@@ -1,0 +1,135 @@
+"""The separator trainer: recipes, a short run, resume after a kill, and two-process DDP on gloo."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from soundsift import Separator
+from soundsift.training.data.mixtures import TestsetSettings, build_testset
+from soundsift.training.recipe import RecipeError, load_recipe
+from soundsift.training.trainer import train
+from tests.train_corpus import make_corpus
+
+RECIPE = """
+name = "tiny"
+regime = "{regime}"
+[model.network]
+base_channels = 4
+max_channels = 8
+depth = 2
+fusion_maps = 4
+[model.encoder]
+name = "ngram"
+options = {{ dim = 32 }}
+[data]
+corpora = ["corpus"]
+sources_per_part = {sources}
+parts = 2
+seconds = 0.5
+validation = "valset"
+validation_limit = 2
+[optim]
+steps = {steps}
+batch_size = 2
+lr = 0.003
+checkpoint_every = 2
+validate_every = 4
+log_every = 1
+"""
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train")
+    corpus = make_corpus(root / "corpus")
+    build_testset(root / "valset", TestsetSettings(corpora=(str(corpus),), mixtures=2), progress=False)
+    return root
+
+
+def _recipe(root: Path, regime="mix_separate", sources=1, steps=4) -> Path:
+    path = root / f"{regime}-{steps}.toml"
+    path.write_text(RECIPE.format(regime=regime, sources=sources, steps=steps))
+    return path
+
+
+def test_recipe_errors_name_the_problem(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('regime = "magic"\n[data]\ncorpora=["x"]\n')
+    with pytest.raises(RecipeError, match="regime must be one of"):
+        load_recipe(bad)
+    bad.write_text('regime = "weak"\n[data]\ncorpora=["x"]\nbogus = 1\n')
+    with pytest.raises(RecipeError, match=r"data: unknown key\(s\) \['bogus'\]"):
+        load_recipe(bad)
+    bad.write_text('regime = "supervised"\n[data]\ncorpora=["x"]\nsources_per_part = 2\n')
+    with pytest.raises(RecipeError, match="single sources"):
+        load_recipe(bad)
+    with pytest.raises(RecipeError, match="no such recipe"):
+        load_recipe(tmp_path / "missing.toml")
+
+
+def test_short_run_writes_checkpoint_log_plot_and_best_model(workspace, tmp_path):
+    progress = train(load_recipe(_recipe(workspace)), tmp_path / "run", progress_bar=False)
+    assert progress.step == 4
+    run = tmp_path / "run"
+    assert {"checkpoint", "best", "log.csv", "training.png"} <= {p.name for p in run.iterdir()}
+    rows = list(csv.DictReader((run / "log.csv").open()))
+    assert [int(r["step"]) for r in rows] == [1, 2, 3, 4] and rows[-1]["val_sdri"] != ""
+    stems = Separator.load(run / "best", "cpu").separate(_mix(workspace), ["a violin"])
+    assert set(stems) == {"a violin", "rest"}
+
+
+def _mix(root: Path) -> Path:
+    return next((root / "valset").rglob("*.wav"))
+
+
+def test_resume_continues_from_the_last_checkpoint(workspace, tmp_path):
+    run = tmp_path / "run"
+    train(load_recipe(_recipe(workspace, steps=2)), run, progress_bar=False)
+    assert train(load_recipe(_recipe(workspace, steps=4)), run, resume=True, progress_bar=False).step == 4
+    steps = [int(r["step"]) for r in csv.DictReader((run / "log.csv").open())]
+    assert steps == [1, 2, 3, 4]
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "soundsift", *args]
+
+
+def test_kill_loses_at_most_one_checkpoint_interval(workspace, tmp_path):
+    run = tmp_path / "run"
+    recipe = _recipe(workspace, steps=400)
+    proc = subprocess.Popen(_cli("train", "separator", "--recipe", str(recipe), "--run-dir", str(run)),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    state = run / "checkpoint" / "trainer.json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (state.exists() and json.loads(state.read_text())["step"] >= 4):
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    saved = json.loads(state.read_text())["step"]
+    logged = max(int(r["step"]) for r in csv.DictReader((run / "log.csv").open()))
+    assert saved >= 4 and logged - saved < 2
+    short = _recipe(workspace, steps=saved + 2)
+    result = subprocess.run(_cli("train", "separator", "--recipe", str(short), "--run-dir", str(run), "--resume"),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(state.read_text())["step"] == saved + 2
+
+
+def test_two_process_ddp_on_gloo(workspace, tmp_path):
+    run = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
+           "-m", "soundsift", "train", "separator", "--recipe", str(_recipe(workspace, "mix_separate", 2, 3)),
+           "--run-dir", str(run), "--device", "cpu"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads((run / "checkpoint" / "trainer.json").read_text())["step"] == 3
+    Separator.load(run / "checkpoint", "cpu")
