@@ -121,6 +121,8 @@ def test_kill_loses_at_most_one_checkpoint_interval(workspace, tmp_path):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert json.loads(state.read_text())["step"] == saved + 2
+    steps = [int(r["step"]) for r in csv.DictReader((run / "log.csv").open())]
+    assert steps == list(range(1, saved + 3))
 
 
 def test_two_process_ddp_on_gloo(workspace, tmp_path):

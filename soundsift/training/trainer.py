@@ -94,13 +94,18 @@ def _validate(network: SeparatorNetwork, encoder: QueryEncoder, testset: list, d
 
 
 class TrainingLog:
-    """Appends one CSV row per logged step (kept across resumes)."""
+    """Appends one CSV row per logged step, kept across resumes.
 
-    def __init__(self, path: Path) -> None:
+    Rows after ``resumed_step`` (logged after the last checkpoint by a run that was then
+    killed) are dropped, so the log has each step once.
+    """
+
+    def __init__(self, path: Path, resumed_step: int = 0) -> None:
         self.path = path
-        if not path.exists():
-            with path.open("w", newline="") as f:
-                csv.writer(f).writerow(LOG_FIELDS)
+        rows = list(csv.reader(path.open(newline=""))) if path.exists() else [list(LOG_FIELDS)]
+        kept = rows[:1] + [r for r in rows[1:] if r and int(r[0]) <= resumed_step]
+        with path.open("w", newline="") as f:
+            csv.writer(f).writerows(kept)
 
     def write(self, **row: float | int | str) -> None:
         with self.path.open("a", newline="") as f:
@@ -125,7 +130,7 @@ def train(recipe: Recipe, run_dir: Path, resume: bool = False, device: str = "au
     testset = _validation_set(recipe) if rank.main else []
     if rank.main:
         run_dir.mkdir(parents=True, exist_ok=True)
-    log = TrainingLog(run_dir / "log.csv") if rank.main else None
+    log = TrainingLog(run_dir / "log.csv", progress.step) if rank.main else None
     bar = _progress(recipe, progress, progress_bar and rank.main)
     started = time.monotonic()
     while progress.step < recipe.optim.steps:
