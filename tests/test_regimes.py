@@ -1,12 +1,22 @@
 """Training regimes: losses run end to end on tiny batches and send gradients where they should."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import torch
 
 from soundsift.model import EncoderSpec, ModelConfig, init_model
 from soundsift.model.encoders.ngram import NgramTextEncoder
-from soundsift.training.regimes import LossWeights, MixtureBatch, REGIMES, mix_separate_loss, semi_loss, weak_loss
+from soundsift.training.regimes import (
+    REGIMES,
+    LossWeights,
+    MixtureBatch,
+    mix_separate_loss,
+    noise_invariant_regime_loss,
+    semi_loss,
+    weak_loss,
+)
 from tests.conftest import TINY
 
 
@@ -34,8 +44,9 @@ def _batch(single: bool = False, seed: int = 0) -> MixtureBatch:
     return MixtureBatch(torch.from_numpy(parts), captions, torch.full((2, 2), single))
 
 
-def _model():
-    net, _ = init_model(ModelConfig(network=TINY, encoder=EncoderSpec(options={"dim": 32})), seed=0)
+def _model(cross_attention: bool = False):
+    network = dataclasses.replace(TINY, learned_queries=2, cross_attention=cross_attention)
+    net, _ = init_model(ModelConfig(network=network, encoder=EncoderSpec(options={"dim": 32})), seed=0)
     return net.train(), FrozenAudioTower()
 
 
@@ -79,3 +90,11 @@ def test_every_regime_runs():
     net, enc = _model()
     for name, fn in REGIMES.items():
         assert torch.isfinite(fn(net, enc, _batch(single=name == "supervised"), LossWeights())).all(), name
+
+
+def test_nit_trains_the_noise_heads_with_and_without_cross_attention():
+    for cross in (False, True):
+        net, enc = _model(cross)
+        loss = noise_invariant_regime_loss(net, enc, _batch(), LossWeights())
+        loss.sum().backward()
+        assert net.learned.grad is not None and net.learned.grad.abs().sum() > 0

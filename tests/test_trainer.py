@@ -71,6 +71,9 @@ def test_recipe_errors_name_the_problem(tmp_path):
     bad.write_text('regime = "supervised"\n[data]\ncorpora=["x"]\nsources_per_part = 2\n')
     with pytest.raises(RecipeError, match="single sources"):
         load_recipe(bad)
+    bad.write_text('regime = "nit"\n[data]\ncorpora=["x"]\n')
+    with pytest.raises(RecipeError, match="learned_queries"):
+        load_recipe(bad)
     with pytest.raises(RecipeError, match="no such recipe"):
         load_recipe(tmp_path / "missing.toml")
 

@@ -41,6 +41,7 @@ class NetworkConfig:
     film_encoder: bool = False
     cross_attention: bool = False
     attention_heads: int = 4
+    learned_queries: int = 0
 
 
 @dataclass(frozen=True)

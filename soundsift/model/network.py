@@ -20,6 +20,9 @@ class SeparatorNetwork(nn.Module):
         super().__init__()
         self.config = config
         self.net = ConditionalUNet(config.network, embed_dim, token_dim)
+        count = config.network.learned_queries
+        self.learned = nn.Parameter(torch.randn(count, embed_dim) / embed_dim**0.5) if count else None
+        self.learned_tokens = nn.Linear(embed_dim, token_dim) if count and config.network.cross_attention else None
 
     def spectrogram(self, wave: torch.Tensor) -> torch.Tensor:
         """Complex model-rate STFT. Shape: (B, samples) -> (B, bins, frames)."""
@@ -29,6 +32,16 @@ class SeparatorNetwork(nn.Module):
     def mask_logits(self, magnitude: torch.Tensor, query: Query) -> torch.Tensor:
         """Shapes: magnitude (B, bins, frames), query of Q -> logits (B, Q, bins, frames)."""
         return self.net(log_magnitude(magnitude).unsqueeze(1), query)
+
+    def learned_query(self) -> Query:
+        """The network's own learned query embeddings (noise heads for NIT), as one token each."""
+        if self.learned is None:
+            raise ValueError("this network has no learned queries (set network.learned_queries)")
+        emb = F.normalize(self.learned, dim=-1)
+        if self.learned_tokens is None:
+            return Query(emb)
+        padding = torch.zeros(emb.shape[0], 1, dtype=torch.bool, device=emb.device)
+        return Query(emb, self.learned_tokens(emb)[:, None], padding)
 
     def masks(self, wave: torch.Tensor, query: Query) -> torch.Tensor:
         """Sigmoid ratio masks. Shapes: wave (B, samples) -> (B, Q, bins, frames)."""

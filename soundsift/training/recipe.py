@@ -2,7 +2,7 @@
 
 ```toml
 name = "weak-2src"
-regime = "weak"                      # supervised | mix_separate | weak | semi
+regime = "weak"                      # supervised | mix_separate | weak | semi | nit
 
 [model.network]                      # soundsift.model.NetworkConfig fields
 base_channels = 16
@@ -145,10 +145,13 @@ def parse_recipe(data: dict[str, Any], where: str = "recipe", base: Path | None 
         raise RecipeError(f"{where}.data: 'corpora' must list at least one corpus folder")
     if regime == "supervised" and dataset.sources_per_part != 1:
         raise RecipeError(f"{where}: the supervised regime needs data.sources_per_part = 1 (single sources)")
+    model = _model(data.get("model", {}), where)
+    if regime == "nit" and model.network.learned_queries < 1:
+        raise RecipeError(f"{where}: the nit regime needs model.network.learned_queries >= 1 (noise heads)")
     return Recipe(
         name=str(data.get("name", "run")),
         regime=regime,
-        model=_model(data.get("model", {}), where),
+        model=model,
         data=dataset,
         optim=_build(OptimRecipe, data.get("optim", {}), f"{where}.optim"),
         loss=_build(LossWeights, data.get("loss", {}), f"{where}.loss"),

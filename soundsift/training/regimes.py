@@ -7,6 +7,8 @@ mixture) with one caption each; the network hears x = sum_n x_n.
   sources and label captions this is supervised mix-and-separate.
 - ``weak`` (Mahmud et al. 2024): L_URL plus the clause consistency L_CRL and the bi-modal
   semantic loss L_CNT through the frozen encoder's audio tower, weighted as in the paper.
+- ``nit`` (CLIPSep): each caption query explains its part together with whichever of the
+  network's learned noise heads fit it best (noise invariant training).
 - ``semi``: items whose parts are all single sources get the supervised loss, the rest the
   weak loss, combined with lambda_s / lambda_u.
 """
@@ -143,10 +145,20 @@ def semi_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBa
     return out
 
 
+def noise_invariant_regime_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBatch,
+                                weights: LossWeights) -> torch.Tensor:
+    """CLIPSep-NIT: caption queries plus the network's learned noise heads, noise assigned freely."""
+    spec = spectra(network, batch)
+    est = separate(network, encoder, spec, batch.captions)
+    noise = torch.sigmoid(network.mask_logits(spec.mag, network.learned_query())) * spec.mag[:, None]
+    return weights.reconstruction * losses.noise_invariant_loss(est, noise, spec.part_mags, spec.weight)
+
+
 RegimeLoss = Callable[[SeparatorNetwork, QueryEncoder, MixtureBatch, LossWeights], torch.Tensor]
 REGIMES: dict[str, RegimeLoss] = {
     "supervised": mix_separate_loss,
     "mix_separate": mix_separate_loss,
     "weak": weak_loss,
     "semi": semi_loss,
+    "nit": noise_invariant_regime_loss,
 }
