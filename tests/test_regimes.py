@@ -13,6 +13,7 @@ from soundsift.training.regimes import (
     LossWeights,
     MixtureBatch,
     mix_separate_loss,
+    mixit_regime_loss,
     noise_invariant_regime_loss,
     semi_loss,
     weak_loss,
@@ -98,3 +99,11 @@ def test_nit_trains_the_noise_heads_with_and_without_cross_attention():
         loss = noise_invariant_regime_loss(net, enc, _batch(), LossWeights())
         loss.sum().backward()
         assert net.learned.grad is not None and net.learned.grad.abs().sum() > 0
+
+
+def test_mixit_regime_sends_gradient_to_the_slots():
+    net, enc = _model()
+    loss = mixit_regime_loss(net, enc, _batch(), LossWeights())
+    assert loss.shape == (2,)
+    loss.sum().backward()
+    assert net.learned.grad is not None and net.learned.grad.abs().sum() > 0

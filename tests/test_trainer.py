@@ -93,6 +93,15 @@ def _mix(root: Path) -> Path:
     return next((root / "valset").rglob("*.wav"))
 
 
+def test_mixit_run_validates_with_oracle_slots(workspace, tmp_path):
+    text = _recipe(workspace, "mixit", 2, 4).read_text().replace("fusion_maps = 4", "fusion_maps = 4\nlearned_queries = 3")
+    recipe = tmp_path / "mixit.toml"
+    recipe.write_text(text.replace('"corpus"', f'"{workspace / "corpus"}"').replace('"valset"', f'"{workspace / "valset"}"'))
+    train(load_recipe(recipe), tmp_path / "run", progress_bar=False)
+    rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))
+    assert rows[-1]["val_sdri"] != ""
+
+
 def test_resume_continues_from_the_last_checkpoint(workspace, tmp_path):
     run = tmp_path / "run"
     train(load_recipe(_recipe(workspace, steps=2)), run, progress_bar=False)

@@ -2,7 +2,7 @@
 
 ```toml
 name = "weak-2src"
-regime = "weak"                      # supervised | mix_separate | weak | semi | nit
+regime = "weak"                      # supervised | mix_separate | weak | semi | nit | mixit
 
 [model.network]                      # soundsift.model.NetworkConfig fields
 base_channels = 16
@@ -146,8 +146,8 @@ def parse_recipe(data: dict[str, Any], where: str = "recipe", base: Path | None 
     if regime == "supervised" and dataset.sources_per_part != 1:
         raise RecipeError(f"{where}: the supervised regime needs data.sources_per_part = 1 (single sources)")
     model = _model(data.get("model", {}), where)
-    if regime == "nit" and model.network.learned_queries < 1:
-        raise RecipeError(f"{where}: the nit regime needs model.network.learned_queries >= 1 (noise heads)")
+    if regime in ("nit", "mixit") and model.network.learned_queries < 1:
+        raise RecipeError(f"{where}: the {regime} regime needs model.network.learned_queries >= 1 (noise heads / slots)")
     return Recipe(
         name=str(data.get("name", "run")),
         regime=regime,

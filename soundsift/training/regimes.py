@@ -9,6 +9,9 @@ mixture) with one caption each; the network hears x = sum_n x_n.
   semantic loss L_CNT through the frozen encoder's audio tower, weighted as in the paper.
 - ``nit`` (CLIPSep): each caption query explains its part together with whichever of the
   network's learned noise heads fit it best (noise invariant training).
+- ``mixit`` (Wisdom et al. 2020): query-free; the network's learned slots separate x and
+  the best assignment of slots to parts must remix the parts (negative SNR).  Evaluated
+  with oracle slot selection (``evaluate.oracle_slot_estimator``).
 - ``semi``: items whose parts are all single sources get the supervised loss, the rest the
   weak loss, combined with lambda_s / lambda_u.
 """
@@ -97,15 +100,20 @@ def mix_separate_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: M
     return weights.reconstruction * losses.reconstruction_loss(est, spec.part_mags, spec.weight)
 
 
+def resynthesise(network: SeparatorNetwork, spec: Spectra, mags: torch.Tensor, length: int) -> torch.Tensor:
+    """Waveforms of estimated magnitudes with the mixture's phase. (B, Q, F, T) -> (B, Q, length)."""
+    stft_cfg = network.config.stft
+    phase = spec.mix / spec.mag.clamp_min(1e-8)
+    waves = istft((mags * phase[:, None]).flatten(0, 1), stft_cfg.n_fft, stft_cfg.hop_length, length)
+    return waves.reshape(*mags.shape[:2], length)
+
+
 def _semantic(network: SeparatorNetwork, encoder: QueryEncoder, spec: Spectra, clause_est: torch.Tensor,
-              clauses: list[list[str]]) -> torch.Tensor:
+              clauses: list[list[str]], length: int) -> torch.Tensor:
     """L_CNT per item: clause separations, resynthesised with the mixture phase, vs clause texts."""
     b, q = clause_est.shape[:2]
-    phase = spec.mix / spec.mag.clamp_min(1e-8)
-    stft_cfg = network.config.stft
-    length = (spec.mix.shape[-1] - 1) * stft_cfg.hop_length
-    waves = istft((clause_est * phase[:, None]).flatten(0, 1), stft_cfg.n_fft, stft_cfg.hop_length, length)
-    audio_emb = encoder.encode_audio(waves, stft_cfg.sample_rate)
+    waves = resynthesise(network, spec, clause_est, length).flatten(0, 1)
+    audio_emb = encoder.encode_audio(waves, network.config.stft.sample_rate)
     flat = [t for item in clauses for t in item]
     distinct = list(dict.fromkeys(flat))
     with torch.no_grad():
@@ -128,7 +136,7 @@ def weak_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBa
     url = losses.reconstruction_loss(caption_est, spec.part_mags, spec.weight)
     crl = losses.consistency_loss(clause_est.reshape(b, n, weights.clauses, *est.shape[-2:]), clause_w,
                                   spec.part_mags, spec.weight)
-    cnt = _semantic(network, encoder, spec, clause_est, clause_texts)
+    cnt = _semantic(network, encoder, spec, clause_est, clause_texts, batch.parts.shape[-1])
     return weights.semantic * cnt + weights.consistency * crl + weights.reconstruction * url
 
 
@@ -154,6 +162,14 @@ def noise_invariant_regime_loss(network: SeparatorNetwork, encoder: QueryEncoder
     return weights.reconstruction * losses.noise_invariant_loss(est, noise, spec.part_mags, spec.weight)
 
 
+def mixit_regime_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBatch,
+                      weights: LossWeights) -> torch.Tensor:
+    """MixIT (query-free): the learned slots' outputs are assigned to the parts they best remix."""
+    spec = spectra(network, batch)
+    slots = torch.sigmoid(network.mask_logits(spec.mag, network.learned_query())) * spec.mag[:, None]
+    return losses.mixit_loss(resynthesise(network, spec, slots, batch.parts.shape[-1]), batch.parts)
+
+
 RegimeLoss = Callable[[SeparatorNetwork, QueryEncoder, MixtureBatch, LossWeights], torch.Tensor]
 REGIMES: dict[str, RegimeLoss] = {
     "supervised": mix_separate_loss,
@@ -161,4 +177,5 @@ REGIMES: dict[str, RegimeLoss] = {
     "weak": weak_loss,
     "semi": semi_loss,
     "nit": noise_invariant_regime_loss,
+    "mixit": mixit_regime_loss,
 }

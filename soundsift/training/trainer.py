@@ -82,12 +82,15 @@ def _start(
     return network, encoder, _optimizer(recipe)(network.parameters()), Progress()
 
 
-def _validate(network: SeparatorNetwork, encoder: QueryEncoder, testset: list, device: torch.device) -> float:
+def _validate(recipe: Recipe, network: SeparatorNetwork, encoder: QueryEncoder, testset: list,
+              device: torch.device) -> float:
     """Mean SDRi over the validation mixtures (the network is put back in training mode)."""
     from soundsift.training import evaluate as ev
 
     try:
-        scores = ev.evaluate(ev.separator_estimator(Separator(network, encoder, device)), testset, network.config.stft)
+        estimator = (ev.oracle_slot_estimator(network.eval()) if recipe.regime == "mixit"
+                     else ev.separator_estimator(Separator(network, encoder, device)))
+        scores = ev.evaluate(estimator, testset, network.config.stft)
     finally:
         network.train()
     return float(np.mean([s.sdri for s in scores]))
@@ -164,7 +167,7 @@ def _after_step(recipe: Recipe, run_dir: Path, network: SeparatorNetwork, encode
     step, optim = progress.step, recipe.optim
     row: dict[str, float | int | str] = {}
     if testset and (step % optim.validate_every == 0 or step == optim.steps):
-        row["val_sdri"] = round(_validate(network, encoder, testset, dev), 4)
+        row["val_sdri"] = round(_validate(recipe, network, encoder, testset, dev), 4)
         if float(row["val_sdri"]) > progress.best_val_sdr:
             progress.best_val_sdr = float(row["val_sdri"])
             from soundsift.model.checkpoint import save_checkpoint
