@@ -147,3 +147,25 @@ def test_two_process_ddp_on_gloo(workspace, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads((run / "checkpoint" / "trainer.json").read_text())["step"] == 3
     Separator.load(run / "checkpoint", "cpu")
+
+
+def test_labelled_subset_is_seeded_and_keeps_every_class(workspace):
+    from soundsift.training.batches import labelled_subset
+    from soundsift.training.data.mixtures import ClipPool
+
+    pool = ClipPool.from_corpora([workspace / "corpus"], "train")
+    a, b = labelled_subset(pool, 0.5, 1), labelled_subset(pool, 0.5, 1)
+    assert [c.path for c in a.clips] == [c.path for c in b.clips]
+    assert a.labels == pool.labels and len(a.clips) == len(pool.labels)
+    assert labelled_subset(pool, 1.0, 0) is pool
+
+
+def test_builtin_recipes_cover_every_regime_and_parse(tmp_path, monkeypatch):
+    from soundsift.training.recipe import builtin_recipes
+    from soundsift.training.regimes import REGIMES
+
+    monkeypatch.chdir(tmp_path)
+    assert set(builtin_recipes()) == set(REGIMES)
+    for name in builtin_recipes():
+        recipe = load_recipe(name)
+        assert recipe.regime == name and recipe.data.corpora == (str(tmp_path / "data" / "music"),)

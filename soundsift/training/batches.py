@@ -3,7 +3,8 @@
 Each item is a mixture of ``parts`` captioned parts; a part holds ``sources_per_part``
 clips of distinct classes (single sources when 1).  For the semi-supervised regime a
 fraction ``single_fraction`` of the items is built from single sources with label captions.
-All randomness comes from the generator the caller passes, so a seeded run is repeatable.
+``labelled_fraction`` limits the single sources to a seeded per-class subset of the clips
+(the "5% single-source data" settings); mixtures may use every clip.  All randomness comes from the generator the caller passes, so a seeded run is repeatable.
 """
 from __future__ import annotations
 
@@ -15,6 +16,19 @@ from soundsift.training.recipe import DataRecipe
 from soundsift.training.regimes import MixtureBatch
 
 
+def labelled_subset(pool: ClipPool, fraction: float, seed: int) -> ClipPool:
+    """A seeded subset with ``fraction`` of each class's clips (at least one per class)."""
+    if fraction >= 1.0:
+        return pool
+    rng = np.random.default_rng(seed)
+    keep = []
+    for label in pool.labels:
+        clips = pool.by_label[label]
+        count = max(1, round(fraction * len(clips)))
+        keep += [clips[i] for i in sorted(rng.choice(len(clips), size=count, replace=False))]
+    return ClipPool(keep, pool.sample_rate, pool.samples)
+
+
 class BatchSource:
     """Draws batches of mixtures-of-mixtures from the train split of the recipe's corpora."""
 
@@ -24,7 +38,7 @@ class BatchSource:
         self.batch_size = batch_size
         self.samples = min(round(data.seconds * sample_rate), pool.samples)
         self.weak = MixtureSampler(pool, data.sources_per_part, data.gain_db)
-        self.single = MixtureSampler(pool, 1, data.gain_db)
+        self.single = MixtureSampler(labelled_subset(pool, data.labelled_fraction, data.subset_seed), 1, data.gain_db)
 
     def _item(self, rng: np.random.Generator) -> tuple[np.ndarray, list[str], bool]:
         single = self.data.sources_per_part == 1 or rng.random() < self.data.single_fraction

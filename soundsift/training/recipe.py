@@ -58,6 +58,8 @@ class DataRecipe:
     seconds: float = 4.0
     gain_db: float = 5.0
     single_fraction: float = 0.0
+    labelled_fraction: float = 1.0
+    subset_seed: int = 0
     validation: str | None = None
     validation_limit: int = 16
 
@@ -158,9 +160,24 @@ def parse_recipe(data: dict[str, Any], where: str = "recipe", base: Path | None 
     )
 
 
+BUILTIN_DIR = Path(__file__).resolve().parent / "recipes"
+
+
+def builtin_recipes() -> list[str]:
+    """Names of the recipes shipped with soundsift (one per training regime)."""
+    return sorted(p.stem for p in BUILTIN_DIR.glob("*.toml"))
+
+
 def load_recipe(path: str | Path) -> Recipe:
-    """Read and validate a recipe file."""
+    """Read and validate a recipe file, or a built-in recipe by name.
+
+    Relative data paths in a file are taken from the file's folder; in a built-in recipe
+    from the current directory (where ``soundsift data ...`` writes by default).
+    """
     path = Path(path)
+    if not path.exists() and path.suffix == "" and str(path) in builtin_recipes():
+        builtin = BUILTIN_DIR / f"{path}.toml"
+        return parse_recipe(tomllib.loads(builtin.read_text(encoding="utf-8")), f"built-in recipe '{path}'", Path.cwd())
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
