@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_models(sub)
     _add_eval(sub)
     _add_train(sub)
+    _add_bench(sub)
     return parser
 
 
@@ -112,6 +113,14 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     train = sub.add_parser("train", help="train models (see 'soundsift train -h')")
     train_sub = train.add_subparsers(dest="train_command", required=True, metavar="WHAT")
     add_separator_parser(train_sub)
+
+
+def _add_bench(sub: argparse._SubParsersAction) -> None:
+    from soundsift.training.train_cli import add_bench_quality_parser
+
+    bench = sub.add_parser("bench", help="benchmarks (see 'soundsift bench -h')")
+    bench_sub = bench.add_subparsers(dest="bench_command", required=True, metavar="WHAT")
+    add_bench_quality_parser(bench_sub)
 
 
 def _run_separate(args: argparse.Namespace) -> int:

@@ -1,0 +1,144 @@
+"""``soundsift bench quality``: the shape of the paper's Tables 1-2 on our instrument corpus.
+
+One separator architecture is trained under every regime (supervised on single sources;
+mix-and-separate and the weak method with 2/3/4-source parts; MixIT; semi-supervised with
+5% / 25% labelled single sources, next to supervised training on those 5% / 25% alone) and
+each is scored on fixed 2-source test mixtures rendered with a SoundFont held out of
+training.  Each row trains into ``OUT/runs/<row>`` and writes ``OUT/rows/<row>.json``; rows
+already scored are skipped, so an interrupted bench resumes where it stopped.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from soundsift.separator import Separator
+from soundsift.training import evaluate as ev
+from soundsift.training.recipe import Recipe, load_recipe
+from soundsift.training.trainer import train
+
+PAPER_MUSIC_SDR = {  # Mahmud et al. 2024, MUSIC 2-source test, SDR (dB)
+    "supervised": 8.1, "mix_separate-2": 5.5, "mix_separate-3": 4.3, "mix_separate-4": 3.5,
+    "weak-2": 7.9, "weak-3": 7.1, "weak-4": 6.2, "semi-5%": 8.8,
+}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much training each row gets."""
+
+    steps: int
+    batch_size: int
+    base_channels: int
+    depth: int
+    seconds: float
+    validate_every: int
+
+
+BUDGETS = {
+    "small": Budget(steps=250, batch_size=6, base_channels=8, depth=4, seconds=2.0, validate_every=250),
+    "large": Budget(steps=20000, batch_size=16, base_channels=16, depth=5, seconds=4.0, validate_every=1000),
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table: a built-in recipe and the data changes that define the row."""
+
+    name: str
+    recipe: str
+    sources_per_part: int
+    labelled_fraction: float = 1.0
+    single_fraction: float = 0.0
+
+
+ROWS = (
+    Row("supervised", "supervised", 1),
+    Row("supervised-5%", "supervised", 1, labelled_fraction=0.05),
+    Row("supervised-25%", "supervised", 1, labelled_fraction=0.25),
+    Row("mix_separate-2", "mix_separate", 2),
+    Row("mix_separate-3", "mix_separate", 3),
+    Row("mix_separate-4", "mix_separate", 4),
+    Row("mixit", "mixit", 2),
+    Row("weak-2", "weak", 2),
+    Row("weak-3", "weak", 3),
+    Row("weak-4", "weak", 4),
+    Row("semi-5%", "semi", 2, labelled_fraction=0.05, single_fraction=0.5),
+    Row("semi-25%", "semi", 2, labelled_fraction=0.25, single_fraction=0.5),
+)
+
+
+def row_recipe(row: Row, budget: Budget, corpus: Path, validation: Path | None, seed: int) -> Recipe:
+    """The built-in recipe of ``row`` resized to the budget and pointed at the given data."""
+    base = load_recipe(row.recipe)
+    network = dataclasses.replace(base.model.network, base_channels=budget.base_channels, depth=budget.depth)
+    data = dataclasses.replace(
+        base.data, corpora=(str(corpus),), sources_per_part=row.sources_per_part, seconds=budget.seconds,
+        labelled_fraction=row.labelled_fraction, single_fraction=row.single_fraction,
+        validation=str(validation) if validation else None,
+    )
+    optim = dataclasses.replace(base.optim, steps=budget.steps, batch_size=budget.batch_size, seed=seed,
+                                validate_every=budget.validate_every, checkpoint_every=max(1, budget.steps // 10))
+    model = dataclasses.replace(base.model, network=network)
+    return dataclasses.replace(base, name=row.name, model=model, data=data, optim=optim)
+
+
+def score_row(run_dir: Path, recipe: Recipe, testset: Sequence[ev.TestMixture]) -> dict[str, float]:
+    """Mean and median SDR / SDRi of the row's best (else final) model on the test set."""
+    model_dir = run_dir / "best" if (run_dir / "best").is_dir() else run_dir / "checkpoint"
+    separator = Separator.load(model_dir, "cpu")
+    estimator = (ev.oracle_slot_estimator(separator.network) if recipe.regime == "mixit"
+                 else ev.separator_estimator(separator))
+    scores = ev.evaluate(estimator, testset, separator.config.stft)
+    sdr = [s.sdr for s in scores]
+    sdri = [s.sdri for s in scores]
+    return {"sdr_mean": float(np.mean(sdr)), "sdr_median": float(np.median(sdr)),
+            "sdri_mean": float(np.mean(sdri)), "sdri_median": float(np.median(sdri)),
+            "oracle_sdr_mean": float(np.mean([s.oracle_sdr for s in scores])), "count": len(scores)}
+
+
+def run_bench(out: Path, corpus: Path, testset_dir: Path, budget: str = "small", rows: Sequence[str] | None = None,
+              validation: Path | None = None, seed: int = 0, limit: int | None = None,
+              steps: int | None = None) -> dict[str, dict[str, float]]:
+    """Train and score every requested row; returns ``{row: scores}`` (also saved per row)."""
+    size = BUDGETS[budget] if steps is None else dataclasses.replace(BUDGETS[budget], steps=steps, validate_every=steps)
+    chosen = [r for r in ROWS if rows is None or r.name in rows]
+    testset = ev.load_testset(testset_dir, limit)
+    results: dict[str, dict[str, float]] = {}
+    for row in chosen:
+        result_file = out / "rows" / f"{row.name}.json"
+        if result_file.exists():
+            results[row.name] = json.loads(result_file.read_text())["scores"]
+            continue
+        recipe = row_recipe(row, size, corpus, validation, seed)
+        train(recipe, out / "runs" / row.name, resume=True)
+        results[row.name] = score_row(out / "runs" / row.name, recipe, testset)
+        result_file.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"row": dataclasses.asdict(row), "budget": dataclasses.asdict(size), "seed": seed,
+                   "scores": results[row.name]}
+        tmp = result_file.with_suffix(".part")
+        tmp.write_text(json.dumps(payload, indent=2))
+        tmp.replace(result_file)
+    return results
+
+
+def format_results(results: dict[str, dict[str, float]]) -> str:
+    """Markdown table with the paper's numbers beside ours, and the headline ratios."""
+    lines = ["| row | SDR mean | SDR median | SDRi mean | IRM SDR | paper SDR |", "|---|---|---|---|---|---|"]
+    for name, r in results.items():
+        paper = PAPER_MUSIC_SDR.get(name)
+        lines.append(f"| {name} | {r['sdr_mean']:.2f} | {r['sdr_median']:.2f} | {r['sdri_mean']:.2f} | "
+                     f"{r['oracle_sdr_mean']:.2f} | {paper if paper is not None else '–'} |")
+    for k in (2, 3, 4):
+        weak, mns = results.get(f"weak-{k}"), results.get(f"mix_separate-{k}")
+        if weak and mns:
+            lines.append(f"\nweak-{k} − mix_separate-{k}: {weak['sdr_mean'] - mns['sdr_mean']:+.2f} dB SDR")
+    if "weak-2" in results and "supervised" in results and results["supervised"]["sdr_mean"] > 0:
+        ratio = results["weak-2"]["sdr_mean"] / results["supervised"]["sdr_mean"]
+        lines.append(f"\nweak-2 / supervised: {100 * ratio:.1f}% of the supervised SDR (paper: 97.5%)")
+    return "\n".join(lines)
