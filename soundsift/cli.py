@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_separate(sub)
     _add_models(sub)
+    _add_data(sub)
     _add_eval(sub)
     _add_train(sub)
     _add_bench(sub)
@@ -105,6 +106,12 @@ def _run_eval(args: argparse.Namespace) -> int:
         meta = {"model": str(args.model), "testset": str(args.testset), "queries": args.queries, "limit": args.limit}
         ev.write_report(args.json, scores, summary, meta)
     return 0
+
+
+def _add_data(sub: argparse._SubParsersAction) -> None:
+    from soundsift.training.data.cli import add_data_parser  # lazily: the runtime path never imports training
+
+    add_data_parser(sub)
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ class Job:
 
     entries: tuple[Entry, ...]
     spec: Any
-    bit_depth: str = "16"
+    bit_depth: str = "16"  # not "32f": libsndfile stamps float WAVs with the time (PEAK chunk)
 
     def files(self) -> tuple[str, ...]:
         """Every file the batch writes (each entry's audio, plus stems for mixtures)."""
@@ -86,7 +87,7 @@ def run_jobs(
     tasks = [(root, job, render) for job in todo]
     try:
         if workers > 1 and len(todo) > 1:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            with process_pool(workers) as pool:
                 chunk = max(1, min(16, len(tasks) // (workers * 8)))
                 for lost, count in pool.map(_render_and_write, tasks, chunksize=chunk):
                     dropped.update(lost)
@@ -118,6 +119,12 @@ def _render_and_write(task: tuple[Path, Job, Renderer]) -> tuple[list[str], int]
             if not (root / rel).is_file():
                 write_audio(root / rel, audio[rel][None, :], entry.sample_rate, job.bit_depth)
     return lost, len(job.entries)
+
+
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """Worker processes started fresh ("spawn"): forking a process that already ran native
+    audio libraries (FluidSynth's threads and locks) can deadlock the children."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
 
 def seed_rng(seed: int, *keys: int | str) -> np.random.Generator:

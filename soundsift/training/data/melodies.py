@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from soundsift.errors import SoundsiftError
+from soundsift.training.data.build import process_pool
 from soundsift.training.data.synth import Note
 
 VOICES = ("soprano", "alto", "tenor", "bass")
@@ -53,8 +53,11 @@ class Chorale:
     voices: dict[str, Melody]
 
 
-def load_chorales(cache: Path, workers: int = 1) -> list[Chorale]:
-    """All four-voice Bach chorales of the music21 corpus, parsed once and cached as JSON."""
+def load_chorales(cache: Path, workers: int = 1, limit: int = 0) -> list[Chorale]:
+    """The four-voice Bach chorales of the music21 corpus, parsed once and cached as JSON.
+
+    ``limit`` > 0 reads only the first ``limit`` scores (sorted by file name), for quick builds.
+    """
     try:
         import music21
         from music21 import corpus
@@ -62,17 +65,21 @@ def load_chorales(cache: Path, workers: int = 1) -> list[Chorale]:
         raise SoundsiftError("music21 is not installed; install it with: pip install 'soundsift[train]'") from None
     if cache.is_file():
         data = json.loads(cache.read_text())
-        if data.get("music21") == music21.__version__:
+        if data.get("music21") == music21.__version__ and data.get("limit") == limit:
             return [_chorale_from_json(c) for c in data["chorales"]]
-    paths = sorted(str(p) for p in corpus.getComposer("bach"))
+    paths = sorted(str(p) for p in corpus.getComposer("bach"))[: limit or None]
     if not paths:
         raise SoundsiftError("the music21 corpus has no Bach chorales (is the full music21 wheel installed?)")
-    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
-        parsed = [c for c in pool.map(_parse_chorale, paths, chunksize=8) if c is not None]
+    if workers > 1:
+        with process_pool(workers) as pool:
+            parsed = [c for c in pool.map(_parse_chorale, paths, chunksize=8) if c is not None]
+    else:
+        parsed = [c for c in map(_parse_chorale, paths) if c is not None]
     chorales = _group_by_tune(parsed)
     cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_suffix(".part")
-    tmp.write_text(json.dumps({"music21": music21.__version__, "chorales": [_chorale_to_json(c) for c in chorales]}))
+    payload = {"music21": music21.__version__, "limit": limit, "chorales": [_chorale_to_json(c) for c in chorales]}
+    tmp.write_text(json.dumps(payload))
     os.replace(tmp, cache)
     return chorales
 

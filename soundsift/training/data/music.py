@@ -82,6 +82,7 @@ class MusicSettings:
     val: float = 0.1
     test: float = 0.15
     chorale_share: float = 0.6
+    chorale_limit: int = 0
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ def build_music(out: Path, settings: MusicSettings, workers: int = 1, progress: 
     }
     fonts["val"] = fonts["train"]
     check_settings(out, {"recipe": "music", **asdict(settings)})
-    chorales = load_chorales(out / "cache" / "chorales.json", workers)
+    chorales = load_chorales(out / "cache" / "chorales.json", workers, settings.chorale_limit)
     split_of = assign_splits([c.group for c in chorales], settings.seed, settings.val, settings.test)
     by_split: dict[str, list[Chorale]] = {s: [c for c in chorales if split_of[c.group] == s] for s in fonts}
     planned = plan_clips(settings, fonts, by_split) + plan_pieces(settings, fonts, by_split)
@@ -144,7 +145,7 @@ def batches(planned: Sequence[tuple[Entry, Item, Soundfont]], settings: MusicSet
         for start in range(0, len(group), BATCH_SIZE):
             chunk = group[start:start + BATCH_SIZE]
             spec = Batch(path, settings.seconds, settings.sample_rate, tuple(i for _, i in chunk))
-            jobs.append(Job(tuple(e for e, _ in chunk), spec, bit_depth="32f" if is_piece else "16"))
+            jobs.append(Job(tuple(e for e, _ in chunk), spec, bit_depth="24" if is_piece else "16"))
     return jobs
 
 

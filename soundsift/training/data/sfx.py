@@ -4,7 +4,8 @@ Files are read straight from the installed packages (0ad-data keeps its audio in
 through the reviewed table in :mod:`sfx_table`.  Each recording is decoded once to 16 kHz
 mono into ``cache/sources``; clips are then random crops of long ambiences, or one to three
 short events of the class placed in silence.  Crops that turn out silent are replaced by the
-next of a few seeded candidates, and every class gets the same number of clips.
+next of a few seeded candidates, and every class gets the same number of clips (in val,
+only when the class has a recording to spare for it).
 
 Splits keep recordings apart.  A class with fewer than three recordings is split more
 finely instead, by take (each file) and, for long files, by time: aligned segments of
@@ -17,7 +18,6 @@ import io
 import zipfile
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,7 +26,7 @@ import soundfile
 
 from soundsift.audio import downmix, resample
 from soundsift.errors import AudioError, SoundsiftError
-from soundsift.training.data.build import BuildReport, Job, check_settings, run_jobs, seed_rng, slug
+from soundsift.training.data.build import BuildReport, Job, check_settings, process_pool, run_jobs, seed_rng, slug
 from soundsift.training.data.levels import is_silent, normalise, rms_db
 from soundsift.training.data.manifest import Entry
 from soundsift.training.data.music import split_counts
@@ -158,7 +158,7 @@ def decode_all(
     cache_dir.mkdir(parents=True, exist_ok=True)
     tasks = [(row, dict(roots), cache_dir, sample_rate) for row in rows]
     if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with process_pool(workers) as pool:
             results = list(pool.map(_decode, tasks, chunksize=4))
     else:
         results = [_decode(t) for t in tasks]
@@ -205,7 +205,9 @@ def plan(recordings: Sequence[Recording], settings: SfxSettings, out: Path) -> l
             weights[name] += end - start
         split_of = assign_splits(list(weights), settings.seed, settings.val, settings.test, weights)
         for index, split in enumerate(split_counts(settings.clips_per_class, settings.val, settings.test)):
-            pool = [u for u in units if split_of[u[0]] == split] or [u for u in units if split_of[u[0]] == "train"]
+            pool = [u for u in units if split_of[u[0]] == split]
+            if not pool:
+                continue
             rng = seed_rng(settings.seed, "sfx", label, index)
             layouts = [_layout(pool, rng, settings, cache_dir) for _ in range(CANDIDATES)]
             used = [unit for _, unit in layouts[0]]

@@ -1,0 +1,153 @@
+"""The ``soundsift data ...`` subcommands: argument parsing, then the recipes' build calls."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+
+from soundsift.errors import SoundsiftError
+from soundsift.training.data.build import BuildReport
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def _common(p: argparse.ArgumentParser, default_out: str) -> None:
+    p.add_argument("-o", "--out", type=Path, default=Path(default_out), metavar="DIR",
+                   help=f"corpus folder; an unfinished build there is resumed (default: {default_out})")
+    p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same bytes (default: 0)")
+    p.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1, metavar="N",
+                   help="worker processes (default: all cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+
+
+def add_data_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``soundsift data`` and its recipes on the main parser's subcommands."""
+    p = sub.add_parser("data", help="build training and test corpora offline (music, speech, sfx, testset)")
+    dsub = p.add_subparsers(dest="data_command", required=True, metavar="RECIPE")
+
+    m = dsub.add_parser("music", help="single-instrument clips and chorale pieces rendered with FluidSynth")
+    _common(m, "data/music")
+    m.add_argument("--clips-per-class", type=_positive_int, default=400, metavar="N")
+    m.add_argument("--pieces", type=int, default=600, metavar="N", help="multi-instrument chorale mixtures")
+    m.add_argument("--seconds", type=_seconds, default=4.0, help="clip length (default: 4)")
+    m.add_argument("--soundfont", default="fluidr3", help="train/val SoundFont: fluidr3, timgm6mb or a .sf2 path")
+    m.add_argument("--test-soundfont", default="timgm6mb", help="held-out SoundFont for the test split")
+    m.add_argument("--classes", default=None, metavar="A,B,...", help="instrument classes (default: all 15)")
+    m.set_defaults(handler=_run_music)
+
+    s = dsub.add_parser("speech", help="speech clips synthesised with espeak-ng")
+    _common(s, "data/speech")
+    s.add_argument("--clips-per-class", type=_positive_int, default=1200, metavar="N",
+                   help="clips per class (man speaking, woman speaking)")
+    s.add_argument("--seconds", type=_seconds, default=4.0, help="clip length (default: 4)")
+    s.set_defaults(handler=_run_speech)
+
+    x = dsub.add_parser("sfx", help="environmental recordings from Debian game-data packages")
+    _common(x, "data/sfx")
+    x.add_argument("--clips-per-class", type=_positive_int, default=160, metavar="N")
+    x.add_argument("--seconds", type=_seconds, default=4.0, help="clip length (default: 4)")
+    x.add_argument("--packages", default=None, metavar="A,B", help="packages to read (default: 0ad-data,supertuxkart-data)")
+    x.add_argument("--package-root", action="append", default=[], metavar="PKG=PATH",
+                   help="where a package's data lives, if not at its installed place")
+    x.set_defaults(handler=_run_sfx)
+
+    t = dsub.add_parser("testset", help="fixed seeded N-source test mixtures with ground-truth sources")
+    _common(t, "data/testset")
+    t.add_argument("corpora", nargs="+", type=Path, metavar="CORPUS", help="corpus folders to draw clips from")
+    t.add_argument("--split", choices=("train", "val", "test"), default="test")
+    t.add_argument("--mixtures", type=_positive_int, default=300, metavar="N")
+    t.add_argument("--sources", type=_positive_int, default=2, metavar="N", help="sources per mixture (default: 2)")
+    t.add_argument("--categories", default=None, metavar="A,B", help="only clips of these categories (music,speech,sfx)")
+    t.set_defaults(handler=_run_testset)
+
+    st = dsub.add_parser("stats", help="classes, clip counts and hours of a corpus, per split")
+    st.add_argument("corpus", type=Path, metavar="CORPUS")
+    st.set_defaults(handler=_run_stats)
+
+
+def _names(text: str | None) -> tuple[str, ...] | None:
+    return None if text is None else tuple(x.strip() for x in text.split(",") if x.strip())
+
+
+def _report(args: argparse.Namespace, report: BuildReport) -> int:
+    if not args.quiet:
+        print(f"{report.entries} entries in {report.manifest} ({report.written} made, {report.reused} already there, "
+              f"{report.dropped} dropped as silent)")
+    return 0
+
+
+def _run_music(args: argparse.Namespace) -> int:
+    from soundsift.training.data.music import INSTRUMENTS, MusicSettings, build_music
+
+    settings = MusicSettings(
+        seed=args.seed, clips_per_class=args.clips_per_class, pieces=args.pieces, seconds=args.seconds,
+        soundfont=args.soundfont, test_soundfont=args.test_soundfont,
+        classes=_names(args.classes) or tuple(i.label for i in INSTRUMENTS),
+    )
+    return _report(args, build_music(args.out, settings, args.jobs, not args.quiet))
+
+
+def _run_speech(args: argparse.Namespace) -> int:
+    from soundsift.training.data.speech import SpeechSettings, build_speech
+
+    settings = SpeechSettings(seed=args.seed, clips_per_class=args.clips_per_class, seconds=args.seconds)
+    return _report(args, build_speech(args.out, settings, args.jobs, not args.quiet))
+
+
+def _run_sfx(args: argparse.Namespace) -> int:
+    from soundsift.training.data.sfx import PACKAGES, SfxSettings, build_sfx
+
+    roots = {}
+    for item in args.package_root:
+        name, sep, path = item.partition("=")
+        if not sep:
+            raise SoundsiftError(f"--package-root expects PKG=PATH, got '{item}'")
+        roots[name] = path
+    settings = SfxSettings(seed=args.seed, clips_per_class=args.clips_per_class, seconds=args.seconds,
+                           packages=_names(args.packages) or tuple(PACKAGES))
+    return _report(args, build_sfx(args.out, settings, args.jobs, not args.quiet, roots))
+
+
+def _run_testset(args: argparse.Namespace) -> int:
+    from soundsift.training.data.mixtures import TestsetSettings, build_testset
+
+    settings = TestsetSettings(
+        corpora=tuple(str(c) for c in args.corpora), split=args.split, mixtures=args.mixtures,
+        n_sources=args.sources, seed=args.seed, categories=_names(args.categories),
+    )
+    return _report(args, build_testset(args.out, settings, args.jobs, not args.quiet))
+
+
+def _run_stats(args: argparse.Namespace) -> int:
+    from soundsift.training.data.manifest import read_manifest
+
+    entries = read_manifest(args.corpus)
+    counts: Counter[tuple[str, str]] = Counter()
+    seconds: Counter[str] = Counter()
+    for e in entries:
+        counts[(e.label if not e.stems else "(mixtures)", e.split)] += 1
+        seconds[e.split] += e.duration
+    rows = sorted({k for k, _ in counts})
+    width = max(len(r) for r in rows)
+    out = sys.stdout
+    out.write(f"{'class':<{width}}  {'train':>6} {'val':>6} {'test':>6}\n")
+    for r in rows:
+        out.write(f"{r:<{width}}  " + " ".join(f"{counts[(r, s)]:>6}" for s in ("train", "val", "test")) + "\n")
+    total = sum(seconds.values()) / 3600
+    out.write(f"{len(entries)} entries, {total:.2f} h (" + ", ".join(
+        f"{s} {seconds[s] / 3600:.2f} h" for s in ("train", "val", "test")) + ")\n")
+    return 0
