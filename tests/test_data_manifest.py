@@ -14,8 +14,8 @@ from soundsift.training.data.vocabulary import VOCABULARY, phrase, query
 
 
 def _entry(**changes: object) -> Entry:
-    base = dict(path="clips/a.wav", duration=4.0, sample_rate=16000, labels=("violin",), caption="a violin plays",
-                category="music", split="train", group="g1", source="src", licence="MIT")
+    base = {"path": "clips/a.wav", "duration": 4.0, "sample_rate": 16000, "labels": ("violin",), "caption": "a violin plays",
+                "category": "music", "split": "train", "group": "g1", "source": "src", "licence": "MIT"}
     return Entry(**{**base, **changes})
 
 

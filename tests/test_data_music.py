@@ -19,8 +19,8 @@ CLASSES = ("violin", "drums", "tuba", "flute")
 
 def _settings(**changes: object) -> MusicSettings:
     timgm = str(resolve_soundfont("timgm6mb").path)
-    base = dict(clips_per_class=8, pieces=6, classes=CLASSES, soundfont=timgm, test_soundfont="timgm6mb",
-                chorale_limit=30, seed=5)
+    base = {"clips_per_class": 8, "pieces": 6, "classes": CLASSES, "soundfont": timgm, "test_soundfont": "timgm6mb",
+                "chorale_limit": 30, "seed": 5}
     return MusicSettings(**{**base, **changes})
 
 
