@@ -120,6 +120,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     train = sub.add_parser("train", help="train models (see 'soundsift train -h')")
     train_sub = train.add_subparsers(dest="train_command", required=True, metavar="WHAT")
     add_separator_parser(train_sub)
+    from soundsift.training.clap.cli import add_clap_parser  # argparse only; the trainer is imported on use
+
+    add_clap_parser(train_sub)
 
 
 def _add_bench(sub: argparse._SubParsersAction) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 from soundsift.errors import CheckpointError
 from soundsift.model.config import EncoderSpec
 from soundsift.model.encoders.base import EncoderError, QueryEncoder
+from soundsift.model.encoders.compact import CompactClapEncoder
 from soundsift.model.encoders.laion import LaionClapEncoder
 from soundsift.model.encoders.ngram import NgramTextEncoder
 
 ENCODERS: dict[str, type[QueryEncoder]] = {
     NgramTextEncoder.name: NgramTextEncoder,
     LaionClapEncoder.name: LaionClapEncoder,
+    CompactClapEncoder.name: CompactClapEncoder,
 }
 
 __all__ = ["ENCODERS", "EncoderError", "QueryEncoder", "build_encoder"]

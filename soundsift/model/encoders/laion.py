@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 from soundsift.errors import CheckpointError
 from soundsift.model.encoders.base import EncoderError, QueryEncoder
-from soundsift.model.encoders.laion_audio import ClipSpec, fit_to_clip, fusion_mel, resample
+from soundsift.model.encoders.laion_audio import ClipSpec, fit_to_clip, fusion_mel
 from soundsift.model.encoders.laion_package import (
     build_clap,
     clap_model_module,
@@ -37,6 +37,7 @@ from soundsift.model.encoders.laion_package import (
     load_weights,
     read_checkpoint,
 )
+from soundsift.model.resample import resample
 
 _DEFAULTS: dict[str, Any] = {"amodel": "HTSAT-tiny", "enable_fusion": False, "text_model_dir": ""}
 _LOCATIONS = ("checkpoint", "text_model_dir")

@@ -4,7 +4,7 @@ LAION-CLAP's own preparation (``laion_clap.training.data.get_audio_features``) n
 torchaudio and torchvision and picks crops at random.  These functions compute the same
 inputs with torch alone, deterministically, and keep gradients flowing to the waveform:
 
-- :func:`resample` brings audio to the tower's 48 kHz;
+- :func:`soundsift.model.resample.resample` brings audio to the tower's 48 kHz;
 - :func:`fit_to_clip` repeats short audio and pads it to the clip length ("repeatpad"),
   and takes the central clip of long audio (LAION crops at random);
 - :func:`fusion_mel` builds the four-channel mel input of the fusion models: for audio
@@ -24,6 +24,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from soundsift.model.resample import resample  # moved to soundsift.model; still importable from here
+
+__all__ = ["ClipSpec", "fit_to_clip", "fusion_mel", "htk_mel_filterbank", "log_mel", "repeat_pad", "resample"]
+
 
 @dataclass(frozen=True)
 class ClipSpec:
@@ -36,25 +40,6 @@ class ClipSpec:
     mel_bins: int
     fmin: float
     fmax: float
-
-
-def resample(wave: torch.Tensor, sample_rate: int, target_rate: int) -> torch.Tensor:
-    """Band-limited resampling through the real FFT (differentiable).
-
-    The signal is treated as one period of a periodic signal, as in
-    ``scipy.signal.resample``.  Shape: ``(n, samples)`` -> ``(n, round(samples * target / rate))``.
-    """
-    if sample_rate == target_rate:
-        return wave
-    samples = wave.shape[-1]
-    length = max(1, round(samples * target_rate / sample_rate))
-    spectrum = torch.fft.rfft(wave)
-    bins = length // 2 + 1
-    if bins <= spectrum.shape[-1]:
-        spectrum = spectrum[..., :bins]
-    else:
-        spectrum = F.pad(spectrum, (0, bins - spectrum.shape[-1]))
-    return torch.fft.irfft(spectrum, n=length) * (length / samples)
 
 
 def repeat_pad(wave: torch.Tensor, clip_samples: int) -> torch.Tensor:

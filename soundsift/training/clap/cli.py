@@ -1,0 +1,64 @@
+"""``soundsift train clap``: argument parsing, then :func:`~soundsift.training.clap.trainer.train_clap`."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def add_clap_parser(train_sub: argparse._SubParsersAction) -> None:
+    """Register ``train clap`` under the ``train`` command group."""
+    p = train_sub.add_parser("clap", help="pretrain the compact CLAP query encoder on labelled single-source clips")
+    p.add_argument("--corpus", dest="corpora", action="append", required=True, type=Path, metavar="DIR",
+                   help="corpus folder from 'soundsift data music|speech|sfx' (repeat for several); "
+                        "trains on its train split, reports on its test split")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="run folder: checkpoint/, then encoder/ (the weights), report.json and report.md")
+    p.add_argument("--steps", type=_positive_int, default=2500, metavar="N", help="training steps (default: 2500)")
+    p.add_argument("--batch-size", type=_positive_int, default=64, metavar="N", help="pairs per step (default: 64)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--checkpoint-every", type=_positive_int, default=250, metavar="N",
+                   help="steps between checkpoints (default: 250)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from soundsift.training.clap.report import format_report
+    from soundsift.training.clap.trainer import ENCODER_DIR, ClapSettings, train_clap
+
+    settings = ClapSettings(corpora=tuple(str(c) for c in args.corpora), steps=args.steps,
+                            batch_size=args.batch_size, seed=args.seed, checkpoint_every=args.checkpoint_every)
+    bars: dict[str, tqdm] = {}
+
+    def bar(name: str, total: int, unit: str) -> tqdm:
+        if name not in bars:
+            bars[name] = tqdm(total=total, desc=name, unit=unit, disable=True if args.quiet else None, leave=False)
+        return bars[name]
+
+    def on_load(what: str, done: int, total: int) -> None:
+        bar(what, total, "clip").update(done - bars[what].n)
+
+    def on_step(step: int, steps: int, loss: float) -> None:
+        progress = bar("training", steps, "step")
+        progress.n = step
+        progress.set_postfix(loss=f"{loss:.3f}", refresh=False)
+        progress.refresh()
+
+    try:
+        report = train_clap(args.out, settings, args.resume, on_step, on_load)
+    finally:
+        for b in bars.values():
+            b.close()
+    print(format_report(report))
+    print(f"weights: {args.out / ENCODER_DIR}  report: {args.out / 'report.json'}, {args.out / 'report.md'}")
+    return 0

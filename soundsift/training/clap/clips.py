@@ -1,0 +1,65 @@
+"""Labelled single-source clips of one split, loaded once into memory as one tensor."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from soundsift.audio import downmix, read_audio, resample
+from soundsift.errors import SoundsiftError
+from soundsift.training.data.levels import fit_length
+from soundsift.training.data.manifest import corpus_root, read_manifest
+
+
+@dataclass(frozen=True)
+class ClipSet:
+    """Clips with their class, caption and category. Shape of ``waves``: ``(n, samples)``."""
+
+    waves: torch.Tensor
+    labels: tuple[str, ...]
+    captions: tuple[str, ...]
+    categories: tuple[str, ...]
+    sample_rate: int
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def classes(self) -> list[str]:
+        """The distinct classes, sorted."""
+        return sorted(set(self.labels))
+
+    def label_ids(self, classes: Sequence[str]) -> torch.Tensor:
+        """Index of each clip's class in ``classes``. Shape: ``(n,)`` int64."""
+        index = {c: i for i, c in enumerate(classes)}
+        return torch.tensor([index[label] for label in self.labels], dtype=torch.int64)
+
+
+def load_clips(
+    corpora: Sequence[str | Path], split: str, sample_rate: int, seconds: float,
+    progress: Callable[[int, int], None] | None = None,
+) -> ClipSet:
+    """The single-source clips of ``split`` in the corpora, mono at ``sample_rate``, cut or padded to ``seconds``."""
+    found = []
+    for corpus in corpora:
+        root = corpus_root(corpus)
+        found += [(root / e.path, e) for e in read_manifest(corpus) if e.split == split and not e.stems]
+    if not found:
+        raise SoundsiftError(f"no single-source '{split}' clips in {[str(c) for c in corpora]}")
+    samples = round(seconds * sample_rate)
+    waves = torch.empty(len(found), samples)
+    for i, (path, _) in enumerate(found):
+        audio, rate = read_audio(path)
+        mono = downmix(audio)
+        if rate != sample_rate:
+            mono = resample(mono[None, :], rate, sample_rate)[0]
+        waves[i] = torch.from_numpy(fit_length(np.ascontiguousarray(mono, dtype=np.float32), samples))
+        if progress is not None:
+            progress(i + 1, len(found))
+    return ClipSet(
+        waves, tuple(e.label for _, e in found), tuple(e.caption for _, e in found),
+        tuple(e.category for _, e in found), sample_rate,
+    )

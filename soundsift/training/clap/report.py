@@ -1,0 +1,151 @@
+"""Zero-shot classification, retrieval and paraphrase scores of a compact CLAP on held-out clips.
+
+- Zero-shot classification: each clip against the prompts "the sound of {noun}" of every
+  class the model was trained on; top-1 and top-5 accuracy, overall (over clips), per
+  category and per class.  Clips of classes the model does not know are left out and counted.
+- Retrieval with class-level relevance: audio-to-text recall@k ranks the class prompts for
+  each clip (so recall@1 is top-1 accuracy); text-to-audio recall@k uses each clip's own
+  caption as the query and counts a hit when one of the k nearest other clips is of its class.
+- Paraphrases (:data:`~soundsift.training.clap.captions.PARAPHRASES`, never seen in
+  training): the paraphrase replaces the prompts of its target classes; accuracy is the
+  share of target-class clips whose best match is the paraphrase, against the chance of
+  one over the number of prompts.  Precision@10 of the paraphrase as a text-to-audio
+  query is given beside the share of target clips among all clips (its chance level).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from soundsift.model.encoders.compact_model import CompactClap
+from soundsift.training.clap.captions import class_prompt, paraphrases_for
+from soundsift.training.clap.clips import ClipSet
+from soundsift.training.clap.text_features import TextFeatures
+
+
+@torch.no_grad()
+def embed_clips(model: CompactClap, clips: ClipSet, batch_size: int = 64) -> torch.Tensor:
+    """Audio embeddings of every clip. Shape: ``(n, dim)``."""
+    return torch.cat([model.audio_embedding(clips.waves[i : i + batch_size])
+                      for i in range(0, len(clips), batch_size)])
+
+
+@torch.no_grad()
+def embed_texts(model: CompactClap, features: TextFeatures, texts: Sequence[str]) -> torch.Tensor:
+    """Text embeddings. Shape: ``(n,)`` -> ``(n, dim)``."""
+    return model.embed_pooled(features(list(texts)))
+
+
+def _recall(ranked_hits: torch.Tensor, k: int) -> float:
+    """Share of rows with a hit among their first k columns. ``ranked_hits``: ``(n, m)`` bool."""
+    return float(ranked_hits[:, :k].any(dim=1).float().mean())
+
+
+def zero_shot(audio: torch.Tensor, prompts: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    """Rank of each clip's true class among the prompts (0 = best). Shapes: ``(n, d)``, ``(c, d)``, ``(n,)``."""
+    scores = audio @ prompts.T
+    return (scores > scores.gather(1, truth[:, None])).sum(dim=1)
+
+
+def evaluate(model: CompactClap, features: TextFeatures, clips: ClipSet, classes: Sequence[str]) -> dict[str, Any]:
+    """Every score described in the module docstring, as a JSON-able dict."""
+    model.eval()
+    known = [i for i, label in enumerate(clips.labels) if label in set(classes)]
+    if not known:
+        raise ValueError("none of the held-out clips is of a class the model was trained on")
+    index = {c: i for i, c in enumerate(classes)}
+    labels = [clips.labels[i] for i in known]
+    categories = [clips.categories[i] for i in known]
+    truth = torch.tensor([index[label] for label in labels])
+    audio = embed_clips(model, clips)[known]
+    prompts = embed_texts(model, features, [class_prompt(c) for c in classes])
+    rank = zero_shot(audio, prompts, truth)
+
+    def accuracy(rows: list[int], k: int) -> float:
+        return float((rank[rows] < k).float().mean())
+
+    everything = list(range(len(known)))
+    per_category = {cat: {"clips": len(rows), "top1": accuracy(rows, 1), "top5": accuracy(rows, 5)}
+                    for cat in sorted(set(categories)) for rows in [[i for i, c in enumerate(categories) if c == cat]]}
+    per_class = {c: accuracy(rows, 1) for c in classes for rows in [[i for i, lab in enumerate(labels) if lab == c]]
+                 if rows}
+    captions = embed_texts(model, features, [clips.captions[i] for i in known])
+    return {
+        "classes": len(classes),
+        "clips": len(known),
+        "clips_of_unknown_classes": len(clips) - len(known),
+        "chance_top1": 1.0 / len(classes),
+        "top1": accuracy(everything, 1),
+        "top5": accuracy(everything, 5),
+        "macro_top1": sum(per_class.values()) / len(per_class),
+        "per_category": per_category,
+        "per_class_top1": per_class,
+        "retrieval": _retrieval(audio, captions, truth, rank),
+        "paraphrases": _paraphrases(model, features, audio, labels, classes, prompts),
+    }
+
+
+def _retrieval(audio: torch.Tensor, captions: torch.Tensor, truth: torch.Tensor, rank: torch.Tensor) -> dict[str, float]:
+    scores = captions @ audio.T
+    scores.fill_diagonal_(float("-inf"))  # a clip does not retrieve itself
+    order = scores.argsort(dim=1, descending=True)[:, :5]
+    hits = truth[order] == truth[:, None]
+    return {"audio_to_text_r1": float((rank < 1).float().mean()), "audio_to_text_r5": float((rank < 5).float().mean()),
+            "text_to_audio_r1": _recall(hits, 1), "text_to_audio_r5": _recall(hits, 5)}
+
+
+def _paraphrases(model: CompactClap, features: TextFeatures, audio: torch.Tensor, labels: Sequence[str],
+                 classes: Sequence[str], prompts: torch.Tensor) -> list[dict[str, Any]]:
+    rows = []
+    for para in paraphrases_for(classes):
+        query = embed_texts(model, features, [para.query])
+        others = [i for i, c in enumerate(classes) if c not in para.targets]
+        scores = audio @ torch.cat([query, prompts[others]]).T
+        targets = torch.tensor([label in para.targets for label in labels])
+        top10 = (audio @ query[0]).argsort(descending=True)[:10]
+        rows.append({
+            "query": para.query, "targets": list(para.targets), "clips": int(targets.sum()),
+            "accuracy": float((scores[targets].argmax(dim=1) == 0).float().mean()),
+            "chance": 1.0 / (len(others) + 1),
+            "precision_at_10": float(targets[top10].float().mean()),
+            "target_share": float(targets.float().mean()),
+        })
+    return rows
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """The report as Markdown tables."""
+    r = report["retrieval"]
+    lines = [
+        (f"Zero-shot classification over {report['classes']} classes, {report['clips']} held-out clips "
+         f"(chance {report['chance_top1']:.1%}):"),
+        "",
+        "| clips | top-1 | top-5 | macro top-1 | audio→text R@1 | R@5 | text→audio R@1 | R@5 |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        (f"| all ({report['clips']}) | {report['top1']:.1%} | {report['top5']:.1%} | {report['macro_top1']:.1%} "
+         f"| {r['audio_to_text_r1']:.1%} | {r['audio_to_text_r5']:.1%} | {r['text_to_audio_r1']:.1%} "
+         f"| {r['text_to_audio_r5']:.1%} |"),
+    ]
+    lines += [f"| {cat} ({row['clips']}) | {row['top1']:.1%} | {row['top5']:.1%} | | | | | |"
+              for cat, row in report["per_category"].items()]
+    lines += ["", "Per class, top-1:", "", "| class | top-1 |", "| --- | --- |"]
+    lines += [f"| {c} | {acc:.1%} |" for c, acc in report["per_class_top1"].items()]
+    if report["paraphrases"]:
+        lines += ["", "Paraphrased queries (never in training captions):", "",
+                  "| query | finds | clips | top-1 | chance | precision@10 | chance |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
+        lines += [f"| {p['query']} | {', '.join(p['targets'])} | {p['clips']} | {p['accuracy']:.1%} | {p['chance']:.1%} "
+                  f"| {p['precision_at_10']:.0%} | {p['target_share']:.1%} |" for p in report["paraphrases"]]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(run_dir: Path, report: dict[str, Any]) -> tuple[Path, Path]:
+    """``report.json`` and ``report.md`` in ``run_dir``."""
+    json_path, table_path = run_dir / "report.json", run_dir / "report.md"
+    json_path.write_text(json.dumps(report, indent=2) + "\n")
+    table_path.write_text(format_report(report))
+    return json_path, table_path

@@ -1,0 +1,150 @@
+"""``soundsift train clap`` end to end on a tiny corpus, resuming, and its parts (loss, augmentation, sampler)."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from soundsift.cli import main
+from soundsift.errors import SoundsiftError
+from soundsift.model import EncoderSpec
+from soundsift.model.encoders import build_encoder
+from soundsift.model.encoders.compact_weights import read_weights
+from soundsift.training.clap.augment import Augmentation, equalise, gain_and_noise, pitch_shift, random_crop
+from soundsift.training.clap.captions import PARAPHRASES, caption_pool, paraphrases_for
+from soundsift.training.clap.loss import symmetric_info_nce
+from soundsift.training.clap.report import zero_shot
+from soundsift.training.clap.sampler import PairSampler
+from soundsift.training.clap.trainer import ClapSettings, learning_rate_factor, train_clap
+from tests.train_corpus import make_corpus
+
+QUICK = Augmentation(crop_seconds=0.5)
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    root = tmp_path_factory.mktemp("clap-corpora")
+    return str(make_corpus(root / "a", clips_per_class=3)), str(make_corpus(root / "b", clips_per_class=2))
+
+
+def settings(corpora: tuple[str, str], **changes: object) -> ClapSettings:
+    base = ClapSettings(corpora=corpora, steps=4, batch_size=4, checkpoint_every=2, clip_seconds=1.0,
+                        warmup_steps=2, augmentation=QUICK)
+    return dataclasses.replace(base, **changes)
+
+
+def test_cli_trains_and_reports(corpora: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    argv = ["train", "clap", "--corpus", corpora[0], "--corpus", corpora[1], "--out", str(out), "--steps", "2",
+            "--batch-size", "3", "--seed", "1", "--quiet"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "Zero-shot classification over 4 classes" in printed and "weights:" in printed
+    report = json.loads((out / "report.json").read_text())
+    assert report["steps_trained"] == 2 and report["classes"] == 4 and report["clips"] == 4 + 4
+    assert 0 <= report["top1"] <= report["top5"] <= 1
+    assert set(report["retrieval"]) == {"audio_to_text_r1", "audio_to_text_r5", "text_to_audio_r1", "text_to_audio_r5"}
+    assert [p["query"] for p in report["paraphrases"]] == ["fiddle"]  # the one whose class is in the corpus
+    assert "| fiddle | violin |" in (out / "report.md").read_text()
+    encoder = build_encoder(EncoderSpec(name="compact", options={"weights": str(out / "encoder")}))
+    assert encoder.encode_audio(torch.zeros(1, 8000), 16_000).shape == (1, 384)
+    assert main(argv) == 1  # the run exists: resuming has to be asked for
+    assert "pass --resume" in capsys.readouterr().err
+
+
+def test_resume_after_interruption_matches_an_uninterrupted_run(corpora: tuple[str, str], tmp_path: Path) -> None:
+    whole = tmp_path / "whole"
+    train_clap(whole, settings(corpora))
+
+    def interrupt(step: int, steps: int, loss: float) -> None:
+        if step == 3:
+            raise KeyboardInterrupt
+
+    cut = tmp_path / "cut"
+    with pytest.raises(KeyboardInterrupt):
+        train_clap(cut, settings(corpora), on_step=interrupt)
+    assert json.loads((cut / "checkpoint" / "trainer.json").read_text())["step"] == 2
+    assert not (cut / "encoder").exists()
+    seen: list[int] = []
+    train_clap(cut, settings(corpora), resume=True, on_step=lambda step, steps, loss: seen.append(step))
+    assert seen == [3, 4]
+    expected, resumed = read_weights(whole / "encoder").state_dict(), read_weights(cut / "encoder").state_dict()
+    assert all(torch.allclose(expected[k].float(), resumed[k].float(), atol=1e-6) for k in expected)
+    with pytest.raises(SoundsiftError, match="other settings.*batch_size"):
+        train_clap(cut, settings(corpora, batch_size=2), resume=True)
+
+
+def test_loss_is_clips_loss_for_distinct_classes() -> None:
+    gen = torch.Generator().manual_seed(0)
+    audio = F.normalize(torch.randn(5, 8, generator=gen), dim=-1)
+    text = F.normalize(torch.randn(5, 8, generator=gen), dim=-1)
+    logits = 10.0 * audio @ text.T
+    clip = 0.5 * (F.cross_entropy(logits, torch.arange(5)) + F.cross_entropy(logits.T, torch.arange(5)))
+    loss = symmetric_info_nce(audio, text, torch.arange(5), torch.tensor(10.0))
+    assert torch.allclose(loss, clip)
+    order = torch.randperm(5, generator=gen)
+    assert torch.allclose(symmetric_info_nce(audio[order], text[order], order, torch.tensor(10.0)), loss)
+
+
+def test_loss_treats_same_class_captions_as_right_answers() -> None:
+    text = torch.eye(3)[[0, 0, 1]]
+    audio = torch.eye(3)[[0, 0, 1]]
+    labels = torch.tensor([0, 0, 1])
+    matched = symmetric_info_nce(audio, text, labels, torch.tensor(50.0))
+    assert matched < 0.7  # log(2) is the floor: two equally right captions per clip of class 0
+    assert matched < symmetric_info_nce(audio, text[[2, 2, 0]], labels, torch.tensor(50.0))
+
+
+def test_augmentations_keep_shapes_and_do_nothing_at_zero() -> None:
+    gen = torch.Generator().manual_seed(0)
+    waves = torch.randn(3, 16_000, generator=gen)
+    assert random_crop(waves, 8_000, gen).shape == (3, 8_000)
+    assert random_crop(waves, 20_000, gen).shape == (3, 20_000)
+    off = Augmentation(gain_db=0.0, noise_probability=0.0, eq_db=0.0, pitch_semitones=0.0)
+    assert torch.allclose(gain_and_noise(waves, off, gen), waves)
+    power = torch.rand(3, 257, 20, generator=gen)
+    assert torch.allclose(equalise(power, off, gen), power)
+    assert torch.allclose(pitch_shift(power, off, gen), power)
+    on = Augmentation()
+    assert equalise(power, on, gen).shape == pitch_shift(power, on, gen).shape == power.shape
+    assert (pitch_shift(power, on, gen) >= 0).all()
+
+
+def test_sampler_draws_distinct_classes_and_their_captions() -> None:
+    labels = torch.tensor([0, 0, 1, 2, 2, 2])
+    sampler = PairSampler(labels, [[0, 1], [2], [3, 4]])
+    gen = torch.Generator().manual_seed(0)
+    clips, captions, classes = sampler.sample(3, gen)
+    assert sorted(classes.tolist()) == [0, 1, 2]
+    assert all(labels[c] == k for c, k in zip(clips.tolist(), classes.tolist()))
+    assert all(cap in ([0, 1], [2], [3, 4])[k] for cap, k in zip(captions.tolist(), classes.tolist()))
+    assert sampler.sample(7, gen)[2].bincount().tolist() in ([3, 2, 2], [2, 3, 2], [2, 2, 3])
+    with pytest.raises(ValueError, match="classes without clips"):
+        PairSampler(labels, [[0], [1], [2], [3]])
+
+
+def test_captions_and_paraphrases() -> None:
+    pool = caption_pool("violin", ["a violin plays", "  "])
+    assert {"violin", "the sound of a violin", "a violin plays"} <= set(pool) and len(pool) == len(set(pool))
+    training_words = {w for label in ("violin", "man speaking", "saxophone") for c in caption_pool(label, [])
+                      for w in c.split()}
+    assert not {"fiddle", "sax", "talking", "person"} & training_words
+    assert [p.query for p in paraphrases_for(["man speaking", "woman speaking"])] == [
+        "a person talking", "a guy talking", "a lady talking"]
+    assert len({p.query for p in PARAPHRASES}) == len(PARAPHRASES)
+    with pytest.raises(SoundsiftError, match="no vocabulary entry"):
+        caption_pool("theremin", [])
+
+
+def test_zero_shot_rank_and_schedule() -> None:
+    prompts = torch.eye(3)
+    audio = torch.tensor([[1.0, 0.2, 0.0], [0.9, 0.1, 0.5], [0.5, 0.0, 1.0]])
+    assert zero_shot(audio, prompts, torch.tensor([0, 2, 1])).tolist() == [0, 1, 2]
+    s = ClapSettings(corpora=("x",), steps=100, warmup_steps=10)
+    assert learning_rate_factor(0, s) == pytest.approx(0.1) and learning_rate_factor(10, s) == pytest.approx(1.0)
+    assert learning_rate_factor(100, s) == pytest.approx(0.05) and not math.isnan(learning_rate_factor(1000, s))
