@@ -169,3 +169,15 @@ def test_builtin_recipes_cover_every_regime_and_parse(tmp_path, monkeypatch):
     for name in builtin_recipes():
         recipe = load_recipe(name)
         assert recipe.regime == name and recipe.data.corpora == (str(tmp_path / "data" / "music"),)
+
+
+def test_bench_quality_trains_scores_and_resumes(workspace, tmp_path, monkeypatch):
+    from soundsift.training.bench_quality import format_results, run_bench
+
+    out = tmp_path / "bench"
+    rows = ["supervised", "mixit"]
+    results = run_bench(out, workspace / "corpus", workspace / "valset", rows=rows, steps=2, limit=1)
+    assert set(results) == set(rows) and all(r["count"] == 2 for r in results.values())
+    assert "| supervised |" in format_results(results)
+    monkeypatch.setattr("soundsift.training.bench_quality.train", lambda *a, **k: pytest.fail("row retrained"))
+    assert run_bench(out, workspace / "corpus", workspace / "valset", rows=rows, steps=2, limit=1) == results
