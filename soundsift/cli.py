@@ -31,6 +31,25 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _key_value(text: str) -> tuple[str, object]:
+    """KEY=VALUE with VALUE read as JSON when it is (true, 3, 0.5), else kept as text."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got '{text}'")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    """--model, --device and --encoder-option, shared by every command that loads a separator."""
+    p.add_argument("--model", default=None, metavar="NAME_OR_PATH", help="model name or directory (default: default)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="compute device (default: auto)")
+    p.add_argument("--encoder-option", dest="encoder_options", action="append", default=[], type=_key_value,
+                   metavar="KEY=VALUE", help="override a query-encoder option, e.g. checkpoint=/path/to/clap.pt")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (kept separate so tests can inspect it)."""
     parser = argparse.ArgumentParser(prog="soundsift", description="Separate sounds from recordings by text queries.")
@@ -56,8 +75,7 @@ def _add_separate(sub: argparse._SubParsersAction) -> None:
                    help="extract the queried sounds, or write the input with each of them removed")
     p.add_argument("--format", choices=("wav", "flac"), default="wav", help="output file format (default: wav)")
     p.add_argument("--bit-depth", choices=BIT_DEPTH_CHOICES, default="24", help="output sample format (default: 24)")
-    p.add_argument("--model", default=None, metavar="NAME_OR_PATH", help="model name or directory (default: default)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="compute device (default: auto)")
+    _add_model_options(p)
     p.add_argument("--segment", type=_seconds, default=10.0, metavar="SECONDS",
                    help="segment length for long inputs (default: 10)")
     p.add_argument("--overlap", type=_fraction, default=0.25, metavar="FRACTION",
@@ -78,13 +96,12 @@ def _add_models(sub: argparse._SubParsersAction) -> None:
 
 def _add_eval(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="score a model on saved test mixtures (SDR / SIR / SAR / SDRi)")
-    p.add_argument("--model", default=None, metavar="NAME_OR_PATH", help="model name or directory (default: default)")
+    _add_model_options(p)
     p.add_argument("--testset", type=Path, required=True, metavar="DIR", help="test corpus folder (manifest.jsonl)")
     p.add_argument("--queries", choices=("labels", "captions"), default="labels",
                    help="query each stem by 'the sound of {label}' or by its caption (default: labels)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="score only the first N mixtures")
     p.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write every score to FILE")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.set_defaults(handler=_run_eval)
 
 
@@ -94,7 +111,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     from soundsift.separator import Separator
     from soundsift.training import evaluate as ev
 
-    separator = Separator.load(args.model, device=args.device)
+    separator = Separator.load(args.model, device=args.device, encoder_options=dict(args.encoder_options))
     testset = ev.load_testset(args.testset, args.limit)
     template = ev.QUERY_TEMPLATE if args.queries == "labels" else None
     with tqdm(total=len(testset), desc="evaluating", unit="mix", leave=False) as bar:
@@ -146,7 +163,7 @@ def _run_separate(args: argparse.Namespace) -> int:
             print(f"soundsift: error: {problem}", file=sys.stderr)
         return 1
     jobs = plan_jobs(inputs, args.queries, args.output, args.format, include_rest=not args.no_rest)
-    separator = Separator.load(args.model, device=args.device)
+    separator = Separator.load(args.model, device=args.device, encoder_options=dict(args.encoder_options))
     options = SeparationOptions(args.mode, args.segment, args.overlap, not args.no_rest)
     failed = 0
     for job in jobs:

@@ -12,6 +12,7 @@ import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -114,11 +115,20 @@ class Separator:
         self._query_cache: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
 
     @classmethod
-    def load(cls, name_or_path: str | Path | None = None, device: str | torch.device = "auto") -> Separator:
-        """Load a model by name (``None`` for the default) or from a model directory."""
+    def load(
+        cls,
+        name_or_path: str | Path | None = None,
+        device: str | torch.device = "auto",
+        encoder_options: Mapping[str, Any] | None = None,
+    ) -> Separator:
+        """Load a model by name (``None`` for the default) or from a model directory.
+
+        ``encoder_options`` override the query encoder's recorded options, for encoders whose
+        files live elsewhere on this machine (the weights fingerprint is still checked).
+        """
         path = resolve_model(name_or_path)
         dev = resolve_device(device)
-        network, encoder = load_checkpoint(path, dev)
+        network, encoder = load_checkpoint(path, dev, encoder_options)
         return cls(network, encoder, dev, name=str(name_or_path or path.name))
 
     def encode_queries(self, queries: Sequence[str]) -> Query:

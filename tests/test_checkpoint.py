@@ -110,3 +110,10 @@ def test_names_resolve_through_the_model_store(isolated_model_store, tiny_model)
     save_checkpoint(isolated_model_store / "default", net, enc)
     assert resolve_model(None) == isolated_model_store / "default"
     assert Separator.load(None, "cpu").name == "default"
+
+
+def test_encoder_options_can_be_overridden_but_the_fingerprint_still_holds(tmp_path, tiny_model):
+    same = Separator.load(tiny_model, "cpu", encoder_options={"dim": 128})
+    assert same.encoder.dim == 128
+    with pytest.raises(CheckpointError, match="fingerprint"):
+        Separator.load(tiny_model, "cpu", encoder_options={"dim": 64})

@@ -172,3 +172,13 @@ def test_cuda_without_a_gpu_is_one_clear_line(tmp_path, tiny_model):
     result = run_cli("separate", src, "-q", "a", "--device", "cuda", "--model", tiny_model, "-o", tmp_path / "o")
     assert result.returncode == 1 and result.stderr.strip() == (
         "soundsift: error: device 'cuda' was asked for, but PyTorch sees no CUDA GPU here")
+
+
+def test_encoder_option_flag_reaches_the_encoder(tmp_path, tiny_model):
+    src = write_test_file(tmp_path / "x.wav", test_signal(16000, 1, 0.2), 16000, "PCM_16")
+    ok = main(["separate", str(src), "-q", "a", "-o", str(tmp_path / "o"), "--model", str(tiny_model),
+               "--encoder-option", "dim=128", "--quiet"])
+    assert ok == 0
+    result = run_cli("separate", src, "-q", "a", "-o", tmp_path / "o2", "--model", tiny_model, "--encoder-option",
+                     "dim=64")
+    assert result.returncode == 1 and "fingerprint" in result.stderr and not (tmp_path / "o2").exists()

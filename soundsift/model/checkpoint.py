@@ -5,11 +5,14 @@ look like pickles (``torch.save`` output) are refused with a clear error.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors import SafetensorError
@@ -70,12 +73,19 @@ def read_config(directory: str | Path) -> ModelConfig:
 
 
 def load_checkpoint(
-    directory: str | Path, device: torch.device | str = "cpu"
+    directory: str | Path, device: torch.device | str = "cpu", encoder_options: Mapping[str, Any] | None = None
 ) -> tuple[SeparatorNetwork, QueryEncoder]:
-    """Load a model directory: build encoder and network from the config, then the weights."""
+    """Load a model directory: build encoder and network from the config, then the weights.
+
+    ``encoder_options`` override the recorded encoder options (e.g. where a LAION checkpoint
+    lives on this machine); the encoder must still match the recorded fingerprint.
+    """
     directory = _model_dir(directory)
     config = read_config(directory)
-    encoder = build_encoder(config.encoder)
+    spec = config.encoder
+    if encoder_options:
+        spec = dataclasses.replace(spec, options={**spec.options, **encoder_options})
+    encoder = build_encoder(spec)
     network = build_network(config, encoder.dim, encoder.token_dim)
     state = _load_weights(directory / WEIGHTS_FILE)
     missing, unexpected = _key_mismatch(network, state)
