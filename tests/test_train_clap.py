@@ -44,12 +44,15 @@ def test_cli_trains_and_reports(corpora: tuple[str, str], tmp_path: Path, capsys
             "--batch-size", "3", "--seed", "1", "--quiet"]
     assert main(argv) == 0
     printed = capsys.readouterr().out
-    assert "Zero-shot classification over 4 classes" in printed and "weights:" in printed
+    assert "### test clips" in printed and "Zero-shot classification over 4 classes" in printed
+    assert "weights:" in printed
     report = json.loads((out / "report.json").read_text())
-    assert report["steps_trained"] == 2 and report["classes"] == 4 and report["clips"] == 4 + 4
-    assert 0 <= report["top1"] <= report["top5"] <= 1
-    assert set(report["retrieval"]) == {"audio_to_text_r1", "audio_to_text_r5", "text_to_audio_r1", "text_to_audio_r5"}
-    assert [p["query"] for p in report["paraphrases"]] == ["fiddle"]  # the one whose class is in the corpus
+    assert report["steps_trained"] == 2 and list(report["splits"]) == ["test"]  # the corpora have no val clips
+    scores = report["splits"]["test"]
+    assert scores["classes"] == 4 and scores["clips"] == 4 + 4
+    assert 0 <= scores["top1"] <= scores["top5"] <= 1
+    assert set(scores["retrieval"]) == {"audio_to_text_r1", "audio_to_text_r5", "text_to_audio_r1", "text_to_audio_r5"}
+    assert [p["query"] for p in scores["paraphrases"]] == ["fiddle"]  # the one whose class is in the corpus
     assert "| fiddle | violin |" in (out / "report.md").read_text()
     encoder = build_encoder(EncoderSpec(name="compact", options={"weights": str(out / "encoder")}))
     assert encoder.encode_audio(torch.zeros(1, 8000), 16_000).shape == (1, 384)

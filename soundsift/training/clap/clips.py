@@ -14,6 +14,10 @@ from soundsift.training.data.levels import fit_length
 from soundsift.training.data.manifest import corpus_root, read_manifest
 
 
+class NoClipsError(SoundsiftError):
+    """The corpora hold no single-source clips of the asked-for split."""
+
+
 @dataclass(frozen=True)
 class ClipSet:
     """Clips with their class, caption and category. Shape of ``waves``: ``(n, samples)``."""
@@ -48,7 +52,7 @@ def load_clips(
         root = corpus_root(corpus)
         found += [(root / e.path, e) for e in read_manifest(corpus) if e.split == split and not e.stems]
     if not found:
-        raise SoundsiftError(f"no single-source '{split}' clips in {[str(c) for c in corpora]}")
+        raise NoClipsError(f"no single-source '{split}' clips in {[str(c) for c in corpora]}")
     samples = round(seconds * sample_rate)
     waves = torch.empty(len(found), samples)
     for i, (path, _) in enumerate(found):

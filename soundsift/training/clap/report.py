@@ -7,7 +7,8 @@
   each clip (so recall@1 is top-1 accuracy); text-to-audio recall@k uses each clip's own
   caption as the query and counts a hit when one of the k nearest other clips is of its class.
 - Paraphrases (:data:`~soundsift.training.clap.captions.PARAPHRASES`, never seen in
-  training): the paraphrase replaces the prompts of its target classes; accuracy is the
+  training) whose target classes all have clips in the split: the paraphrase replaces the
+  prompts of its target classes; accuracy is the
   share of target-class clips whose best match is the paraphrase, against the chance of
   one over the number of prompts.  Precision@10 of the paraphrase as a text-to-audio
   query is given beside the share of target clips among all clips (its chance level).
@@ -101,7 +102,7 @@ def _retrieval(audio: torch.Tensor, captions: torch.Tensor, truth: torch.Tensor,
 def _paraphrases(model: CompactClap, features: TextFeatures, audio: torch.Tensor, labels: Sequence[str],
                  classes: Sequence[str], prompts: torch.Tensor) -> list[dict[str, Any]]:
     rows = []
-    for para in paraphrases_for(classes):
+    for para in paraphrases_for(set(labels)):
         query = embed_texts(model, features, [para.query])
         others = [i for i, c in enumerate(classes) if c not in para.targets]
         scores = audio @ torch.cat([query, prompts[others]]).T
@@ -118,7 +119,13 @@ def _paraphrases(model: CompactClap, features: TextFeatures, audio: torch.Tensor
 
 
 def format_report(report: dict[str, Any]) -> str:
-    """The report as Markdown tables."""
+    """A run's report (its ``splits``, each scored by :func:`evaluate`) as Markdown tables."""
+    parts = [f"### {split} clips\n\n{format_scores(scores)}" for split, scores in report["splits"].items()]
+    return "\n".join(parts)
+
+
+def format_scores(report: dict[str, Any]) -> str:
+    """The scores of one split as Markdown tables."""
     r = report["retrieval"]
     lines = [
         (f"Zero-shot classification over {report['classes']} classes, {report['clips']} held-out clips "
@@ -140,6 +147,13 @@ def format_report(report: dict[str, Any]) -> str:
                   "| --- | --- | --- | --- | --- | --- | --- |"]
         lines += [f"| {p['query']} | {', '.join(p['targets'])} | {p['clips']} | {p['accuracy']:.1%} | {p['chance']:.1%} "
                   f"| {p['precision_at_10']:.0%} | {p['target_share']:.1%} |" for p in report["paraphrases"]]
+        rows = report["paraphrases"]
+
+        def mean(key: str) -> float:
+            return sum(p[key] for p in rows) / len(rows)
+
+        lines.append(f"| mean of {len(rows)} | | | {mean('accuracy'):.1%} | {mean('chance'):.1%} "
+                     f"| {mean('precision_at_10'):.0%} | {mean('target_share'):.1%} |")
     return "\n".join(lines) + "\n"
 
 

@@ -2,7 +2,8 @@
 
 A run folder holds ``settings.json``, ``checkpoint/`` (resumable), and when the run ends
 ``encoder/`` (the compact CLAP weights folder), ``report.json`` and ``report.md`` (the
-zero-shot scores on the corpora's test clips).
+zero-shot scores on the corpora's test clips, and on their validation clips where there
+are any).
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from soundsift.training.clap.augment import (
 )
 from soundsift.training.clap.captions import caption_pool
 from soundsift.training.clap.checkpoint import has_checkpoint, load_run, save_run
-from soundsift.training.clap.clips import ClipSet, load_clips
+from soundsift.training.clap.clips import ClipSet, NoClipsError, load_clips
 from soundsift.training.clap.loss import symmetric_info_nce
 from soundsift.training.clap.report import evaluate, write_report
 from soundsift.training.clap.sampler import PairSampler
@@ -40,6 +41,7 @@ from soundsift.training.clap.text_features import TextFeatures
 
 SETTINGS_FILE = "settings.json"
 ENCODER_DIR = "encoder"
+REPORT_SPLITS = ("test", "val")
 
 
 @dataclass(frozen=True)
@@ -159,8 +161,14 @@ def train_clap(
             save_run(run_dir, model, optimizer, step, generator)
     model.eval()
     write_weights(run_dir / ENCODER_DIR, model)
-    test = load_clips(settings.corpora, "test", rate, settings.clip_seconds, loading("test clips"))
-    report = {"settings": settings.to_dict(), "steps_trained": step, **evaluate(model, features, test, classes)}
+    splits = {}
+    for split in REPORT_SPLITS:
+        try:
+            held_out = load_clips(settings.corpora, split, rate, settings.clip_seconds, loading(f"{split} clips"))
+        except NoClipsError:
+            continue
+        splits[split] = evaluate(model, features, held_out, classes)
+    report = {"settings": settings.to_dict(), "steps_trained": step, "splits": splits}
     write_report(run_dir, report)
     return report
 
