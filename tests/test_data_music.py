@@ -19,7 +19,7 @@ CLASSES = ("violin", "drums", "tuba", "flute")
 
 def _settings(**changes: object) -> MusicSettings:
     timgm = str(resolve_soundfont("timgm6mb").path)
-    base = {"clips_per_class": 8, "pieces": 6, "classes": CLASSES, "soundfont": timgm, "test_soundfont": "timgm6mb",
+    base = {"clips_per_class": 8, "pieces": 6, "classes": CLASSES, "soundfonts": (timgm,), "test_soundfont": "timgm6mb",
                 "chorale_limit": 30, "seed": 5}
     return MusicSettings(**{**base, **changes})
 
@@ -38,6 +38,18 @@ def test_corpus_is_valid_balanced_and_captioned(built: Path) -> None:
         assert set(counts) == set(CLASSES) and set(counts.values()) == {n}, (split, counts)
     assert {e.meta["soundfont"] for e in entries if e.split == "test"} == {"timgm6mb"}
     assert {e.meta["soundfont"] for e in entries if e.split == "train"} == {"TimGM6mb"}
+
+
+def test_items_alternate_between_several_train_soundfonts(tmp_path: Path) -> None:
+    second = tmp_path / "Second.sf2"
+    shutil.copyfile(resolve_soundfont("timgm6mb").path, second)
+    settings = _settings(soundfonts=(str(resolve_soundfont("timgm6mb").path), str(second)), pieces=0,
+                         classes=("flute",))
+    build_music(tmp_path / "m", settings, workers=1, progress=False)
+    entries = check_corpus(tmp_path / "m")
+    train = [e.meta["soundfont"] for e in entries if e.split == "train"]
+    assert sorted(set(train)) == ["Second", "TimGM6mb"] and abs(train.count("Second") * 2 - len(train)) <= 1
+    assert {e.meta["soundfont"] for e in entries if e.split == "test"} == {"timgm6mb"}
 
 
 def test_train_and_test_never_share_a_tune(built: Path) -> None:

@@ -44,7 +44,9 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--clips-per-class", type=_positive_int, default=400, metavar="N")
     m.add_argument("--pieces", type=int, default=600, metavar="N", help="multi-instrument chorale mixtures")
     m.add_argument("--seconds", type=_seconds, default=4.0, help="clip length (default: 4)")
-    m.add_argument("--soundfont", default="fluidr3", help="train/val SoundFont: fluidr3, timgm6mb or a .sf2 path")
+    m.add_argument("--soundfont", action="append", dest="soundfonts", metavar="FONT",
+                   help="train/val SoundFont, repeatable (items alternate between them): fluidr3, musescore, sfgm, "
+                        "timgm6mb or a .sf2/.sf3 path (default: fluidr3)")
     m.add_argument("--test-soundfont", default="timgm6mb", help="held-out SoundFont for the test split")
     m.add_argument("--classes", default=None, metavar="A,B,...", help="instrument classes (default: all 15)")
     m.set_defaults(handler=_run_music)
@@ -95,7 +97,7 @@ def _run_music(args: argparse.Namespace) -> int:
 
     settings = MusicSettings(
         seed=args.seed, clips_per_class=args.clips_per_class, pieces=args.pieces, seconds=args.seconds,
-        soundfont=args.soundfont, test_soundfont=args.test_soundfont,
+        soundfonts=tuple(args.soundfonts or ("fluidr3",)), test_soundfont=args.test_soundfont,
         classes=_names(args.classes) or tuple(i.label for i in INSTRUMENTS),
     )
     return _report(args, build_music(args.out, settings, args.jobs, not args.quiet))

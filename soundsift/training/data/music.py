@@ -76,7 +76,7 @@ class MusicSettings:
     pieces: int = 600
     seconds: float = 4.0
     sample_rate: int = 16000
-    soundfont: str = "fluidr3"
+    soundfonts: tuple[str, ...] = ("fluidr3",)
     test_soundfont: str = "timgm6mb"
     classes: tuple[str, ...] = tuple(i.label for i in INSTRUMENTS)
     val: float = 0.1
@@ -123,17 +123,21 @@ def build_music(out: Path, settings: MusicSettings, workers: int = 1, progress: 
     unknown = sorted(set(settings.classes) - set(BY_LABEL))
     if unknown:
         raise SoundsiftError(f"unknown instrument class(es) {unknown}; known: {sorted(BY_LABEL)}")
-    fonts = {
-        "train": resolve_soundfont(settings.soundfont),
-        "test": resolve_soundfont(settings.test_soundfont),
-    }
-    fonts["val"] = fonts["train"]
+    if not settings.soundfonts:
+        raise SoundsiftError("at least one train/val SoundFont is needed")
+    train_fonts = tuple(resolve_soundfont(name) for name in settings.soundfonts)
+    fonts = {"train": train_fonts, "val": train_fonts, "test": (resolve_soundfont(settings.test_soundfont),)}
     check_settings(out, {"recipe": "music", **asdict(settings)})
     chorales = load_chorales(out / "cache" / "chorales.json", workers, settings.chorale_limit)
     split_of = assign_splits([c.group for c in chorales], settings.seed, settings.val, settings.test)
     by_split: dict[str, list[Chorale]] = {s: [c for c in chorales if split_of[c.group] == s] for s in fonts}
     planned = plan_clips(settings, fonts, by_split) + plan_pieces(settings, fonts, by_split)
     return run_jobs(out, batches(planned, settings), render, workers, "music", progress)
+
+
+def pick_font(fonts: dict[str, tuple[Soundfont, ...]], split: str, index: int) -> Soundfont:
+    """Round-robin over the split's SoundFonts by item index (draws nothing from the item's RNG)."""
+    return fonts[split][index % len(fonts[split])]
 
 
 def batches(planned: Sequence[tuple[Entry, Item, Soundfont]], settings: MusicSettings) -> list[Job]:
@@ -156,7 +160,7 @@ def split_counts(n: int, val: float, test: float) -> list[str]:
 
 
 def plan_clips(
-    settings: MusicSettings, fonts: dict[str, Soundfont], by_split: dict[str, list[Chorale]],
+    settings: MusicSettings, fonts: dict[str, tuple[Soundfont, ...]], by_split: dict[str, list[Chorale]],
 ) -> list[tuple[Entry, Item, Soundfont]]:
     """One job per single-instrument clip, all random choices drawn here."""
     jobs = []
@@ -164,7 +168,7 @@ def plan_clips(
         inst = BY_LABEL[label]
         for index, split in enumerate(split_counts(settings.clips_per_class, settings.val, settings.test)):
             rng = seed_rng(settings.seed, "clip", label, index)
-            font = fonts[split]
+            font = pick_font(fonts, split, index)
             name = f"clips/{split}/{slug(label)}/{slug(label)}-{index:05d}.wav"
             voice, group, origin, meta = _plan_voice(inst, rng, settings, by_split[split], f"{label}-{index}")
             entry = Entry(
@@ -213,7 +217,7 @@ def _perform(
 
 
 def plan_pieces(
-    settings: MusicSettings, fonts: dict[str, Soundfont], by_split: dict[str, list[Chorale]],
+    settings: MusicSettings, fonts: dict[str, tuple[Soundfont, ...]], by_split: dict[str, list[Chorale]],
 ) -> list[tuple[Entry, Item, Soundfont]]:
     """One job per chorale piece: 2-4 voices on distinct instruments, with exact stems."""
     jobs = []
@@ -227,7 +231,7 @@ def plan_pieces(
         cast = _cast([r for r in VOICES if len(window[r]) >= 2], settings.classes, rng)
         if len(cast) < 2:
             continue
-        font = fonts[split]
+        font = pick_font(fonts, split, index)
         folder = f"pieces/{split}/piece-{index:05d}"
         voices, stems = [], []
         for role, inst in cast:

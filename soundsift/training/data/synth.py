@@ -47,15 +47,21 @@ _KNOWN = {
     "fluidr3": ("fluid-soundfont-gm", "MIT", ("/usr/share/sounds/sf2/FluidR3_GM.sf2",)),
     "timgm6mb": ("timgm6mb-soundfont (bundled with pretty_midi)", "GPL-2.0",
                  ("<pretty_midi>/TimGM6mb.sf2", "/usr/share/sounds/sf2/TimGM6mb.sf2")),
+    "musescore": ("musescore-general-soundfont-small (MuseScore General Lite)", "MIT",
+                  ("/usr/share/sounds/sf3/MuseScore_General_Lite.sf3", "/usr/share/sounds/sf3/MuseScore_General.sf3")),
+    "sfgm": ("csound-soundfont (sf_GMbank)", "public domain",
+             ("/usr/share/sounds/sf2/sf_GMbank.sf2", "/usr/share/samples/sf_GMbank.sf2")),
 }
 _INSTALL = {
     "fluidr3": "install it with: apt-get install fluid-soundfont-gm",
     "timgm6mb": "install it with: pip install pretty_midi (or apt-get install timgm6mb-soundfont)",
+    "musescore": "install it with: apt-get install musescore-general-soundfont-small",
+    "sfgm": "install it with: apt-get install csound-soundfont",
 }
 
 
 def resolve_soundfont(name_or_path: str) -> Soundfont:
-    """Find a named SoundFont ("fluidr3", "timgm6mb") or accept a path to an .sf2 file."""
+    """Find a named SoundFont (fluidr3, timgm6mb, musescore, sfgm) or accept a path to an .sf2/.sf3 file."""
     key = name_or_path.lower()
     if key in _KNOWN:
         source, licence, candidates = _KNOWN[key]
