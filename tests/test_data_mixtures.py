@@ -9,7 +9,8 @@ import soundfile
 
 from soundsift.cli import main
 from soundsift.training.data.manifest import Entry, read_manifest, write_manifest
-from soundsift.training.data.mixtures import ClipPool, MixtureSampler, TestsetSettings, build_testset
+from soundsift.errors import SoundsiftError
+from soundsift.training.data.mixtures import ClipPool, MixtureSampler, PoolClip, TestsetSettings, build_testset
 from tests.test_data_helpers import corpus_hashes
 
 LABELS = (("violin",), ("flute",), ("rain",), ("man speaking", "speech"), ("woman speaking", "speech"))
@@ -62,3 +63,22 @@ def test_cli_testset_and_stats(corpus: Path, tmp_path: Path, capsys: pytest.Capt
     assert main(["data", "testset", str(corpus), "-o", str(out), "--mixtures", "3", "--quiet", "--jobs", "1"]) == 0
     assert main(["data", "stats", str(out)]) == 0
     assert "(mixtures)" in capsys.readouterr().out
+
+
+def _pool(categories: dict[str, str]) -> ClipPool:
+    entries = [Entry(f"{label}.wav", 1.0, 16000, (label,), "x", category, "train", label, "src", "CC0-1.0")
+               for label, category in categories.items()]
+    return ClipPool([PoolClip(e, Path(".")) for e in entries])
+
+
+def test_category_weights_favour_a_category_and_reject_bad_weights() -> None:
+    pool = _pool({"a": "music", "b": "music", "c": "speech", "d": "speech"})
+    rng = np.random.default_rng(0)
+    weighted = MixtureSampler(pool, 2, category_weights={"music": 9.0})
+    firsts = [weighted.draw_clips(rng, 1)[0].entry.category for _ in range(400)]
+    assert 0.84 < firsts.count("music") / 400 < 0.96
+    plain = MixtureSampler(pool, 2)
+    firsts = [plain.draw_clips(rng, 1)[0].entry.category for _ in range(400)]
+    assert 0.4 < firsts.count("music") / 400 < 0.6
+    with pytest.raises(SoundsiftError, match="positive"):
+        MixtureSampler(pool, 2, category_weights={"music": -1.0})

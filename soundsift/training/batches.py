@@ -37,8 +37,10 @@ class BatchSource:
         self.data = data
         self.batch_size = batch_size
         self.samples = min(round(data.seconds * sample_rate), pool.samples)
-        self.weak = MixtureSampler(pool, data.sources_per_part, data.gain_db)
-        self.single = MixtureSampler(labelled_subset(pool, data.labelled_fraction, data.subset_seed), 1, data.gain_db)
+        weights = data.category_weights
+        self.weak = MixtureSampler(pool, data.sources_per_part, data.gain_db, weights)
+        single_pool = labelled_subset(pool, data.labelled_fraction, data.subset_seed)
+        self.single = MixtureSampler(single_pool, 1, data.gain_db, weights)
 
     def _item(self, rng: np.random.Generator) -> tuple[np.ndarray, list[str], bool]:
         single = self.data.sources_per_part == 1 or rng.random() < self.data.single_fraction

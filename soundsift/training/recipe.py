@@ -59,6 +59,7 @@ class DataRecipe:
     gain_db: float = 5.0
     single_fraction: float = 0.0
     labelled_fraction: float = 1.0
+    category_weights: dict[str, float] | None = None
     subset_seed: int = 0
     validation: str | None = None
     validation_limit: int = 16

@@ -10,7 +10,7 @@ x = x1 + x2 of DESIGN.md §3, and :func:`build_testset` writes a fixed, seeded s
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -128,23 +128,34 @@ class MixtureOfMixtures:
 class MixtureSampler:
     """Draws captioned mixtures of ``n_sources`` clips of distinct classes from a pool.
 
-    Classes are drawn uniformly (so rare classes are mixed as often as common ones), then a
-    clip of that class; each source gets a gain uniform in +-``gain_db``; when the sum would
+    Classes are drawn uniformly (so rare classes are mixed as often as common ones), or in
+    proportion to ``category_weights`` (category -> weight, 1 for unnamed ones), then a clip
+    of that class; each source gets a gain uniform in +-``gain_db``; when the sum would
     clip, every source is scaled down together, so ``audio == sources.sum(0)`` holds.
     """
 
-    def __init__(self, pool: ClipPool, n_sources: int = 2, gain_db: float = 5.0) -> None:
+    def __init__(
+        self, pool: ClipPool, n_sources: int = 2, gain_db: float = 5.0,
+        category_weights: Mapping[str, float] | None = None,
+    ) -> None:
         if n_sources < 1:
             raise SoundsiftError(f"n_sources must be at least 1, got {n_sources}")
         self.pool = pool
         self.n_sources = n_sources
         self.gain_db = gain_db
+        self.label_p = _label_probabilities(pool, category_weights) if category_weights else None
+
+    def _label_order(self, rng: np.random.Generator) -> np.ndarray:
+        """All labels in random order, weighted ones earlier more often."""
+        if self.label_p is None:
+            return rng.permutation(self.pool.labels)
+        return rng.choice(self.pool.labels, size=len(self.pool.labels), replace=False, p=self.label_p)
 
     def draw_clips(self, rng: np.random.Generator, count: int, exclude: set[str] | None = None) -> list[PoolClip]:
         """``count`` clips whose labels are pairwise disjoint and disjoint from ``exclude``."""
         taken = set(exclude or ())
         clips: list[PoolClip] = []
-        for label in rng.permutation(self.pool.labels):
+        for label in self._label_order(rng):
             options = [c for c in self.pool.by_label[str(label)] if not taken & set(c.entry.labels)]
             if options:
                 clip = options[int(rng.integers(len(options)))]
@@ -177,6 +188,16 @@ class MixtureSampler:
             used |= {label for c in mixture.clips for label in c.entry.labels}
             mixtures.append(mixture)
         return MixtureOfMixtures(np.sum([m.audio for m in mixtures], axis=0), tuple(mixtures))
+
+
+def _label_probabilities(pool: ClipPool, category_weights: Mapping[str, float]) -> np.ndarray:
+    """Per-label draw probabilities from the weight of each label's category."""
+    bad = {k: v for k, v in category_weights.items() if not (isinstance(v, (int, float)) and v > 0)}
+    if bad:
+        raise SoundsiftError(f"category weights must be positive numbers, got {bad}")
+    weights = np.array([float(category_weights.get(pool.by_label[label][0].entry.category, 1.0))
+                        for label in pool.labels])
+    return weights / weights.sum()
 
 
 @dataclass(frozen=True)
