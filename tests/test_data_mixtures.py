@@ -26,7 +26,8 @@ def corpus(tmp_path: Path) -> Path:
             (root / "clips").mkdir(parents=True, exist_ok=True)
             tone = 0.07 * np.sin(2 * np.pi * (200 + 100 * i + k) * np.arange(16000) / 16000)
             soundfile.write(root / rel, tone.astype(np.float32), 16000)
-            entries.append(Entry(rel, 1.0, 16000, labels, "x", "music", "test", f"g{i}{k}", "src", "CC0-1.0"))
+            category = "speech" if "speech" in labels else "music"
+            entries.append(Entry(rel, 1.0, 16000, labels, "x", category, "test", f"g{i}{k}", "src", "CC0-1.0"))
     write_manifest(root / "manifest.jsonl", entries)
     return root
 
@@ -82,3 +83,13 @@ def test_category_weights_favour_a_category_and_reject_bad_weights() -> None:
     assert 0.4 < firsts.count("music") / 400 < 0.6
     with pytest.raises(SoundsiftError, match="positive"):
         MixtureSampler(pool, 2, category_weights={"music": -1.0})
+
+
+def test_focused_testset_starts_every_mixture_with_that_category(corpus: Path, tmp_path: Path) -> None:
+    build_testset(tmp_path / "t", TestsetSettings(corpora=(str(corpus),), mixtures=12, focus="speech"), 1, False)
+    entries = read_manifest(tmp_path / "t")
+    assert len(entries) == 12
+    for e in entries:
+        assert "speech" in e.stems[0].labels and "speech" not in e.stems[1].labels
+    with pytest.raises(SoundsiftError, match="no 'sfx' clips"):
+        build_testset(tmp_path / "u", TestsetSettings(corpora=(str(corpus),), mixtures=2, focus="sfx"), 1, False)

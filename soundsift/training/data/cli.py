@@ -74,6 +74,8 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--mixtures", type=_positive_int, default=300, metavar="N")
     t.add_argument("--sources", type=_positive_int, default=2, metavar="N", help="sources per mixture (default: 2)")
     t.add_argument("--categories", default=None, metavar="A,B", help="only clips of these categories (music,speech,sfx)")
+    t.add_argument("--focus", default=None, metavar="CATEGORY",
+                   help="every mixture's first source is of this category, the others of any")
     t.set_defaults(handler=_run_testset)
 
     st = dsub.add_parser("stats", help="classes, clip counts and hours of a corpus, per split")
@@ -129,7 +131,7 @@ def _run_testset(args: argparse.Namespace) -> int:
 
     settings = TestsetSettings(
         corpora=tuple(str(c) for c in args.corpora), split=args.split, mixtures=args.mixtures,
-        n_sources=args.sources, seed=args.seed, categories=_names(args.categories),
+        n_sources=args.sources, seed=args.seed, categories=_names(args.categories), focus=args.focus,
     )
     return _report(args, build_testset(args.out, settings, args.jobs, not args.quiet))
 

@@ -211,6 +211,7 @@ class TestsetSettings:
     gain_db: float = 5.0
     seed: int = 0
     categories: tuple[str, ...] | None = None
+    focus: str | None = None
 
 
 TestsetSettings.__test__ = False  # not a pytest class
@@ -221,10 +222,15 @@ def build_testset(out: Path, settings: TestsetSettings, workers: int = 1, progre
     pool = ClipPool.from_corpora(settings.corpora, settings.split, settings.categories)
     check_settings(out, {"recipe": "testset", **asdict(settings)})
     sampler = MixtureSampler(pool, settings.n_sources, settings.gain_db)
+    focus = _focus_sampler(pool, settings.focus)
     jobs = []
     for index in range(settings.mixtures):
         rng = seed_rng(settings.seed, "testset", index)
-        clips = sampler.draw_clips(rng, settings.n_sources)
+        if focus is None:
+            clips = sampler.draw_clips(rng, settings.n_sources)
+        else:
+            first = focus.draw_clips(rng, 1)
+            clips = first + sampler.draw_clips(rng, settings.n_sources - 1, set(first[0].entry.labels))
         gains = tuple(float(g) for g in rng.uniform(-settings.gain_db, settings.gain_db, size=len(clips)))
         folder = f"mixtures/mix-{index:05d}"
         labels = tuple(c.entry.label for c in clips)
@@ -242,6 +248,16 @@ def build_testset(out: Path, settings: TestsetSettings, workers: int = 1, progre
         jobs.append(Job((entry,), (entry, tuple(c.path for c in clips), gains, pool.samples, pool.sample_rate),
                         bit_depth="24"))
     return run_jobs(out, jobs, _render_testset, workers, "testset", progress)
+
+
+def _focus_sampler(pool: ClipPool, category: str | None) -> MixtureSampler | None:
+    """A sampler over the clips of ``category`` (every test mixture's first source), or None."""
+    if category is None:
+        return None
+    clips = [c for c in pool.clips if c.entry.category == category]
+    if not clips:
+        raise SoundsiftError(f"no '{category}' clips in the test set's corpora")
+    return MixtureSampler(ClipPool(clips, pool.sample_rate, pool.samples), 1)
 
 
 def _render_testset(spec: tuple[Entry, tuple[Path, ...], tuple[float, ...], int, int]) -> dict[str, np.ndarray]:
