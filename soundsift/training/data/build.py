@@ -66,7 +66,7 @@ def check_settings(root: Path, settings: Mapping[str, Any]) -> None:
     if path.is_file():
         found = json.loads(path.read_text())
         if found != wanted:
-            changed = sorted(k for k in set(found) | set(wanted) if found.get(k) != wanted.get(k))
+            changed = sorted(k for k in set(found) | set(wanted) if k not in found or k not in wanted or found[k] != wanted[k])
             raise SoundsiftError(
                 f"{root}: this corpus was started with other settings ({', '.join(changed)} differ); "
                 "build into a new folder, or delete this one to start over"
