@@ -1,0 +1,46 @@
+"""Waveform envelopes and spectrograms of stems, computed in the worker so the UI thread only paints."""
+from __future__ import annotations
+
+import numpy as np
+
+from soundsift.gui.jobs import StemPreview
+
+ENVELOPE_COLUMNS = 2000
+SPECTROGRAM_FRAMES = 800
+SPECTROGRAM_FFT = 1024
+DYNAMIC_RANGE_DB = 80.0
+
+
+def make_preview(audio: np.ndarray, sample_rate: int) -> StemPreview:
+    """Envelope, spectrogram and peak level of a ``(channels, samples)`` stem."""
+    mono = audio.mean(axis=0, dtype=np.float32)
+    peak = float(np.abs(audio).max()) if audio.size else 0.0
+    return StemPreview(
+        envelope=envelope(mono),
+        spectrogram=spectrogram(mono),
+        peak_db=20 * np.log10(peak) if peak > 0 else -np.inf,
+        duration=audio.shape[1] / sample_rate,
+    )
+
+
+def envelope(mono: np.ndarray, columns: int = ENVELOPE_COLUMNS) -> np.ndarray:
+    """``(2, n)`` per-column minimum and maximum of ``(samples,)`` audio, ``n = min(columns, samples)``."""
+    n = max(1, min(columns, mono.shape[0]))
+    edges = np.linspace(0, mono.shape[0], n + 1).astype(np.int64)
+    starts = edges[:-1]
+    lows = np.minimum.reduceat(mono, starts)
+    highs = np.maximum.reduceat(mono, starts)
+    return np.stack([lows, highs]).astype(np.float32)
+
+
+def spectrogram(mono: np.ndarray, frames: int = SPECTROGRAM_FRAMES, n_fft: int = SPECTROGRAM_FFT) -> np.ndarray:
+    """``(n_fft // 2, k)`` uint8 magnitudes in dB (0 = 80 dB below full scale), ``k <= frames`` evenly spaced."""
+    padded = np.pad(mono, (0, max(0, n_fft - mono.shape[0])))
+    count = max(1, min(frames, padded.shape[0] // (n_fft // 4)))
+    starts = np.linspace(0, padded.shape[0] - n_fft, count).astype(np.int64)
+    window = np.hanning(n_fft).astype(np.float32)
+    segments = padded[starts[:, None] + np.arange(n_fft)[None, :]] * window
+    magnitude = np.abs(np.fft.rfft(segments, axis=1))[:, 1:] / (window.sum() / 2)
+    db = 20 * np.log10(np.maximum(magnitude, 1e-10))
+    scaled = np.clip((db + DYNAMIC_RANGE_DB) / DYNAMIC_RANGE_DB, 0.0, 1.0)
+    return np.ascontiguousarray((scaled.T * 255).astype(np.uint8))

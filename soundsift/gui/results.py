@@ -1,0 +1,258 @@
+"""The results panel: the stems of one finished file, with playback, export and the output folder."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PyQt6.QtCore import Qt, QUrl, pyqtSignal
+from PyQt6.QtGui import QDesktopServices
+from PyQt6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
+
+from soundsift.gui.export import ExportRequest, export_stems
+from soundsift.gui.export_dialog import ExportDialog
+from soundsift.gui.jobs import Job, JobState
+from soundsift.gui.playback import Player, device_format, prepare_stems
+from soundsift.gui.stem_row import StemRow
+from soundsift.gui.tasks import run_in_background
+from soundsift.gui.waveform import SPECTROGRAM, WAVEFORM
+from soundsift.separator import REST
+
+NO_AUDIO = "No audio output device was found, so playback is off (export and drag still work)"
+EMPTY_TEXT = "Stems appear here when a file has been separated.\nSelect a finished file in the queue to see its stems."
+
+
+def stem_label(name: str, mode: str) -> str:
+    """How a stem is titled: the query, 'without <query>' in remove mode, or 'rest'."""
+    if name == REST:
+        return "rest (everything else)"
+    return f"without {name}" if mode == "remove" else name
+
+
+class ResultsPanel(QWidget):
+    """Shows a job's stems; ``message`` carries one-line status texts for the window's status bar."""
+
+    message = pyqtSignal(str)
+    export_finished = pyqtSignal(list)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.player = Player(self)
+        self.player.position_changed.connect(self._show_position)
+        self.player.playing_changed.connect(self._playing_changed)
+        self.job: Job | None = None
+        self.rows: list[StemRow] = []
+        self.export_defaults = ExportRequest(Path.home())
+        self.fallback_folder = Path.home()
+        self._solo: set[int] = set()
+        self._alone: int | None = None
+        self._build()
+        self.show_job(None)
+
+    def _build(self) -> None:
+        self.title = QLabel()
+        font = self.title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.2)
+        font.setBold(True)
+        self.title.setFont(font)
+        self.spectrogram_box = QCheckBox("Spectrogram")
+        self.spectrogram_box.setToolTip("Show spectrograms instead of waveforms (Ctrl+G)")
+        self.spectrogram_box.toggled.connect(self._view_toggled)
+        self.play_button = QPushButton(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Play all")
+        self.play_button.setToolTip("Play the stems together, or only the soloed ones (Space)")
+        self.play_button.clicked.connect(self.toggle_play)
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Export these stems as WAV or FLAC (Ctrl+E)")
+        self.export_button.clicked.connect(self.ask_export)
+        self.folder_button = QPushButton("Open output folder")
+        self.folder_button.setToolTip("Show the stems' folder in the file manager (Ctrl+Shift+O)")
+        self.folder_button.clicked.connect(self.open_output_folder)
+        header = QHBoxLayout()
+        header.addWidget(self.title, 1)
+        header.addWidget(self.spectrogram_box)
+        header.addWidget(self.play_button)
+        header.addWidget(self.export_button)
+        header.addWidget(self.folder_button)
+        self.empty = QLabel(EMPTY_TEXT)
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setEnabled(False)
+        self._list = QWidget()
+        self._list_layout = QVBoxLayout(self._list)
+        self._list_layout.setContentsMargins(0, 0, 0, 0)
+        self._list_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(self._list)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(header)
+        layout.addWidget(self.empty, 1)
+        layout.addWidget(scroll, 1)
+        self._scroll = scroll
+
+    def show_job(self, job: Job | None) -> None:
+        """Replace the rows with ``job``'s stems (``None`` or a job without stems shows the empty state)."""
+        self.player.stop()
+        self.player.clear()
+        for row in self.rows:
+            self._list_layout.removeWidget(row)
+            row.deleteLater()
+        self.rows = []
+        self._solo.clear()
+        self.job = job if job is not None and job.stems else None
+        has_stems = self.job is not None
+        self.empty.setVisible(not has_stems)
+        self._scroll.setVisible(has_stems)
+        for widget in (self.spectrogram_box, self.play_button, self.export_button):
+            widget.setEnabled(has_stems)
+        if self.job is None:
+            self.title.setText("Results")
+            failed = job is not None and job.state is JobState.FAILED
+            self.empty.setText(f"{job.source.name} could not be separated:\n{job.message}" if failed else EMPTY_TEXT)
+            return
+        mode = self.job.request.options.mode if self.job.request else "extract"
+        self.title.setText(self.job.source.name)
+        view = SPECTROGRAM if self.spectrogram_box.isChecked() else WAVEFORM
+        for index, stem in enumerate(self.job.stems):
+            row = StemRow(index, stem, stem_label(stem.name, mode))
+            row.view.set_mode(view)
+            row.play_requested.connect(self.play_row)
+            row.solo_toggled.connect(self._solo_toggled)
+            row.gain_changed.connect(self.player.set_gain)
+            row.seek_requested.connect(self._seek)
+            self._list_layout.insertWidget(index, row)
+            self.rows.append(row)
+        self._load_for_playback(self.job)
+
+    def _load_for_playback(self, job: Job) -> None:
+        """Decode the stems for the player on a pool thread; play controls wait until it is done."""
+        if not self.player.available:
+            self.play_button.setEnabled(False)
+            self.play_button.setToolTip(NO_AUDIO)
+            for row in self.rows:
+                row.set_playable(False, NO_AUDIO)
+            return
+        for row in self.rows:
+            row.set_playable(False, "Loading…")
+        self.play_button.setEnabled(False)
+        first = job.stems[0]
+        rate, channels = device_format(first.sample_rate, first.channels)
+        paths = [stem.path for stem in job.stems]
+
+        def loaded(stems: list) -> None:
+            if self.job is job:
+                self.player.load(stems, rate)
+                self.play_button.setEnabled(True)
+                for row in self.rows:
+                    row.set_playable(True, f"Play '{row.handle.text()}' alone")
+
+        run_in_background(self, lambda: prepare_stems(paths, rate, channels), loaded, self.message.emit)
+
+    def toggle_play(self) -> None:
+        """Play all (or the soloed stems), or stop if something plays."""
+        if self.player.playing:
+            self.player.stop()
+        elif self.player.loaded:
+            self._play(None, 0.0)
+
+    def play_row(self, index: int) -> None:
+        """Play one stem alone; pressing again while it plays stops it."""
+        if self.player.playing and self._alone == index:
+            self.player.stop()
+        elif self.player.loaded:
+            self._play(index, 0.0)
+
+    def _play(self, alone: int | None, start: float) -> None:
+        self._alone = alone
+        self.player.set_audible(self._audible())
+        self.player.play(start)
+        for row in self.rows:
+            row.set_playing(row.index == alone and self.player.playing)
+
+    def _audible(self) -> list[bool]:
+        if self._alone is not None:
+            return [i == self._alone for i in range(len(self.rows))]
+        return [not self._solo or i in self._solo for i in range(len(self.rows))]
+
+    def _solo_toggled(self, index: int, on: bool) -> None:
+        if on:
+            self._solo.add(index)
+        else:
+            self._solo.discard(index)
+        self.player.set_audible(self._audible())
+
+    def _seek(self, index: int, fraction: float) -> None:
+        if self.job is not None and self.player.loaded:
+            self._play(self._alone if self.player.playing else None, fraction * self.job.stems[index].preview.duration)
+
+    def _view_toggled(self, spectrogram: bool) -> None:
+        for row in self.rows:
+            row.view.set_mode(SPECTROGRAM if spectrogram else WAVEFORM)
+
+    def _show_position(self, seconds: float) -> None:
+        for row in self.rows:
+            duration = row.stem.preview.duration
+            row.view.set_playhead(min(seconds / duration, 1.0) if duration else None)
+
+    def _playing_changed(self, playing: bool) -> None:
+        icon = QStyle.StandardPixmap.SP_MediaStop if playing else QStyle.StandardPixmap.SP_MediaPlay
+        self.play_button.setIcon(self.style().standardIcon(icon))
+        self.play_button.setText("Stop" if playing else "Play all")
+        if not playing:
+            self._alone = None
+            for row in self.rows:
+                row.set_playing(False)
+                row.view.set_playhead(None)
+
+    def output_folder(self) -> Path:
+        """The shown track's stem folder, or the app's output folder when nothing is shown."""
+        if self.job is not None:
+            return self.job.stems[0].path.parent
+        return self.fallback_folder
+
+    def open_output_folder(self) -> None:
+        """Open the output folder in the system's file manager."""
+        folder = self.output_folder()
+        if not folder.is_dir():
+            self.message.emit(f"{folder} does not exist yet; it is made by the first separation")
+            return
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+    def ask_export(self) -> None:
+        """Ask for folder, format, bit depth and rate, then export the shown stems."""
+        if self.job is None:
+            return
+        dialog = ExportDialog(self.export_defaults, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.export_defaults = dialog.request()
+            self.start_export(self.export_defaults)
+
+    def start_export(self, request: ExportRequest) -> None:
+        """Export the shown stems on a pool thread; reports through ``message`` and ``export_finished``."""
+        if self.job is None:
+            return
+        job = self.job
+        stems = [(stem.name, stem.path) for stem in job.stems]
+        self.export_button.setEnabled(False)
+        self.message.emit(f"Exporting {len(stems)} stems of {job.source.name}…")
+
+        def done(paths: list[Path]) -> None:
+            self.export_button.setEnabled(self.job is not None)
+            self.message.emit(f"Exported {len(paths)} stems to {request.folder}")
+            self.export_finished.emit(paths)
+
+        def failed(text: str) -> None:
+            self.export_button.setEnabled(self.job is not None)
+            self.message.emit(f"Export failed: {text}")
+
+        run_in_background(self, lambda: export_stems(job.track, stems, request), done, failed)

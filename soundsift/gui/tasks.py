@@ -1,0 +1,58 @@
+"""Run short jobs (export, loading stems for playback) on Qt's thread pool and report back on the UI thread."""
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PyQt6.QtCore import QObject, QRunnable, QThreadPool, pyqtSignal
+
+from soundsift.errors import SoundsiftError
+
+
+class _Signals(QObject):
+    done = pyqtSignal(object)
+    failed = pyqtSignal(str)
+
+
+class _Task(QRunnable):
+    def __init__(self, fn: Callable[[], Any], signals: _Signals) -> None:
+        super().__init__()
+        self.fn = fn
+        self.signals = signals
+
+    def run(self) -> None:
+        try:
+            result = self.fn()
+        except SoundsiftError as exc:
+            self._emit(self.signals.failed, str(exc))
+        except Exception as exc:  # noqa: BLE001 - reported in the window instead of killing a pool thread silently
+            traceback.print_exc(file=sys.stderr)
+            self._emit(self.signals.failed, f"internal error: {type(exc).__name__}: {exc}")
+        else:
+            self._emit(self.signals.done, result)
+
+    @staticmethod
+    def _emit(signal: Any, value: object) -> None:
+        """Emit unless the owner (and with it the signal carrier) was closed meanwhile."""
+        try:
+            signal.emit(value)
+        except RuntimeError:
+            pass
+
+
+def run_in_background(
+    owner: QObject, fn: Callable[[], Any], on_done: Callable[[Any], None], on_failed: Callable[[str], None]
+) -> QObject:
+    """Call ``fn()`` on a pool thread; ``on_done(result)`` or ``on_failed(message)`` runs on ``owner``'s thread.
+
+    Returns the signal carrier (a child of ``owner``), which tests can wait on.
+    """
+    signals = _Signals(owner)
+    signals.done.connect(on_done)
+    signals.failed.connect(on_failed)
+    signals.done.connect(signals.deleteLater)
+    signals.failed.connect(signals.deleteLater)
+    QThreadPool.globalInstance().start(_Task(fn, signals))
+    return signals

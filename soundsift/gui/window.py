@@ -1,0 +1,341 @@
+"""The main window: queries and mode on top, the queue on the left, the stems of a file on the right.
+
+It wires the panels to the separation worker; all heavy work happens in the worker thread or
+the thread pool, so the window only updates widgets.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from PyQt6.QtCore import QByteArray, QSettings, Qt
+from PyQt6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
+from PyQt6.QtWidgets import (
+    QButtonGroup,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QPushButton,
+    QRadioButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from soundsift.audio import audio_extensions
+from soundsift.batch import expand_inputs, plan_jobs
+from soundsift.errors import SoundsiftError
+from soundsift.gui.export import ExportRequest
+from soundsift.gui.jobs import Job, JobRequest, JobState, ModelChoice
+from soundsift.gui.loader import load_separator, model_problem
+from soundsift.gui.query_field import QueryField
+from soundsift.gui.queue_model import QueueModel
+from soundsift.gui.queue_panel import QueuePanel
+from soundsift.gui.results import ResultsPanel
+from soundsift.gui.settings import AppSettings, load_history, load_settings, remember_queries, save_settings
+from soundsift.gui.settings_dialog import SettingsDialog
+from soundsift.gui.worker import Loader, SeparationWorker
+from soundsift.separator import SeparationOptions, check_queries
+
+DEFAULT_SIZE = (1280, 800)
+MESSAGE_MS = 8000
+
+
+class MainWindow(QMainWindow):
+    """The app's one window; ``store`` holds settings and history (tests pass a temporary one)."""
+
+    def __init__(self, store: QSettings, loader: Loader = load_separator, presets: Sequence[str] = ()) -> None:
+        super().__init__()
+        self.store = store
+        self.settings = load_settings(store)
+        self.presets = list(presets)
+        self.setWindowTitle("soundsift")
+        self.setAcceptDrops(True)
+        self.queue = QueueModel(self)
+        self.worker = SeparationWorker(loader, self)
+        self.worker.status.connect(self._job_status)
+        self.worker.progress.connect(self._job_progress)
+        self.worker.job_done.connect(self._job_done)
+        self.worker.job_failed.connect(self._job_failed)
+        self.worker.job_cancelled.connect(self._job_cancelled)
+        self._follow_latest = True
+        self._build()
+        self._build_actions()
+        self._apply_settings()
+        self._restore_layout()
+        self.worker.start()
+
+    def _build(self) -> None:
+        self.query = QueryField()
+        self.query.returnPressed.connect(self.separate)
+        self.extract_button = QRadioButton("&Extract")
+        self.extract_button.setToolTip("Keep only what the queries describe")
+        self.remove_button = QRadioButton("&Remove")
+        self.remove_button.setToolTip("Keep everything but what the queries describe")
+        self.mode_group = QButtonGroup(self)
+        self.mode_group.addButton(self.extract_button)
+        self.mode_group.addButton(self.remove_button)
+        self.separate_button = QPushButton("Separate")
+        self.separate_button.setDefault(True)
+        self.separate_button.setToolTip("Separate every file waiting in the queue (Ctrl+Return)")
+        self.separate_button.clicked.connect(self.separate)
+        settings_button = QPushButton("Settings…")
+        settings_button.setToolTip("Model, engine, device, output folder and format (Ctrl+,)")
+        settings_button.clicked.connect(self.open_settings)
+        request_bar = QHBoxLayout()
+        request_bar.addWidget(self.query, 1)
+        request_bar.addWidget(self.extract_button)
+        request_bar.addWidget(self.remove_button)
+        request_bar.addWidget(self.separate_button)
+        request_bar.addWidget(settings_button)
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("QLabel { background: #7a5a00; color: white; padding: 6px; border-radius: 4px; }")
+        self.queue_panel = QueuePanel(self.queue)
+        self.queue_panel.add_files.connect(self.ask_files)
+        self.queue_panel.add_folder.connect(self.ask_folder)
+        self.queue_panel.cancel_selected.connect(self.cancel_selected)
+        self.queue_panel.cancel_all.connect(self.cancel_all)
+        self.queue_panel.clear_finished.connect(self.clear_finished)
+        self.queue_panel.job_activated.connect(self._job_activated)
+        self.results = ResultsPanel()
+        self.results.message.connect(self.show_message)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.queue_panel)
+        self.splitter.addWidget(self.results)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setChildrenCollapsible(False)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addLayout(request_bar)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+
+    def _build_actions(self) -> None:
+        """Menus, with the keyboard shortcuts for the common actions."""
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "Add &files…", self.ask_files, QKeySequence.StandardKey.Open)
+        self._action(file_menu, "Add f&older…", self.ask_folder, "Ctrl+Shift+O")
+        self._action(file_menu, "&Export stems…", self.results.ask_export, "Ctrl+E")
+        self._action(file_menu, "Open output f&older", self.results.open_output_folder, "Ctrl+Shift+F")
+        file_menu.addSeparator()
+        self._action(file_menu, "&Settings…", self.open_settings, "Ctrl+,")
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        queue_menu = self.menuBar().addMenu("&Queue")
+        self._action(queue_menu, "&Separate", self.separate, "Ctrl+Return")
+        self._action(queue_menu, "&Cancel", self.cancel_selected, "Esc")
+        self._action(queue_menu, "Cancel &all", self.cancel_all, "Ctrl+Shift+Esc")
+        self._action(queue_menu, "C&lear finished", self.clear_finished, "Ctrl+Shift+Del")
+        self._action(queue_menu, "Edit &queries", self.query.setFocus, "Ctrl+L")
+        view_menu = self.menuBar().addMenu("&View")
+        self._action(view_menu, "&Play / stop", self.results.toggle_play, "Space")
+        self._action(view_menu, "Spectro&gram", self.results.spectrogram_box.toggle, "Ctrl+G")
+
+    def _action(self, menu: QMenu, text: str, slot: Callable[[], object], shortcut: QKeySequence.StandardKey | str) -> QAction:
+        action = QAction(text, self)
+        action.setShortcut(QKeySequence(shortcut))
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(action)
+        return action
+
+    def _apply_settings(self) -> None:
+        """Reflect the settings in the widgets: mode, banner, output folders, suggestions."""
+        (self.remove_button if self.settings.mode == "remove" else self.extract_button).setChecked(True)
+        problem = model_problem(self.settings.model)
+        self.banner.setText(f"{problem}" if problem else "")
+        self.banner.setVisible(bool(problem))
+        output = Path(self.settings.output_dir).expanduser()
+        self.results.fallback_folder = output
+        self.results.export_defaults = ExportRequest(output / "export", self.settings.output_format,
+                                                     self.settings.bit_depth)
+        self.query.set_suggestions([*load_history(self.store), *self.presets])
+
+    def _restore_layout(self) -> None:
+        geometry = self.store.value("window/geometry")
+        if isinstance(geometry, QByteArray) and self.restoreGeometry(geometry):
+            splitter = self.store.value("window/splitter")
+            if isinstance(splitter, QByteArray):
+                self.splitter.restoreState(splitter)
+            return
+        screen = QGuiApplication.primaryScreen()
+        available = screen.availableGeometry() if screen is not None else None
+        width, height = DEFAULT_SIZE
+        if available is not None:
+            width, height = min(width, available.width()), min(height, available.height())
+        self.resize(width, height)
+        self.splitter.setSizes([width * 2 // 5, width * 3 // 5])
+
+    # --- inputs -----------------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() and any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.add_paths(paths)
+
+    def ask_files(self) -> None:
+        """Pick audio files with the file dialog."""
+        patterns = " ".join(f"*{ext}" for ext in sorted(audio_extensions()))
+        files, _ = QFileDialog.getOpenFileNames(self, "Add audio files", "", f"Audio files ({patterns});;All files (*)")
+        self.add_paths([Path(f) for f in files])
+
+    def ask_folder(self) -> None:
+        """Pick a folder; every audio file inside it is added."""
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of audio files")
+        if folder:
+            self.add_paths([Path(folder)])
+
+    def add_paths(self, paths: Sequence[Path]) -> list[Job]:
+        """Add files (and the audio files inside folders) to the queue as ready; returns the new rows.
+
+        A folder without audio becomes a failed row saying so; files already waiting are not added twice.
+        """
+        waiting = {job.source.resolve() for job in self.queue.jobs() if job.state is JobState.READY or job.state.active}
+        added: list[Job] = []
+        for path in paths:
+            try:
+                files = expand_inputs([path], exclude=Path(self.settings.output_dir).expanduser())
+            except SoundsiftError as exc:
+                added.append(self.queue.add(path, JobState.FAILED, getattr(exc, "problem", str(exc))))
+                continue
+            for file in files:
+                if file.resolve() not in waiting:
+                    waiting.add(file.resolve())
+                    added.append(self.queue.add(file))
+        if added:
+            self.show_message(f"Added {len(added)} file(s); type what to pull out and press Separate")
+        return added
+
+    # --- running ----------------------------------------------------------------------------
+
+    def mode(self) -> str:
+        return "remove" if self.remove_button.isChecked() else "extract"
+
+    def separate(self) -> list[Job]:
+        """Hand every ready file (or, if none, the selected finished ones) to the worker; returns them."""
+        try:
+            queries = check_queries(self.query.queries())
+        except SoundsiftError as exc:
+            self.show_message("Type what to pull out first, e.g. violin" if not self.query.queries() else str(exc))
+            self.query.setFocus()
+            return []
+        jobs = [job for job in self.queue.jobs() if job.state is JobState.READY]
+        if not jobs:
+            jobs = [job for job in self.queue_panel.selected_jobs() if job.state.finished]
+        if not jobs:
+            self.show_message("Nothing to separate: add files (Ctrl+O or drop them here) first")
+            return []
+        settings = self.settings
+        try:
+            planned = plan_jobs([job.source for job in jobs], queries, Path(settings.output_dir).expanduser(),
+                                settings.output_format, settings.include_rest)
+        except SoundsiftError as exc:
+            self.show_message(str(exc))
+            return []
+        options = SeparationOptions(mode=self.mode(), include_rest=settings.include_rest)
+        model = ModelChoice(settings.model, settings.engine, settings.device)
+        for job, plan in zip(jobs, planned):
+            request = JobRequest(job.job_id, job.source, plan.outputs, options, settings.bit_depth, model)
+            self.queue.update(job.job_id, state=JobState.QUEUED, progress=0.0, message="", request=request, stems=[])
+            self.worker.submit(request)
+        self.query.set_suggestions([*remember_queries(self.store, queries), *self.presets])
+        self._follow_latest = True
+        self.show_message(f"Separating {len(jobs)} file(s) for: {', '.join(queries)}")
+        return jobs
+
+    def cancel_selected(self) -> None:
+        """Cancel the selected files; with nothing selected, the one running now."""
+        jobs = self.queue_panel.selected_jobs() or [job for job in self.queue.jobs() if job.state.active][:1]
+        self._cancel(jobs)
+
+    def cancel_all(self) -> None:
+        """Cancel every file that has not finished."""
+        self._cancel([job for job in self.queue.jobs() if job.state is JobState.READY or job.state.active])
+
+    def _cancel(self, jobs: Sequence[Job]) -> None:
+        for job in jobs:
+            if job.state is JobState.READY:
+                self.queue.update(job.job_id, state=JobState.CANCELLED)
+            elif job.state.active and job.state is not JobState.CANCELLING:
+                self.queue.update(job.job_id, state=JobState.CANCELLING)
+                self.worker.cancel(job.job_id)
+
+    def clear_finished(self) -> None:
+        """Remove finished, failed and cancelled rows."""
+        finished = [job for job in self.queue.jobs() if job.state.finished]
+        if self.results.job in finished:
+            self.results.show_job(None)
+        self.queue.remove(job.job_id for job in finished)
+
+    # --- worker reports ---------------------------------------------------------------------
+
+    def _job_status(self, job_id: int, phase: str) -> None:
+        job = self.queue.job(job_id)
+        if job is not None and job.state is not JobState.CANCELLING:
+            state = JobState.LOADING if phase == "loading model" else JobState.RUNNING
+            self.queue.update(job_id, state=state)
+
+    def _job_progress(self, job_id: int, fraction: float) -> None:
+        self.queue.update(job_id, progress=fraction)
+
+    def _job_done(self, job_id: int, stems: list) -> None:
+        job = self.queue.update(job_id, state=JobState.DONE, progress=1.0, stems=stems, message="")
+        if job is not None and self._follow_latest:
+            self.results.show_job(job)
+            self.queue_panel.select(job)
+
+    def _job_failed(self, job_id: int, message: str) -> None:
+        job = self.queue.update(job_id, state=JobState.FAILED, message=message)
+        if job is not None:
+            self.show_message(f"{job.source.name}: {message}")
+            if self.results.job is None and self._follow_latest:
+                self.results.show_job(job)
+
+    def _job_cancelled(self, job_id: int) -> None:
+        self.queue.update(job_id, state=JobState.CANCELLED, message="")
+
+    def _job_activated(self, job: Job) -> None:
+        """The user picked a row: show its stems (or its error) and stop following new results."""
+        self._follow_latest = False
+        if job is not self.results.job:
+            self.results.show_job(job)
+
+    # --- settings and lifetime --------------------------------------------------------------
+
+    def open_settings(self) -> None:
+        """Show the settings dialog; saved settings apply to the next files handed to the worker."""
+        dialog = SettingsDialog(dataclasses.replace(self.settings, mode=self.mode()), self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.apply_settings(dialog.settings())
+
+    def apply_settings(self, settings: AppSettings) -> None:
+        """Adopt and persist new settings."""
+        self.settings = settings
+        save_settings(self.store, settings)
+        self._apply_settings()
+
+    def show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, MESSAGE_MS)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Save settings and layout, cancel running work and wait for the worker to end."""
+        save_settings(self.store, dataclasses.replace(self.settings, mode=self.mode()))
+        self.store.setValue("window/geometry", self.saveGeometry())
+        self.store.setValue("window/splitter", self.splitter.saveState())
+        self.store.sync()
+        self.results.player.stop()
+        self.worker.stop()
+        self.worker.wait()
+        super().closeEvent(event)

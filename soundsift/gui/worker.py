@@ -1,0 +1,118 @@
+"""The separation worker: a QThread that loads models and runs queued files one at a time.
+
+The UI thread only hands requests over and receives signals, so the window stays responsive
+while a model loads or a long file separates.  Every failure is reported for its own file
+and the worker moves on to the next one.
+"""
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from PyQt6.QtCore import QObject, QThread, pyqtSignal
+
+from soundsift.audio import read_audio
+from soundsift.errors import SeparationCancelled, SoundsiftError
+from soundsift.gui.jobs import JobRequest, ModelChoice, StemResult
+from soundsift.gui.loader import load_separator
+from soundsift.gui.preview import make_preview
+from soundsift.separator import Separator
+
+Loader = Callable[[ModelChoice], Separator]
+PROGRESS_STEP = 0.005
+
+
+class SeparationWorker(QThread):
+    """Runs :class:`JobRequest` s in submission order; thread-safe ``submit``, ``cancel`` and ``stop``."""
+
+    status = pyqtSignal(int, str)
+    progress = pyqtSignal(int, float)
+    job_done = pyqtSignal(int, object)
+    job_failed = pyqtSignal(int, str)
+    job_cancelled = pyqtSignal(int)
+
+    def __init__(self, loader: Loader = load_separator, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._loader = loader
+        self._requests: queue.Queue[JobRequest | None] = queue.Queue()
+        self._cancelled: set[int] = set()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._separator: tuple[ModelChoice, Separator] | None = None
+
+    def submit(self, request: JobRequest) -> None:
+        """Queue a file; it runs after everything submitted before it."""
+        with self._lock:
+            self._cancelled.discard(request.job_id)
+        self._requests.put(request)
+
+    def cancel(self, job_id: int) -> None:
+        """Stop a running file at its next segment, or skip it if it has not started."""
+        with self._lock:
+            self._cancelled.add(job_id)
+
+    def stop(self) -> None:
+        """Cancel everything and end the thread (call ``wait()`` afterwards)."""
+        self._stopping.set()
+        self._requests.put(None)
+
+    def run(self) -> None:
+        while not self._stopping.is_set():
+            request = self._requests.get()
+            if request is None:
+                break
+            self._run_one(request)
+
+    def _is_cancelled(self, job_id: int) -> bool:
+        with self._lock:
+            return self._stopping.is_set() or job_id in self._cancelled
+
+    def _run_one(self, request: JobRequest) -> None:
+        job_id = request.job_id
+        if self._is_cancelled(job_id):
+            self.job_cancelled.emit(job_id)
+            return
+        try:
+            separator = self._separator_for(request)
+            self.status.emit(job_id, "separating")
+            written = separator.separate_file(
+                request.source, request.outputs, request.options, request.bit_depth,
+                self._progress_reporter(job_id), lambda: self._is_cancelled(job_id),
+            )
+            self.job_done.emit(job_id, [self._result(name, path) for name, path in zip(request.outputs, written)])
+        except SeparationCancelled:
+            self.job_cancelled.emit(job_id)
+        except SoundsiftError as exc:
+            self.job_failed.emit(job_id, str(exc))
+        except Exception as exc:  # noqa: BLE001 - a bug or resource failure must not take the queue or the app down
+            traceback.print_exc(file=sys.stderr)
+            self.job_failed.emit(job_id, f"internal error: {type(exc).__name__}: {exc}")
+
+    def _separator_for(self, request: JobRequest) -> Separator:
+        """The loaded separator for this request's model choice, loading it (and dropping the old one) if needed."""
+        if self._separator is None or self._separator[0] != request.model:
+            self.status.emit(request.job_id, "loading model")
+            self._separator = None
+            self._separator = (request.model, self._loader(request.model))
+        return self._separator[1]
+
+    def _progress_reporter(self, job_id: int) -> Callable[[int, int], None]:
+        """A ``(done, total)`` callback that emits only when progress moved visibly."""
+        last = [-1.0]
+
+        def report(done: int, total: int) -> None:
+            fraction = done / total if total else 1.0
+            if fraction - last[0] >= PROGRESS_STEP or fraction >= 1.0:
+                last[0] = fraction
+                self.progress.emit(job_id, fraction)
+
+        return report
+
+    @staticmethod
+    def _result(name: str, path: Path) -> StemResult:
+        audio, sample_rate = read_audio(path)
+        return StemResult(name, path, sample_rate, audio.shape[0], make_preview(audio, sample_rate))
