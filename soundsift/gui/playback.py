@@ -60,6 +60,10 @@ class MixSource(QIODevice):
         self.audible = [True] * len(self.stems)
         self.position = min(max(start_frame, 0), self.frames)
 
+    def start(self) -> None:
+        """Open for reading, unbuffered so that level and solo changes are heard at the next read."""
+        self.open(QIODevice.OpenModeFlag.ReadOnly | QIODevice.OpenModeFlag.Unbuffered)
+
     def isSequential(self) -> bool:
         return True
 
@@ -75,7 +79,7 @@ class MixSource(QIODevice):
             if audible and gain > 0:
                 mix += gain * stem[:, self.position : self.position + count]
         self.position += count
-        pcm = np.clip(mix, -1.0, 1.0) * 32767.0
+        pcm = np.rint(np.clip(mix, -1.0, 1.0) * 32767.0)
         return np.ascontiguousarray(pcm.T).astype("<i2").tobytes()
 
     def writeData(self, data: bytes) -> int:
@@ -144,7 +148,7 @@ class Player(QObject):
         self._source = MixSource(self._stems, self._start_frame, self)
         self._source.gains = list(self._gains)
         self._source.audible = list(self._audible)
-        self._source.open(QIODevice.OpenModeFlag.ReadOnly)
+        self._source.start()
         self._sink = QAudioSink(QMediaDevices.defaultAudioOutput(), _format(self._sample_rate, self._source.channels))
         self._sink.stateChanged.connect(self._state_changed)
         self._sink.start(self._source)

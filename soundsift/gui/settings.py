@@ -62,11 +62,11 @@ def load_settings(store: QSettings) -> AppSettings:
     settings = AppSettings(**values)  # type: ignore[arg-type]
     if settings.is_valid():
         return settings
-    fixed = {
-        name: value for name, value in values.items()
-        if dataclasses.replace(defaults, **{name: value}).is_valid()
-    }
-    return dataclasses.replace(defaults, **fixed)
+    for name, value in values.items():
+        candidate = dataclasses.replace(defaults, **{name: value})
+        if candidate.is_valid():
+            defaults = candidate
+    return defaults
 
 
 def save_settings(store: QSettings, settings: AppSettings) -> None:
