@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"soundsift {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_separate(sub)
+    _add_gui(sub)
     _add_models(sub)
     _add_data(sub)
     _add_eval(sub)
@@ -83,6 +84,21 @@ def _add_separate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-rest", action="store_true", help="do not write the residual 'rest' stem")
     p.add_argument("--quiet", action="store_true", help="no progress bars or summary")
     p.set_defaults(handler=_run_separate)
+
+
+def _add_gui(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("gui", help="open the desktop app")
+    p.add_argument("inputs", nargs="*", metavar="INPUT", help="audio files or folders to put in the queue")
+    p.set_defaults(handler=_run_gui)
+
+
+def _run_gui(args: argparse.Namespace) -> int:
+    try:
+        from soundsift.gui.app import run  # lazily: PyQt6 is the optional [gui] extra
+    except ImportError as exc:
+        raise SoundsiftError(f"the desktop app cannot start ({exc}); "
+                             "install it with: pip install 'soundsift[gui]'") from None
+    return run(args.inputs)
 
 
 def _add_models(sub: argparse._SubParsersAction) -> None:

@@ -294,3 +294,20 @@ def test_drag_handle_starts_a_file_drag(qtbot, make_window, tiny_model, tmp_path
     qtbot.mousePress(handle, Qt.MouseButton.LeftButton, pos=QPoint(2, 2))
     qtbot.mouseMove(handle, QPoint(60, 10))
     assert dragged == [[QUrl.fromLocalFile(str(window.results.rows[0].stem.path))]]
+
+
+def test_soundsift_gui_command_opens_the_window_with_files_queued(qtbot, store, tmp_path, monkeypatch):
+    from soundsift.cli import main
+
+    mix = write_test_file(tmp_path / "cli.wav", test_signal(RATE, 1, 0.5), RATE)
+    seen: list[list[Path]] = []
+
+    def exec_once(app: QApplication) -> int:
+        window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
+        seen.append([job.source for job in window.queue.jobs()])
+        window.close()
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", exec_once)
+    assert main(["gui", str(mix)]) == 0
+    assert seen == [[mix]]
