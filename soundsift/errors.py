@@ -31,3 +31,7 @@ class SeparationCancelled(SoundsiftError):
 
 class InvalidArgumentError(SoundsiftError, ValueError):
     """A caller passed a value soundsift cannot work with (bad query, mode, device, ...)."""
+
+
+class PresetError(SoundsiftError):
+    """A chain preset is missing, malformed, or names a plugin or parameter that cannot be loaded."""

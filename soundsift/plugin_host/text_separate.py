@@ -1,0 +1,92 @@
+"""TextSeparate: the separator as one effect, extracting or removing the sound a text describes."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from soundsift.errors import InvalidArgumentError
+from soundsift.plugin_host.separating import SeparatingStage
+from soundsift.separator import MODES, check_queries
+
+
+class TextSeparate(SeparatingStage):
+    """Keep (``mode="extract"``) or take out (``mode="remove"``) the sound ``query`` describes.
+
+    Shaped like a Pedalboard plugin (see :class:`~soundsift.plugin_host.stage.Stage`); its
+    latency is one segment, :meth:`latency_samples`.  ``gain_db`` scales the output and
+    applies from the next call; changes of ``query`` and ``mode`` apply from the next
+    segment, cross-faded in like any segment boundary.  ``buffer_size`` is accepted for
+    Pedalboard compatibility: the separator always works in whole segments.
+
+    Example:
+        >>> from pedalboard import Reverb
+        >>> from soundsift.plugin_host import Chain, TextSeparate
+        >>> board = Chain([TextSeparate("vocals", model="path/to/model"), Reverb()])  # doctest: +SKIP
+        >>> wet = board(audio, 44100)                                                 # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        query: str,
+        mode: str = "extract",
+        gain_db: float = 0.0,
+        model: str | Path = "default",
+        engine: str = "auto",
+        device: str = "auto",
+        segment_seconds: float = 10.0,
+        overlap: float = 0.25,
+    ) -> None:
+        super().__init__(model, engine, device, segment_seconds, overlap)
+        self.query = query
+        self.mode = mode
+        self.gain_db = gain_db
+
+    @property
+    def query(self) -> str:
+        """The text describing the sound, e.g. ``"a dog barking"``."""
+        return self._query
+
+    @query.setter
+    def query(self, value: str) -> None:
+        self._query = check_queries([value])[0]
+
+    @property
+    def mode(self) -> str:
+        """``"extract"`` keeps only the described sound; ``"remove"`` keeps everything else."""
+        return self._mode_name
+
+    @mode.setter
+    def mode(self, value: str) -> None:
+        if value not in MODES:
+            raise InvalidArgumentError(f"mode must be one of {MODES}, got {value!r}")
+        self._mode_name = value
+
+    @property
+    def gain_db(self) -> float:
+        """Output gain in decibels."""
+        return self._gain_db
+
+    @gain_db.setter
+    def gain_db(self, value: float) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+            raise InvalidArgumentError(f"gain_db must be a number of decibels, got {value!r}")
+        self._gain_db = float(value)
+
+    def _queries(self) -> list[str]:
+        return [self.query]
+
+    def _mode(self) -> str:
+        return self.mode
+
+    def render(self, audio: np.ndarray, sample_rate: float, buffer_size: int, reset: bool) -> np.ndarray:
+        _, out = self._separate(audio, sample_rate, reset)
+        return out[0] * np.float32(10.0 ** (self.gain_db / 20.0))
+
+    def __repr__(self) -> str:
+        return (
+            f"TextSeparate(query={self.query!r}, mode={self.mode!r}, gain_db={self.gain_db:g}, model={self.model!r}, "
+            f"engine={self.engine!r}, device={self.device!r}, segment_seconds={self.segment_seconds:g}, "
+            f"overlap={self.overlap:g})"
+        )
