@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,7 +17,7 @@ pytest.importorskip("pytestqt")
 
 import soundfile
 from PyQt6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QTimer, QUrl
-from PyQt6.QtGui import QDragEnterEvent, QDropEvent
+from PyQt6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PyQt6.QtWidgets import QApplication
 
 from soundsift.gui.export import ExportRequest
@@ -130,7 +132,7 @@ def test_remove_mode_names_stems_and_playback_degrades_without_audio_output(qtbo
     wait_finished(qtbot, window)
     assert [row.handle.text() for row in window.results.rows] == ["without applause"]
     assert not window.results.player.available
-    assert not window.results.play_button.isEnabled()
+    assert not window.results.play_button.isEnabled() and window.results.no_audio.isVisible()
     assert not window.results.rows[0].play_button.isEnabled()
     window.results.toggle_play()
     window.results.play_row(0)
@@ -151,7 +153,7 @@ def test_bad_file_shows_its_error_while_the_queue_goes_on(qtbot, make_window, ti
 
     states = {job.source.name: job for job in window.queue.jobs()}
     assert states["broken.wav"].state is JobState.FAILED
-    assert "not a readable audio file" in states["broken.wav"].message
+    assert states["broken.wav"].message.startswith("not a readable audio file")  # the row names the file
     assert states["nothing here"].state is JobState.FAILED
     assert "no audio files" in states["nothing here"].message
     assert states["good.wav"].state is JobState.DONE
@@ -311,3 +313,15 @@ def test_soundsift_gui_command_opens_the_window_with_files_queued(qtbot, store, 
     monkeypatch.setattr(QApplication, "exec", exec_once)
     assert main(["gui", str(mix)]) == 0
     assert seen == [[mix]]
+
+
+def test_screenshot_script_saves_the_window_after_a_separation(fast_model, tmp_path):
+    script = Path(__file__).resolve().parent.parent / "scripts" / "screenshot_gui.py"
+    out = tmp_path / "shot.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run([sys.executable, str(script), "--out", str(out), "--size", "1280x800",
+                             "--model", str(fast_model), "--scheme", "dark", "--spectrogram"],
+                            check=False, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1280, 800)

@@ -21,7 +21,7 @@ from soundsift.gui.export import ExportRequest, export_stems
 from soundsift.gui.export_dialog import ExportDialog
 from soundsift.gui.jobs import JobRequest, ModelChoice
 from soundsift.gui.playback import MixSource
-from soundsift.gui.preview import envelope, make_preview, spectrogram
+from soundsift.gui.preview import LOWEST_HZ, envelope, make_preview, spectrogram
 from soundsift.gui.query_field import QueryField, split_queries
 from soundsift.gui.settings import (
     HISTORY_LIMIT,
@@ -94,11 +94,13 @@ def test_envelope_and_spectrogram():
     env = envelope(tone, columns=100)
     assert env.shape == (2, 100) and np.allclose(env[0], -0.5, atol=0.01) and np.allclose(env[1], 0.5, atol=0.01)
     assert envelope(tone[:10], columns=100).shape == (2, 10)
-    spec = spectrogram(tone, frames=50, n_fft=1024)
-    assert spec.shape == (512, 50) and spec.dtype == np.uint8
-    peak_bin = int(np.argmax(spec.mean(axis=1))) + 1  # row 0 is the first bin above DC
-    assert abs(peak_bin * 16_000 / 1024 - 1000) < 20
-    assert spectrogram(np.zeros(100, np.float32)).max() == 0
+    spec = spectrogram(tone, 16_000, frames=20, rows=100)
+    assert spec.shape == (100, 20) and spec.dtype == np.uint8
+    edges = np.geomspace(LOWEST_HZ, 8000, 101)
+    row = int(np.argmax(spec.mean(axis=1)))
+    assert edges[row] - 8 <= 1000 <= edges[row + 1] + 8  # the tone's band (within one FFT bin)
+    assert spec[row].min() > 200 and np.median(spec) < 100
+    assert spectrogram(np.zeros(100, np.float32), 16_000).max() == 0
     preview = make_preview(np.stack([tone, tone]), 16_000)
     assert preview.duration == 1.0 and abs(preview.peak_db - 20 * np.log10(0.5)) < 0.01
     assert make_preview(np.zeros((1, 10), np.float32), 16_000).peak_db == -np.inf

@@ -59,7 +59,7 @@ class StemPreview:
     """Pictures of a stem small enough to keep for every finished file.
 
     ``envelope`` is ``(2, columns)`` min/max of the downmix per column; ``spectrogram`` is
-    ``(bins, frames)`` uint8 log magnitude, low frequencies in row 0.
+    ``(rows, frames)`` uint8 log magnitude on a log-frequency axis, low frequencies in row 0.
     """
 
     envelope: np.ndarray

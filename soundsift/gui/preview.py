@@ -7,7 +7,9 @@ from soundsift.gui.jobs import StemPreview
 
 ENVELOPE_COLUMNS = 2000
 SPECTROGRAM_FRAMES = 800
-SPECTROGRAM_FFT = 1024
+SPECTROGRAM_FFT = 2048
+SPECTROGRAM_ROWS = 160
+LOWEST_HZ = 40.0
 DYNAMIC_RANGE_DB = 80.0
 
 
@@ -17,7 +19,7 @@ def make_preview(audio: np.ndarray, sample_rate: int) -> StemPreview:
     peak = float(np.abs(audio).max()) if audio.size else 0.0
     return StemPreview(
         envelope=envelope(mono),
-        spectrogram=spectrogram(mono),
+        spectrogram=spectrogram(mono, sample_rate),
         peak_db=20 * np.log10(peak) if peak > 0 else -np.inf,
         duration=audio.shape[1] / sample_rate,
     )
@@ -33,14 +35,24 @@ def envelope(mono: np.ndarray, columns: int = ENVELOPE_COLUMNS) -> np.ndarray:
     return np.stack([lows, highs]).astype(np.float32)
 
 
-def spectrogram(mono: np.ndarray, frames: int = SPECTROGRAM_FRAMES, n_fft: int = SPECTROGRAM_FFT) -> np.ndarray:
-    """``(n_fft // 2, k)`` uint8 magnitudes in dB (0 = 80 dB below full scale), ``k <= frames`` evenly spaced."""
+def spectrogram(
+    mono: np.ndarray, sample_rate: int, frames: int = SPECTROGRAM_FRAMES, rows: int = SPECTROGRAM_ROWS,
+    n_fft: int = SPECTROGRAM_FFT,
+) -> np.ndarray:
+    """``(rows, k)`` uint8 magnitudes in dB (0 = 80 dB below full scale) on a log-frequency axis.
+
+    Row 0 is the band starting at ``LOWEST_HZ``, the last row ends at Nyquist; each row holds the
+    loudest FFT bin of its band.  ``k <= frames`` frames are evenly spaced over the signal.
+    """
     padded = np.pad(mono, (0, max(0, n_fft - mono.shape[0])))
     count = max(1, min(frames, padded.shape[0] // (n_fft // 4)))
     starts = np.linspace(0, padded.shape[0] - n_fft, count).astype(np.int64)
     window = np.hanning(n_fft).astype(np.float32)
     segments = padded[starts[:, None] + np.arange(n_fft)[None, :]] * window
-    magnitude = np.abs(np.fft.rfft(segments, axis=1))[:, 1:] / (window.sum() / 2)
-    db = 20 * np.log10(np.maximum(magnitude, 1e-10))
+    magnitude = np.abs(np.fft.rfft(segments, axis=1)) / (window.sum() / 2)
+    edges = np.geomspace(LOWEST_HZ, sample_rate / 2, rows + 1)
+    first_bins = np.minimum((edges[:-1] * n_fft / sample_rate).astype(np.int64), magnitude.shape[1] - 1)
+    bands = np.maximum.reduceat(magnitude, first_bins, axis=1)
+    db = 20 * np.log10(np.maximum(bands, 1e-10))
     scaled = np.clip((db + DYNAMIC_RANGE_DB) / DYNAMIC_RANGE_DB, 0.0, 1.0)
     return np.ascontiguousarray((scaled.T * 255).astype(np.uint8))

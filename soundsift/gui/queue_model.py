@@ -45,9 +45,9 @@ class QueueModel(QAbstractTableModel):
                 return job.source.name
             if column == STATUS:
                 return f"{job.state.value}: {job.message}" if job.message else job.state.value
-            return f"{round(job.progress * 100)}%"
+            return "" if job.state in (JobState.READY, JobState.FAILED) else f"{round(job.progress * 100)}%"
         if role == PROGRESS_ROLE:
-            return job.progress
+            return None if job.state in (JobState.READY, JobState.FAILED) else job.progress
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{job.source}\n{job.message}" if job.message else str(job.source)
         if role == Qt.ItemDataRole.ForegroundRole and job.state is JobState.FAILED and column == STATUS:

@@ -27,13 +27,16 @@ DROP_HINT = "Drop audio files or folders anywhere in this window, or use Add fil
 
 
 class ProgressDelegate(QStyledItemDelegate):
-    """Draws the progress column as a native progress bar."""
+    """Draws the progress column as a native progress bar (plain cell for files not run or failed)."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        if index.data(PROGRESS_ROLE) is None:
+            super().paint(painter, option, index)
+            return
         bar = QStyleOptionProgressBar()
         bar.rect = option.rect.adjusted(2, 3, -2, -3)
         bar.minimum, bar.maximum = 0, 1000
-        bar.progress = round(float(index.data(PROGRESS_ROLE) or 0.0) * 1000)
+        bar.progress = round(float(index.data(PROGRESS_ROLE)) * 1000)
         bar.text = index.data()
         bar.textVisible = True
         bar.state = option.state

@@ -75,9 +75,14 @@ class ResultsPanel(QWidget):
         self.folder_button = QPushButton("Open output folder")
         self.folder_button.setToolTip("Show the stems' folder in the file manager (Ctrl+Shift+O)")
         self.folder_button.clicked.connect(self.open_output_folder)
+        self.no_audio = QLabel("no audio output")
+        self.no_audio.setToolTip(NO_AUDIO)
+        self.no_audio.setEnabled(False)
+        self.no_audio.setVisible(False)
         header = QHBoxLayout()
         header.addWidget(self.title, 1)
         header.addWidget(self.spectrogram_box)
+        header.addWidget(self.no_audio)
         header.addWidget(self.play_button)
         header.addWidget(self.export_button)
         header.addWidget(self.folder_button)
@@ -115,6 +120,7 @@ class ResultsPanel(QWidget):
         self._scroll.setVisible(has_stems)
         for widget in (self.spectrogram_box, self.play_button, self.export_button):
             widget.setEnabled(has_stems)
+        self.no_audio.setVisible(has_stems and not self.player.available)
         if self.job is None:
             self.title.setText("Results")
             failed = job is not None and job.state is JobState.FAILED

@@ -43,9 +43,12 @@ def is_dark(app: QApplication) -> bool:
     return app.styleHints().colorScheme() == Qt.ColorScheme.Dark
 
 
-def apply_theme(app: QApplication) -> None:
-    """Use Fusion with the palette matching the system scheme, and switch when the system switches."""
+def apply_theme(app: QApplication, scheme: Qt.ColorScheme | None = None) -> None:
+    """Use Fusion with the palette of ``scheme``; by default the system's, switching when the system switches."""
     app.setStyle("Fusion")
+    if scheme is not None:
+        app.setPalette(dark_palette() if scheme == Qt.ColorScheme.Dark else light_palette(app))
+        return
 
     def update() -> None:
         app.setPalette(dark_palette() if is_dark(app) else light_palette(app))

@@ -16,7 +16,7 @@ from pathlib import Path
 from PyQt6.QtCore import QObject, QThread, pyqtSignal
 
 from soundsift.audio import read_audio
-from soundsift.errors import SeparationCancelled, SoundsiftError
+from soundsift.errors import AudioError, SeparationCancelled, SoundsiftError
 from soundsift.gui.jobs import JobRequest, ModelChoice, StemResult
 from soundsift.gui.loader import load_separator
 from soundsift.gui.preview import make_preview
@@ -27,7 +27,10 @@ PROGRESS_STEP = 0.005
 
 
 class SeparationWorker(QThread):
-    """Runs :class:`JobRequest` s in submission order; thread-safe ``submit``, ``cancel`` and ``stop``."""
+    """Runs :class:`JobRequest` s in submission order; thread-safe ``submit``, ``cancel`` and ``stop``.
+
+    Errors about the input file itself are reported without its path (the queue row names it).
+    """
 
     status = pyqtSignal(int, str)
     progress = pyqtSignal(int, float)
@@ -86,6 +89,9 @@ class SeparationWorker(QThread):
             self.job_done.emit(job_id, [self._result(name, path) for name, path in zip(request.outputs, written)])
         except SeparationCancelled:
             self.job_cancelled.emit(job_id)
+        except AudioError as exc:
+            same_file = Path(exc.source) == request.source
+            self.job_failed.emit(job_id, exc.problem if same_file else str(exc))
         except SoundsiftError as exc:
             self.job_failed.emit(job_id, str(exc))
         except Exception as exc:  # noqa: BLE001 - a bug or resource failure must not take the queue or the app down
