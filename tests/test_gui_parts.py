@@ -14,13 +14,14 @@ pytest.importorskip("pytestqt")
 
 import soundfile
 from PyQt6.QtCore import QSettings
+from PyQt6.QtMultimedia import QAudioDevice
 
 from soundsift.errors import AudioError, InvalidArgumentError, NoDefaultModelError
 from soundsift.gui import loader
 from soundsift.gui.export import ExportRequest, export_stems
 from soundsift.gui.export_dialog import ExportDialog
 from soundsift.gui.jobs import JobRequest, ModelChoice
-from soundsift.gui.playback import MixSource
+from soundsift.gui.playback import MixSource, Player
 from soundsift.gui.preview import LOWEST_HZ, envelope, make_preview, spectrogram
 from soundsift.gui.query_field import QueryField, split_queries
 from soundsift.gui.settings import (
@@ -224,3 +225,21 @@ def test_worker_reports_each_file_and_survives_unexpected_errors(qtbot, tiny_mod
     assert events[0] == ("failed", 1, "internal error: RuntimeError: out of memory")
     assert events[1:] == [("done", 2, ["hum"]), ("cancelled", 3), ("done", 4, ["hum"])]
     assert loads == ["explodes", str(tiny_model)]  # one load per model choice
+
+
+def test_player_reports_an_audio_output_that_cannot_open(qtbot, monkeypatch):
+    class NoDevice:
+        @staticmethod
+        def defaultAudioOutput() -> QAudioDevice:
+            return QAudioDevice()
+
+    monkeypatch.setattr("soundsift.gui.playback.QMediaDevices", NoDevice)
+    player = Player()
+    assert not player.available
+    player.play()  # nothing loaded, no device: a no-op
+    player.available = True  # as if the device vanished after it was listed
+    player.load([np.zeros((1, 1600), np.float32)], 16_000)
+    with qtbot.waitSignal(player.failed) as failed:
+        player.play()
+    assert not player.playing and "could not be opened" in failed.args[0]
+    player.stop()

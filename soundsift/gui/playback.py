@@ -87,10 +87,11 @@ class MixSource(QIODevice):
 
 
 class Player(QObject):
-    """Plays one set of stems; reports the play position in seconds while playing."""
+    """Plays one set of stems; reports the play position in seconds while playing, and why playback failed."""
 
     position_changed = pyqtSignal(float)
     playing_changed = pyqtSignal(bool)
+    failed = pyqtSignal(str)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -152,6 +153,14 @@ class Player(QObject):
         self._sink = QAudioSink(QMediaDevices.defaultAudioOutput(), _format(self._sample_rate, self._source.channels))
         self._sink.stateChanged.connect(self._state_changed)
         self._sink.start(self._source)
+        if self._sink.error() != QAudio.Error.NoError:
+            error = self._sink.error().name
+            self._sink.stateChanged.disconnect(self._state_changed)
+            self._sink.deleteLater()
+            self._source.deleteLater()
+            self._sink = self._source = None
+            self.failed.emit(f"Playback failed: the audio output could not be opened ({error})")
+            return
         self._timer.start()
         self.playing_changed.emit(True)
 

@@ -48,6 +48,7 @@ class ResultsPanel(QWidget):
         self.player = Player(self)
         self.player.position_changed.connect(self._show_position)
         self.player.playing_changed.connect(self._playing_changed)
+        self.player.failed.connect(self.message.emit)
         self.job: Job | None = None
         self.rows: list[StemRow] = []
         self.export_defaults = ExportRequest(Path.home())
