@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_separate(sub)
     _add_gui(sub)
+    _add_process(sub)
     _add_models(sub)
     _add_data(sub)
     _add_eval(sub)
@@ -84,6 +85,37 @@ def _add_separate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-rest", action="store_true", help="do not write the residual 'rest' stem")
     p.add_argument("--quiet", action="store_true", help="no progress bars or summary")
     p.set_defaults(handler=_run_separate)
+
+
+def _add_process(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("process", help="run a file through a chain preset (separation, effects, remix)")
+    p.add_argument("input", type=Path, metavar="INPUT", help="audio file to process")
+    p.add_argument("--chain", required=True, metavar="PRESET",
+                   help="chain preset: a .toml file or a built-in preset name (see docs/plugin_host.md)")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="output file (.wav or .flac)")
+    p.add_argument("--bit-depth", choices=BIT_DEPTH_CHOICES, default="24", help="output sample format (default: 24)")
+    p.add_argument("--model", default=None, metavar="NAME_OR_PATH",
+                   help="use this model in every separating stage instead of the preset's")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None,
+                   help="use this device in every separating stage instead of the preset's")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    p.set_defaults(handler=_run_process)
+
+
+def _run_process(args: argparse.Namespace) -> int:
+    from soundsift.plugin_host import SeparatingStage, process_file, walk
+    from soundsift.presets import load_preset
+
+    chain = load_preset(args.chain)
+    for stage in walk(chain):
+        if isinstance(stage, SeparatingStage):
+            stage.model = args.model or stage.model
+            stage.device = args.device or stage.device
+    with _ProgressBar(args.input.name, args.quiet) as progress:
+        written = process_file(chain, args.input, args.output, args.bit_depth, progress=progress)
+    if not args.quiet:
+        print(f"{args.input}: wrote {written}")
+    return 0
 
 
 def _add_gui(sub: argparse._SubParsersAction) -> None:
