@@ -160,7 +160,8 @@ def test_bad_file_shows_its_error_while_the_queue_goes_on(qtbot, make_window, ti
     status = window.queue.index(window.queue.row_of(states["broken.wav"].job_id), 1).data()
     assert status.startswith("failed: ") and "not a readable audio file" in status
 
-    window.queue_panel.job_activated.emit(states["broken.wav"])
+    assert window.results.job is states["good.wav"]
+    window.queue_panel.select(states["broken.wav"])
     assert window.results.empty.isVisible() and "not a readable audio file" in window.results.empty.text()
     window.clear_finished()
     assert window.queue.jobs() == []

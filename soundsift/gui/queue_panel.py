@@ -73,7 +73,7 @@ class QueuePanel(QWidget):
         header.resizeSection(FILE, 200)
         header.resizeSection(PROGRESS, 110)
         self.table.clicked.connect(self._activated)
-        self.table.activated.connect(self._activated)
+        self.table.selectionModel().currentRowChanged.connect(self._activated)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.hint = QLabel(DROP_HINT)
@@ -84,8 +84,8 @@ class QueuePanel(QWidget):
             ("Add files…", self.add_files, "Ctrl+O"),
             ("Add folder…", self.add_folder, "Ctrl+Shift+O"),
             ("Cancel", self.cancel_selected, "Cancel the selected files, or the running one (Esc)"),
-            ("Cancel all", self.cancel_all, "Cancel every file that has not finished"),
-            ("Clear finished", self.clear_finished, "Remove finished, failed and cancelled files from the queue"),
+            ("Cancel all", self.cancel_all, "Cancel every file that has not finished (Shift+Esc)"),
+            ("Clear finished", self.clear_finished, "Remove done, failed and cancelled files (Ctrl+Shift+Del)"),
         ):
             button = QPushButton(text)
             button.setToolTip(tip)
@@ -115,7 +115,7 @@ class QueuePanel(QWidget):
         if row is not None:
             self.table.selectRow(row)
 
-    def _activated(self, index: QModelIndex) -> None:
+    def _activated(self, index: QModelIndex, previous: QModelIndex | None = None) -> None:
         if index.isValid():
             self.job_activated.emit(self.model.job_at(index.row()))
 

@@ -131,7 +131,7 @@ class MainWindow(QMainWindow):
         queue_menu = self.menuBar().addMenu("&Queue")
         self._action(queue_menu, "&Separate", self.separate, "Ctrl+Return")
         self._action(queue_menu, "&Cancel", self.cancel_selected, "Esc")
-        self._action(queue_menu, "Cancel &all", self.cancel_all, "Ctrl+Shift+Esc")
+        self._action(queue_menu, "Cancel &all", self.cancel_all, "Shift+Esc")
         self._action(queue_menu, "C&lear finished", self.clear_finished, "Ctrl+Shift+Del")
         self._action(queue_menu, "Edit &queries", self.query.setFocus, "Ctrl+L")
         view_menu = self.menuBar().addMenu("&View")
@@ -307,9 +307,9 @@ class MainWindow(QMainWindow):
         self.queue.update(job_id, state=JobState.CANCELLED, message="")
 
     def _job_activated(self, job: Job) -> None:
-        """The user picked a row: show its stems (or its error) and stop following new results."""
-        self._follow_latest = False
+        """The user picked another row: show its stems (or its error) and stop following new results."""
         if job is not self.results.job:
+            self._follow_latest = False
             self.results.show_job(job)
 
     # --- settings and lifetime --------------------------------------------------------------
