@@ -1,5 +1,12 @@
-"""soundsift: pull sounds out of a recording by describing them in text."""
+"""soundsift: pull sounds out of a recording by describing them in text.
+
+:class:`Separator` (the torch engine) and :class:`OnnxSeparator` (ONNX Runtime, no torch)
+load on first use (PEP 562), so that code running on the ONNX engine never imports torch.
+"""
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from soundsift.errors import (
     AudioError,
@@ -9,15 +16,23 @@ from soundsift.errors import (
     SeparationCancelled,
     SoundsiftError,
 )
-from soundsift.separator import SeparationOptions, Separator
+from soundsift.separation import SegmentSeparator, SeparationOptions
+
+if TYPE_CHECKING:
+    from soundsift.runtime import OnnxSeparator as OnnxSeparator
+    from soundsift.separator import Separator as Separator
 
 __version__ = "0.1.0"
+
+_LAZY = {"Separator": "soundsift.separator", "OnnxSeparator": "soundsift.runtime"}
 
 __all__ = [
     "AudioError",
     "CheckpointError",
     "InvalidArgumentError",
     "NoDefaultModelError",
+    "OnnxSeparator",
+    "SegmentSeparator",
     "SeparationCancelled",
     "SeparationOptions",
     "Separator",
@@ -27,6 +42,15 @@ __all__ = [
 ]
 
 
-def load_model(name_or_path: str | None = None, device: str = "auto") -> Separator:
-    """Shorthand for :meth:`Separator.load`."""
-    return Separator.load(name_or_path, device)
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def load_model(name_or_path: str | None = None, device: str = "auto", engine: str = "auto") -> SegmentSeparator:
+    """Shorthand for :func:`soundsift.engines.load_separator` (``engine``: auto, torch or onnx)."""
+    from soundsift.engines import load_separator
+
+    return load_separator(name_or_path, engine=engine, device=device)

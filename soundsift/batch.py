@@ -12,7 +12,7 @@ from pathlib import Path
 
 from soundsift.audio import audio_extensions, refuse_overwriting_inputs
 from soundsift.errors import AudioError, SoundsiftError
-from soundsift.separator import REST, check_queries
+from soundsift.separation import REST, check_queries
 
 
 @dataclass(frozen=True)

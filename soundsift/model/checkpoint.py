@@ -19,13 +19,11 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from soundsift.errors import CheckpointError
-from soundsift.model.config import ModelConfig
 from soundsift.model.encoders import QueryEncoder, build_encoder
+from soundsift.model.model_dir import CONFIG_FILE, WEIGHTS_FILE, model_dir, read_config
 from soundsift.model.network import SeparatorNetwork, build_network
 
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
-_PICKLE_SUFFIXES = {".pt", ".pth", ".ckpt", ".bin", ".pkl", ".pickle", ".tar"}
+__all__ = ["CONFIG_FILE", "WEIGHTS_FILE", "load_checkpoint", "read_config", "save_checkpoint"]
 _PICKLE_MAGIC = (b"PK\x03\x04", b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
 
 
@@ -60,18 +58,6 @@ def _swap_into_place(staging: Path, directory: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def read_config(directory: str | Path) -> ModelConfig:
-    """Read and validate ``config.json`` of a model directory."""
-    path = _model_dir(directory) / CONFIG_FILE
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise CheckpointError(f"{path.parent}: no {CONFIG_FILE}; not a soundsift model directory") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{path}: unreadable ({exc})") from None
-    return ModelConfig.from_dict(data)
-
-
 def load_checkpoint(
     directory: str | Path, device: torch.device | str = "cpu", encoder_options: Mapping[str, Any] | None = None
 ) -> tuple[SeparatorNetwork, QueryEncoder]:
@@ -80,7 +66,7 @@ def load_checkpoint(
     ``encoder_options`` override the recorded encoder options (e.g. where a LAION checkpoint
     lives on this machine); the encoder must still match the recorded fingerprint.
     """
-    directory = _model_dir(directory)
+    directory = model_dir(directory)
     config = read_config(directory)
     spec = config.encoder
     if encoder_options:
@@ -101,18 +87,6 @@ def load_checkpoint(
         raise CheckpointError(f"{directory / WEIGHTS_FILE}: weights do not match config.json ({exc})") from None
     network.eval()
     return network.to(device), encoder.to(device)
-
-
-def _model_dir(path: str | Path) -> Path:
-    path = Path(path)
-    if path.is_file():
-        if path.suffix.lower() in _PICKLE_SUFFIXES:
-            raise CheckpointError(f"{path}: pickle checkpoints are refused; a model is a directory with "
-                                  f"{CONFIG_FILE} and {WEIGHTS_FILE}")
-        raise CheckpointError(f"{path}: a model is a directory with {CONFIG_FILE} and {WEIGHTS_FILE}")
-    if not path.is_dir():
-        raise CheckpointError(f"{path}: no such model directory")
-    return path
 
 
 def _load_weights(path: Path) -> dict[str, torch.Tensor]:

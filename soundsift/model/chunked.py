@@ -18,6 +18,7 @@ import numpy as np
 from soundsift.errors import SeparationCancelled
 
 ProgressCallback = Callable[[int, int], None]
+BatchFn = Callable[[list[np.ndarray]], list[np.ndarray]]
 CancelCheck = Callable[[], bool]
 
 
@@ -117,20 +118,43 @@ def chunked(
         ``(input_region (channels, n), output_region (stems, channels, n))`` covering the
         signal once, left to right.
     """
+    return chunked_batches(blocks, plan, channels, lambda segments: [fn(s) for s in segments], 1, progress, cancel)
+
+
+def chunked_batches(
+    blocks: Iterable[np.ndarray],
+    plan: SegmentPlan,
+    channels: int,
+    fn: BatchFn,
+    batch: int,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """:func:`chunked` with ``fn`` given up to ``batch`` consecutive segments at a time.
+
+    Batching lets an engine run several segments through its network in one call (a GPU
+    wants that); cross-fades and output are the same as :func:`chunked`'s, and memory holds
+    at most ``batch + 1`` segments.  ``fn`` maps a list of ``(channels, L)`` segments to a
+    list of ``(stems, channels, L)`` outputs.
+    """
+    if batch < 1:
+        raise ValueError(f"batch must be at least 1, got {batch}")
     source = _StreamBuffer(blocks, channels)
     carry: np.ndarray | None = None
-    for index in range(plan.count):
+    for first in range(0, plan.count, batch):
         if cancel is not None and cancel():
             raise SeparationCancelled("separation cancelled")
-        start, stop = plan.bounds(index)
-        segment = source.get(start, stop)
-        out = fn(segment) * plan.weights(index)
-        if carry is not None:
-            out[..., : carry.shape[-1]] += carry
-        final = stop if index == plan.count - 1 else plan.bounds(index + 1)[0]
-        done = final - start
-        carry = out[..., done:].copy()
-        yield segment[:, :done].copy(), out[..., :done]
-        if progress is not None:
-            progress(final, plan.total)
+        indices = range(first, min(first + batch, plan.count))
+        segments = [source.get(*plan.bounds(index)) for index in indices]
+        for index, segment, result in zip(indices, segments, fn(segments)):
+            start, stop = plan.bounds(index)
+            out = result * plan.weights(index)
+            if carry is not None:
+                out[..., : carry.shape[-1]] += carry
+            final = stop if index == plan.count - 1 else plan.bounds(index + 1)[0]
+            done = final - start
+            carry = out[..., done:].copy()
+            yield segment[:, :done].copy(), out[..., :done]
+            if progress is not None:
+                progress(final, plan.total)
     source.drain()

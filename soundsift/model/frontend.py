@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import functools
 
-import numpy as np
 import torch
 
 from soundsift.model.config import STFTConfig
+from soundsift.model.stft_grid import frequency_matrix, native_stft_size, time_taps
+
+__all__ = ["MaskProjector", "istft", "log_magnitude", "native_stft_size", "stft"]
 
 
 def stft(wave: torch.Tensor, n_fft: int, hop_length: int) -> torch.Tensor:
@@ -52,57 +54,24 @@ def log_magnitude(mag: torch.Tensor) -> torch.Tensor:
     return torch.log1p(mag)
 
 
-def native_stft_size(cfg: STFTConfig, sample_rate: int) -> tuple[int, int]:
-    """(n_fft, hop) at ``sample_rate`` with the same frame and hop durations as the model STFT."""
-    ratio = sample_rate / cfg.sample_rate
-    n_fft = max(16, 2 * round(cfg.n_fft * ratio / 2))
-    hop = max(1, round(cfg.hop_length * ratio))
-    return n_fft, min(hop, n_fft // 4)
-
-
 class MaskProjector:
     """Carries masks from the model's STFT grid to a native-rate STFT grid.
 
     Built once per (model STFT, native rate); :meth:`project` handles any frame counts.
+    The interpolation weights come from :mod:`soundsift.model.stft_grid`, shared with the
+    ONNX runtime.
     """
 
     def __init__(self, cfg: STFTConfig, sample_rate: int) -> None:
         self.cfg = cfg
         self.sample_rate = sample_rate
         self.n_fft, self.hop_length = native_stft_size(cfg, sample_rate)
-        self.freq_map = torch.from_numpy(self._frequency_matrix())
-
-    def _frequency_matrix(self) -> np.ndarray:
-        """(native bins, model bins) interpolation weights, top-octave mean above Nyquist."""
-        model_bins = self.cfg.n_bins
-        model_step = self.cfg.sample_rate / self.cfg.n_fft
-        native_freqs = np.arange(self.n_fft // 2 + 1) * self.sample_rate / self.n_fft
-        nyquist = self.cfg.sample_rate / 2
-        matrix = np.zeros((native_freqs.size, model_bins), dtype=np.float32)
-        inside = native_freqs <= nyquist
-        pos = np.clip(native_freqs[inside] / model_step, 0, model_bins - 1)
-        lo = np.floor(pos).astype(int)
-        hi = np.minimum(lo + 1, model_bins - 1)
-        frac = (pos - lo).astype(np.float32)
-        rows = np.nonzero(inside)[0]
-        np.add.at(matrix, (rows, lo), 1 - frac)
-        np.add.at(matrix, (rows, hi), frac)
-        top = np.arange(model_bins) * model_step >= nyquist / 2
-        matrix[~inside] = top / top.sum()
-        return matrix
+        self.freq_map = torch.from_numpy(frequency_matrix(cfg, sample_rate, self.n_fft))
 
     def _time_matrix(self, model_frames: int, native_frames: int) -> torch.Tensor:
         """(native frames, model frames) linear interpolation by frame centre time."""
-        times = np.arange(native_frames) * self.hop_length / self.sample_rate
-        pos = np.clip(times * self.cfg.sample_rate / self.cfg.hop_length, 0, model_frames - 1)
-        lo = np.floor(pos).astype(int)
-        hi = np.minimum(lo + 1, model_frames - 1)
-        frac = (pos - lo).astype(np.float32)
-        matrix = np.zeros((native_frames, model_frames), dtype=np.float32)
-        rows = np.arange(native_frames)
-        np.add.at(matrix, (rows, lo), 1 - frac)
-        np.add.at(matrix, (rows, hi), frac)
-        return torch.from_numpy(matrix)
+        taps = time_taps(self.cfg, self.sample_rate, self.hop_length, model_frames, native_frames)
+        return torch.from_numpy(taps.matrix(model_frames))
 
     def project(self, masks: torch.Tensor, native_frames: int) -> torch.Tensor:
         """Shape: (Q, model bins, model frames) -> (Q, native bins, native frames)."""

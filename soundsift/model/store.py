@@ -12,8 +12,8 @@ from pathlib import Path
 import platformdirs
 
 from soundsift.errors import CheckpointError, NoDefaultModelError
-from soundsift.model.checkpoint import CONFIG_FILE, read_config
 from soundsift.model.config import ModelConfig
+from soundsift.model.model_dir import CONFIG_FILE, read_config
 
 DEFAULT_MODEL = "default"
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "pretrained"

@@ -1,32 +1,31 @@
-"""Query encoders: one interface (:class:`QueryEncoder`), backends found by name."""
+"""Query encoders: one interface (:class:`QueryEncoder`), backends found by name.
+
+The names below load on first use (PEP 562), so that the torch-free ONNX runtime can import
+:mod:`soundsift.model.encoders.compact_onnx` without pulling in the torch backends.
+"""
 from __future__ import annotations
 
-from soundsift.errors import CheckpointError
-from soundsift.model.config import EncoderSpec
-from soundsift.model.encoders.base import EncoderError, QueryEncoder
-from soundsift.model.encoders.compact import CompactClapEncoder
-from soundsift.model.encoders.laion import LaionClapEncoder
-from soundsift.model.encoders.ngram import NgramTextEncoder
+import importlib
+from typing import TYPE_CHECKING, Any
 
-ENCODERS: dict[str, type[QueryEncoder]] = {
-    NgramTextEncoder.name: NgramTextEncoder,
-    LaionClapEncoder.name: LaionClapEncoder,
-    CompactClapEncoder.name: CompactClapEncoder,
+if TYPE_CHECKING:
+    from soundsift.model.encoders.base import EncoderError as EncoderError
+    from soundsift.model.encoders.base import QueryEncoder as QueryEncoder
+    from soundsift.model.encoders.registry import ENCODERS as ENCODERS
+    from soundsift.model.encoders.registry import build_encoder as build_encoder
+
+_EXPORTS = {
+    "ENCODERS": "soundsift.model.encoders.registry",
+    "EncoderError": "soundsift.model.encoders.base",
+    "QueryEncoder": "soundsift.model.encoders.base",
+    "build_encoder": "soundsift.model.encoders.registry",
 }
 
 __all__ = ["ENCODERS", "EncoderError", "QueryEncoder", "build_encoder"]
 
 
-def build_encoder(spec: EncoderSpec) -> QueryEncoder:
-    """Construct the encoder a checkpoint names and check its weights fingerprint."""
-    cls = ENCODERS.get(spec.name)
-    if cls is None:
-        raise CheckpointError(f"unknown query encoder '{spec.name}'; known: {sorted(ENCODERS)}")
-    encoder = cls(spec.options)
-    encoder.eval()
-    if spec.fingerprint and spec.fingerprint != encoder.fingerprint():
-        raise CheckpointError(
-            f"the model was trained with query encoder '{spec.name}' fingerprint {spec.fingerprint}, "
-            f"but the installed encoder has fingerprint {encoder.fingerprint()}"
-        )
-    return encoder
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,203 @@
+"""What every engine's separator shares: options, query checks, stem naming and the streaming facade.
+
+The torch engine (:class:`soundsift.separator.Separator`) and the ONNX Runtime engine
+(:class:`soundsift.runtime.OnnxSeparator`) differ only in how one batch of segments becomes
+stems; :class:`SegmentSeparator` holds everything around that (segmenting, cross-fades,
+arrays and files in, named stems out).  This module imports no torch, so the ONNX path
+stays torch-free.
+"""
+from __future__ import annotations
+
+import abc
+import contextlib
+import dataclasses
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from soundsift.audio import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, AtomicAudioWriter, AudioReader, check_audio_array
+from soundsift.errors import AudioError, InvalidArgumentError
+from soundsift.model.chunked import BatchFn, CancelCheck, ProgressCallback, SegmentPlan, chunked_batches
+from soundsift.model.config import ModelConfig
+
+MODES = ("extract", "remove")
+REST = "rest"
+
+
+@dataclass(frozen=True)
+class SeparationOptions:
+    """How a separation runs. ``mode='remove'`` returns, per query, the input minus that sound.
+
+    In both modes ``rest`` is the input with every queried sound taken out, so in extract
+    mode the stems plus ``rest`` add up to the input exactly.  ``segment_batch`` segments go
+    through the network together (None: the engine's default, more than one on a GPU).
+    """
+
+    mode: str = "extract"
+    segment_seconds: float = 10.0
+    overlap: float = 0.25
+    include_rest: bool = True
+    segment_batch: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise InvalidArgumentError(f"mode must be one of {MODES}, got '{self.mode}'")
+        if self.segment_seconds <= 0:
+            raise InvalidArgumentError(f"segment length must be positive, got {self.segment_seconds} s")
+        if not 0 <= self.overlap <= 0.5:
+            raise InvalidArgumentError(f"overlap must be a fraction in [0, 0.5], got {self.overlap}")
+        if self.segment_batch is not None and self.segment_batch < 1:
+            raise InvalidArgumentError(f"segment batch must be at least 1, got {self.segment_batch}")
+
+    def plan(self, total: int, sample_rate: int) -> SegmentPlan:
+        """Segment layout in native samples for a ``total``-sample input."""
+        segment = max(1, round(self.segment_seconds * sample_rate))
+        return SegmentPlan(total, segment, min(round(self.overlap * segment), segment // 2))
+
+
+def check_queries(queries: Sequence[str] | str) -> list[str]:
+    """Validate queries: a non-empty list of distinct, non-blank strings other than 'rest'."""
+    items = [queries] if isinstance(queries, str) else list(queries)
+    if not items:
+        raise InvalidArgumentError("at least one query is needed")
+    cleaned = []
+    for q in items:
+        if not isinstance(q, str) or not q.strip():
+            raise InvalidArgumentError(f"queries must be non-empty text, got {q!r}")
+        cleaned.append(q.strip())
+    if len(set(cleaned)) != len(cleaned):
+        raise InvalidArgumentError(f"queries must be distinct, got {cleaned}")
+    if REST in cleaned:
+        raise InvalidArgumentError(f"'{REST}' is the name of the residual stem and cannot be a query")
+    return cleaned
+
+
+class SegmentSeparator(abc.ABC):
+    """A loaded model that separates arrays and files; engines supply :meth:`_segment_fn`."""
+
+    config: ModelConfig
+    name: str
+
+    @property
+    def default_segment_batch(self) -> int:
+        """Segments per network call when the options leave it open."""
+        return 1
+
+    @abc.abstractmethod
+    def _segment_fn(self, sample_rate: int, queries: list[str], segment: int) -> BatchFn:
+        """Per-batch extraction: list of (channels, L) native segments -> list of (queries, channels, L)."""
+
+    def iter_separate(
+        self,
+        blocks: Iterable[np.ndarray],
+        sample_rate: int,
+        channels: int,
+        total: int,
+        queries: Sequence[str],
+        options: SeparationOptions = SeparationOptions(),
+        progress: ProgressCallback | None = None,
+        cancel: CancelCheck | None = None,
+    ) -> Iterator[dict[str, np.ndarray]]:
+        """The engine: yield consecutive finished regions as ``{stem name: (channels, n)}``."""
+        queries = check_queries(queries)
+        plan = options.plan(total, sample_rate)
+        fn = self._segment_fn(sample_rate, queries, plan.segment)
+        batch = options.segment_batch or self.default_segment_batch
+        for inp, out in chunked_batches(blocks, plan, channels, fn, batch, progress, cancel):
+            yield _name_stems(queries, inp, out, options)
+
+    def separate(
+        self,
+        audio_or_path: np.ndarray | str | Path,
+        queries: Sequence[str] | str,
+        sample_rate: int | None = None,
+        mode: str = "extract",
+        options: SeparationOptions | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: CancelCheck | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Separate an array (with ``sample_rate``) or a file into one stem per query plus ``rest``.
+
+        Arrays are ``(channels, samples)`` or 1-D mono.  Returns ``{name: (channels, samples)}``
+        at the input's own rate and channel count.  ``options`` (segment length, overlap,
+        whether to return ``rest``) overrides ``mode`` when given.
+        """
+        options = options or SeparationOptions(mode=mode)
+        parts: dict[str, list[np.ndarray]] = {}
+        with _open_source(audio_or_path, sample_rate) as source:
+            for region in self.iter_separate(
+                source.blocks(), source.sample_rate, source.channels, source.frames, queries, options, progress, cancel
+            ):
+                for name, block in region.items():
+                    parts.setdefault(name, []).append(block)
+        return {name: np.concatenate(blocks, axis=1) for name, blocks in parts.items()}
+
+    def separate_file(
+        self,
+        path: str | Path,
+        outputs: Mapping[str, Path],
+        options: SeparationOptions = SeparationOptions(),
+        bit_depth: str = "24",
+        progress: ProgressCallback | None = None,
+        cancel: CancelCheck | None = None,
+    ) -> list[Path]:
+        """Stream a file through the engine into one file per stem, in bounded memory.
+
+        ``outputs`` maps each query (and ``rest`` when wanted) to its output path.  Files
+        appear only when the whole separation succeeded; on any error none is written.
+        """
+        queries = [name for name in outputs if name != REST]
+        options = dataclasses.replace(options, include_rest=REST in outputs)
+        with AudioReader(path) as reader:
+            writers = {n: AtomicAudioWriter(p, reader.sample_rate, reader.channels, bit_depth) for n, p in outputs.items()}
+            try:
+                for region in self.iter_separate(
+                    reader.blocks(), reader.sample_rate, reader.channels, reader.frames, queries, options, progress, cancel
+                ):
+                    for name, block in region.items():
+                        writers[name].write(block)
+            except BaseException:
+                for writer in reversed(list(writers.values())):
+                    writer.abort()
+                raise
+        return [writer.commit() for writer in writers.values()]
+
+
+def _name_stems(queries: list[str], inp: np.ndarray, out: np.ndarray, options: SeparationOptions) -> dict[str, np.ndarray]:
+    """Turn per-query extractions into the named stems of the chosen mode."""
+    if options.mode == "extract":
+        stems = {q: out[i] for i, q in enumerate(queries)}
+    else:
+        stems = {q: inp - out[i] for i, q in enumerate(queries)}
+    if options.include_rest:
+        stems[REST] = inp - out.sum(axis=0)
+    return stems
+
+
+class _ArraySource(contextlib.AbstractContextManager["_ArraySource"]):
+    """An in-memory array presented like an :class:`AudioReader`."""
+
+    def __init__(self, audio: np.ndarray, sample_rate: int) -> None:
+        self.audio = audio
+        self.sample_rate = sample_rate
+        self.channels, self.frames = audio.shape
+
+    def blocks(self, block_size: int = 1 << 20) -> Iterator[np.ndarray]:
+        for start in range(0, self.frames, block_size):
+            yield self.audio[:, start : start + block_size]
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _open_source(audio_or_path: np.ndarray | str | Path, sample_rate: int | None) -> AudioReader | _ArraySource:
+    if isinstance(audio_or_path, (str, Path)):
+        return AudioReader(audio_or_path)
+    if sample_rate is None:
+        raise InvalidArgumentError("sample_rate is required when separating an array")
+    audio = check_audio_array(audio_or_path)
+    if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
+        raise AudioError("<array>", f"sample rate {sample_rate} Hz is outside {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz")
+    return _ArraySource(audio, int(sample_rate))
