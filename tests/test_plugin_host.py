@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import numpy as np
@@ -12,7 +14,7 @@ from pedalboard import Compressor, Gain, Pedalboard, Resample, Reverb
 from soundsift.errors import InvalidArgumentError
 from soundsift.plugin_host import Chain, Mix, StemChains, TextSeparate, walk
 from soundsift.plugin_host.streaming import UNBOUNDED, SegmentStream
-from soundsift.separator import SeparationOptions
+from soundsift.separation import SeparationOptions
 from tests.conftest import test_signal
 
 SR = 16_000
@@ -260,3 +262,22 @@ def test_segment_stream_needs_an_unbounded_plan():
     tail_in, tail_out = identity.flush()
     np.testing.assert_allclose(np.concatenate([out, tail_out], axis=-1)[0], audio, atol=1e-6)
     np.testing.assert_array_equal(np.concatenate([inp, tail_in], axis=1), audio)
+
+
+BLOCKED_IMPORTS = """
+import importlib.abc, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {"torch", "PyQt6"} or name.startswith(("soundsift.gui", "soundsift.training")):
+            raise ImportError(f"layering violation: {name} imported")
+        return None
+sys.meta_path.insert(0, Block())
+import soundsift.plugin_host, soundsift.presets
+print("ok")
+"""
+
+
+def test_the_host_and_presets_import_without_torch_qt_or_training():
+    """Chains run on the ONNX engine without torch, and never pull in the app or the trainer."""
+    result = subprocess.run([sys.executable, "-c", BLOCKED_IMPORTS], check=False, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr

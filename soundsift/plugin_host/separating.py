@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import abc
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -11,7 +12,7 @@ from soundsift.model.chunked import SegmentPlan
 from soundsift.plugin_host.models import check_engine, load_separator, separate_segment
 from soundsift.plugin_host.stage import Stage
 from soundsift.plugin_host.streaming import UNBOUNDED, SegmentStream
-from soundsift.separator import SeparationOptions, Separator
+from soundsift.separation import SeparationOptions
 
 
 class SeparatingStage(Stage):
@@ -50,7 +51,7 @@ class SeparatingStage(Stage):
 
     @property
     def engine(self) -> str:
-        """Inference engine: ``"auto"`` or ``"torch"``."""
+        """Inference engine: ``"auto"``, ``"torch"``, or ``"onnx"`` where this soundsift has ONNX Runtime."""
         return self._engine
 
     @engine.setter
@@ -82,7 +83,7 @@ class SeparatingStage(Stage):
         """The fixed delay, in samples, between a sample going in and its result coming out."""
         return self._plan(sample_rate).segment
 
-    def separator(self) -> Separator:
+    def separator(self) -> Any:
         """The loaded model (loaded on first use, and shared by stages with the same settings)."""
         return load_separator(self.model, self.engine, self.device)
 

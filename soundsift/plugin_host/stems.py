@@ -12,7 +12,7 @@ from soundsift.errors import InvalidArgumentError
 from soundsift.plugin_host.align import AlignedSum
 from soundsift.plugin_host.chain import Chain, Processor
 from soundsift.plugin_host.separating import SeparatingStage
-from soundsift.separator import REST, check_queries
+from soundsift.separation import REST, check_queries
 
 
 def as_chain(item: Any) -> Chain:

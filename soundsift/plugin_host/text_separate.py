@@ -8,7 +8,7 @@ import numpy as np
 
 from soundsift.errors import InvalidArgumentError
 from soundsift.plugin_host.separating import SeparatingStage
-from soundsift.separator import MODES, check_queries
+from soundsift.separation import MODES, check_queries
 
 
 class TextSeparate(SeparatingStage):

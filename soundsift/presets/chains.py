@@ -13,7 +13,7 @@ from soundsift.plugin_host import Chain, Mix, StemChains, TextSeparate
 from soundsift.plugin_host.separating import SeparatingStage
 from soundsift.presets.native import native_from_dict, native_to_dict
 from soundsift.presets.values import check_keys, check_value, local_path
-from soundsift.separator import REST
+from soundsift.separation import REST
 
 ENGINE_SETTINGS = {"model": str, "engine": str, "device": str, "segment_seconds": float, "overlap": float}
 TEXT_SEPARATE = {"query": str, "mode": str, "gain_db": float, **ENGINE_SETTINGS}
