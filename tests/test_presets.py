@@ -74,6 +74,14 @@ def test_relative_files_in_a_preset_are_found_next_to_it(tiny_model, impulse_res
     assert Path(convolution.impulse_response_filename) == impulse_response
 
 
+def test_files_are_saved_as_absolute_paths(impulse_response, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    chain = [Convolution("room.wav"), TextSeparate("violin", model="./models/mine"), TextSeparate("violin", model="tiny")]
+    saved = preset_to_dict(chain)["stages"]
+    assert saved[0]["impulse_response_filename"] == str(impulse_response)
+    assert saved[1]["model"] == str(tmp_path / "models" / "mine") and saved[2]["model"] == "tiny"
+
+
 def test_partial_tables_take_default_values(tmp_path):
     (tmp_path / "p.toml").write_text('format = 1\n[[stages]]\ntype = "TextSeparate"\nquery = "violin"\n')
     (stage,) = load_preset(tmp_path / "p.toml")

@@ -48,6 +48,8 @@ def process_file(
                                                   f"samples through {MAX_TAIL_SECONDS:g} s of silence")
                 sink.write(chain.render(silence, reader.sample_rate, block_size, False))
                 fed += block_size
+            if progress is not None:
+                progress(sink.written, reader.frames)
             return sink.commit()
         except BaseException:
             sink.abort()

@@ -22,7 +22,11 @@ STEM = {"gain_db": float, "stages": list}
 
 
 def to_dict(processor: Any, where: str = "stage") -> dict[str, Any]:
-    """Describe a processor, and everything inside it, as a TOML-ready table."""
+    """Describe a processor, and everything inside it, as a TOML-ready table.
+
+    Files (model directories given as paths, impulse responses, plugin files) are saved
+    as absolute paths, so the table means the same from any folder.
+    """
     if isinstance(processor, TextSeparate):
         return {"type": "TextSeparate", "query": processor.query, "mode": processor.mode,
                 "gain_db": processor.gain_db, **_engine_settings(processor)}
@@ -70,7 +74,10 @@ def stages_from_list(items: Any, where: str, base: Path | None) -> list[Any]:
 
 
 def _engine_settings(stage: SeparatingStage) -> dict[str, Any]:
-    return {"model": stage.model, "engine": stage.engine, "device": stage.device,
+    model = stage.model
+    if os.sep in model or model.startswith("."):
+        model = str(Path(model).expanduser().resolve())
+    return {"model": model, "engine": stage.engine, "device": stage.device,
             "segment_seconds": stage.segment_seconds, "overlap": stage.overlap}
 
 

@@ -59,6 +59,8 @@ def native_to_dict(plugin: Any, where: str) -> dict[str, Any]:
         value = getattr(plugin, param)
         if value is None:
             raise PresetError(f"{where}: {name} has no {param} to save (load its impulse response from a file)")
+        if param in FILE_PARAMETERS:
+            value = str(Path(value).expanduser().resolve())
         table[param] = plain(value, f"{where}: {name}.{param}")
     return table
 
