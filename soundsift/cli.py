@@ -31,6 +31,13 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text}")
+    return value
+
+
 def _key_value(text: str) -> tuple[str, object]:
     """KEY=VALUE with VALUE read as JSON when it is (true, 3, 0.5), else kept as text."""
     key, sep, value = text.partition("=")
@@ -56,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"soundsift {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_separate(sub)
+    _add_export_onnx(sub)
     _add_gui(sub)
     _add_process(sub)
     _add_models(sub)
@@ -78,6 +86,14 @@ def _add_separate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=("wav", "flac"), default="wav", help="output file format (default: wav)")
     p.add_argument("--bit-depth", choices=BIT_DEPTH_CHOICES, default="24", help="output sample format (default: 24)")
     _add_model_options(p)
+    p.add_argument("--engine", choices=("auto", "torch", "onnx"), default="auto",
+                   help="inference engine: auto (ONNX Runtime when the model has an ONNX export, unless a GPU "
+                        "only torch can use is there), torch or onnx (default: auto)")
+    p.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+                   help="CPU threads for inference (default: the engine's own choice)")
+    p.add_argument("--segment-batch", type=_positive_int, default=None, metavar="N",
+                   help="segments per network call (default: 4 on a GPU with torch, else 1)")
+    p.add_argument("--half", action="store_true", help="float16 network on a CUDA GPU (torch engine)")
     p.add_argument("--segment", type=_seconds, default=10.0, metavar="SECONDS",
                    help="segment length for long inputs (default: 10)")
     p.add_argument("--overlap", type=_fraction, default=0.25, metavar="FRACTION",
@@ -85,6 +101,24 @@ def _add_separate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-rest", action="store_true", help="do not write the residual 'rest' stem")
     p.add_argument("--quiet", action="store_true", help="no progress bars or summary")
     p.set_defaults(handler=_run_separate)
+
+
+def _add_export_onnx(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export-onnx", help="export a model to ONNX for the torch-free engine")
+    p.add_argument("model", metavar="MODEL", help="model name or directory")
+    p.add_argument("-o", "--output", type=Path, default=None, metavar="DIR",
+                   help="write a complete model directory (config, weights, onnx/) here "
+                        "(default: add onnx/ to MODEL's own directory)")
+    p.set_defaults(handler=_run_export_onnx)
+
+
+def _run_export_onnx(args: argparse.Namespace) -> int:
+    from soundsift.export_onnx import export_onnx
+
+    target = export_onnx(args.model, args.output)
+    print(f"wrote the ONNX export to {target / 'onnx'}/ (checked against torch); "
+          f"'soundsift separate --model {target}' now runs it on ONNX Runtime")
+    return 0
 
 
 def _add_process(sub: argparse._SubParsersAction) -> None:
@@ -191,17 +225,20 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_bench(sub: argparse._SubParsersAction) -> None:
+    from soundsift.speedbench.cli import add_bench_speed_parser
     from soundsift.training.train_cli import add_bench_quality_parser
 
     bench = sub.add_parser("bench", help="benchmarks (see 'soundsift bench -h')")
     bench_sub = bench.add_subparsers(dest="bench_command", required=True, metavar="WHAT")
     add_bench_quality_parser(bench_sub)
+    add_bench_speed_parser(bench_sub)
 
 
 def _run_separate(args: argparse.Namespace) -> int:
     from soundsift.audio import check_bit_depth, output_format
     from soundsift.batch import expand_inputs, plan_jobs
-    from soundsift.separator import SeparationOptions, Separator
+    from soundsift.engines import load_separator
+    from soundsift.separation import SeparationOptions
 
     check_bit_depth(output_format(Path(f"x.{args.format}")), args.bit_depth, f"--format {args.format}")
     inputs = expand_inputs(args.inputs, exclude=args.output)
@@ -211,8 +248,8 @@ def _run_separate(args: argparse.Namespace) -> int:
             print(f"soundsift: error: {problem}", file=sys.stderr)
         return 1
     jobs = plan_jobs(inputs, args.queries, args.output, args.format, include_rest=not args.no_rest)
-    separator = Separator.load(args.model, device=args.device, encoder_options=dict(args.encoder_options))
-    options = SeparationOptions(args.mode, args.segment, args.overlap, not args.no_rest)
+    separator = load_separator(args.model, args.engine, args.device, dict(args.encoder_options), args.threads, args.half)
+    options = SeparationOptions(args.mode, args.segment, args.overlap, not args.no_rest, args.segment_batch)
     failed = 0
     for job in jobs:
         with _ProgressBar(job.source.name, args.quiet) as progress:

@@ -1,0 +1,85 @@
+"""Choosing and loading an inference engine: torch (:class:`Separator`) or ONNX Runtime (:class:`OnnxSeparator`).
+
+``auto`` takes ONNX Runtime when the model directory holds an ONNX export and onnxruntime
+is installed, unless a CUDA GPU would be left unused: on ``--device cuda`` (or ``auto`` on
+a machine with an NVIDIA driver) without onnxruntime's CUDA provider it takes torch.  This
+module imports torch only when the torch engine is chosen or a visible GPU must be asked about.
+"""
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from soundsift.errors import InvalidArgumentError
+from soundsift.model.store import resolve_model
+from soundsift.runtime.layout import has_onnx_export
+from soundsift.separation import SegmentSeparator
+
+ENGINES = ("auto", "torch", "onnx")
+
+
+def choose_engine(model_dir: Path, engine: str = "auto", device: str = "auto") -> str:
+    """'torch' or 'onnx' for ``model_dir`` on ``device`` (see the module docstring)."""
+    if engine not in ENGINES:
+        raise InvalidArgumentError(f"unknown engine '{engine}'; use auto, torch or onnx")
+    if engine != "auto":
+        return engine
+    if not has_onnx_export(model_dir) or importlib.util.find_spec("onnxruntime") is None:
+        return "torch"
+    if device == "cpu":
+        return "onnx"
+    from soundsift.runtime.sessions import cuda_provider_available
+
+    if cuda_provider_available():
+        return "onnx"
+    if device == "cuda" or _torch_sees_gpu():
+        return "torch"
+    return "onnx"
+
+
+def _torch_sees_gpu() -> bool:
+    """True when an NVIDIA driver is present and torch can use the GPU (torch is imported only then)."""
+    if shutil.which("nvidia-smi") is None and not Path("/proc/driver/nvidia/version").exists():
+        return False
+    if importlib.util.find_spec("torch") is None:
+        return False
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def load_separator(
+    name_or_path: str | Path | None = None,
+    engine: str = "auto",
+    device: str = "auto",
+    encoder_options: Mapping[str, Any] | None = None,
+    threads: int | None = None,
+    half: bool = False,
+) -> SegmentSeparator:
+    """Load a model on the chosen engine; both engines offer the same separate/separate_file API.
+
+    ``encoder_options`` and ``half`` apply to the torch engine, ``threads`` (intra-op threads)
+    to both; an option the chosen engine cannot honour is an error, not silently dropped.
+    """
+    path = resolve_model(name_or_path)
+    chosen = choose_engine(path, engine, device)
+    name = str(name_or_path or path.name)
+    if chosen == "onnx":
+        if encoder_options:
+            raise InvalidArgumentError("--encoder-option applies to the torch engine; the ONNX export carries its "
+                                       "own text tower (use --engine torch)")
+        if half:
+            raise InvalidArgumentError("half precision applies to the torch engine (use --engine torch)")
+        from soundsift.runtime import OnnxSeparator
+
+        return OnnxSeparator(path, device, threads, name=name)
+    from soundsift.separator import Separator
+
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    return Separator.load(name_or_path, device, encoder_options, half=half)
