@@ -101,6 +101,7 @@ def test_drop_query_separate_see_stems_and_export(qtbot, make_window, tiny_model
     assert sorted(p.name for p in out.iterdir()) == ["a-dog-barking.wav", "rest.wav", "violin.wav"]
     assert soundfile.info(str(out / "violin.wav")).channels == 2
     assert load_history(window.store)[:2] == ["violin", "a dog barking"]
+    assert window.query.suggestions()[:2] == ["violin", "a dog barking"] and "vocals" in window.query.suggestions()
 
     window.results.spectrogram_box.setChecked(True)
     assert {row.view.mode for row in window.results.rows} == {SPECTROGRAM}

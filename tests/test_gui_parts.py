@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +18,7 @@ import soundfile
 from PyQt6.QtCore import QSettings
 from PyQt6.QtMultimedia import QAudioDevice
 
-from soundsift.errors import AudioError, InvalidArgumentError, NoDefaultModelError
+from soundsift.errors import AudioError, NoDefaultModelError
 from soundsift.gui import loader
 from soundsift.gui.export import ExportRequest, export_stems
 from soundsift.gui.export_dialog import ExportDialog
@@ -33,8 +35,10 @@ from soundsift.gui.settings import (
     remember_queries,
     save_settings,
 )
+from soundsift.gui.suggestions import preset_queries
 from soundsift.gui.worker import SeparationWorker
-from soundsift.separator import SeparationOptions, Separator
+from soundsift.separation import SegmentSeparator, SeparationOptions
+from soundsift.separator import Separator
 from tests.conftest import test_signal, write_test_file
 
 
@@ -158,27 +162,12 @@ def test_export_dialog_reads_back_the_choices(qtbot, tmp_path):
     assert dialog.request() == ExportRequest(tmp_path, "flac", "24", 44_100)
 
 
-def test_loader_passes_engine_only_when_the_engine_api_takes_it(monkeypatch, tiny_model):
-    calls: list[dict] = []
-
-    def with_engine(name_or_path=None, device="auto", encoder_options=None, engine="auto"):
-        calls.append({"name": name_or_path, "device": device, "engine": engine})
-        return "loaded"
-
-    def without_engine(name_or_path=None, device="auto", encoder_options=None):
-        calls.append({"name": name_or_path, "device": device})
-        return "loaded"
-
-    monkeypatch.setattr(Separator, "load", staticmethod(with_engine))
-    assert loader.engine_selectable()
-    assert loader.load_separator(ModelChoice("default", "onnx", "cpu")) == "loaded"
-    assert calls[-1] == {"name": None, "device": "cpu", "engine": "onnx"}
-    monkeypatch.setattr(Separator, "load", staticmethod(without_engine))
-    assert not loader.engine_selectable()
-    loader.load_separator(ModelChoice(str(tiny_model), "auto", "auto"))
-    assert calls[-1] == {"name": str(tiny_model), "device": "auto"}
-    with pytest.raises(InvalidArgumentError, match="set Engine to auto"):
-        loader.load_separator(ModelChoice("default", "onnx", "cpu"))
+def test_loader_hands_model_engine_and_device_to_load_model(monkeypatch, tiny_model):
+    calls: list[tuple] = []
+    monkeypatch.setattr("soundsift.load_model", lambda name, device, engine: calls.append((name, device, engine)))
+    loader.load_separator(ModelChoice("default", "onnx", "cpu"))
+    loader.load_separator(ModelChoice(str(tiny_model), "torch", "auto"))
+    assert calls == [(None, "cpu", "onnx"), (str(tiny_model), "auto", "torch")]
 
 
 def test_model_problem_names_what_is_wrong(tiny_model, tmp_path):
@@ -194,7 +183,7 @@ def test_worker_reports_each_file_and_survives_unexpected_errors(qtbot, tiny_mod
     good = write_test_file(tmp_path / "good.wav", test_signal(16_000, 1, 0.5), 16_000)
     loads: list[str] = []
 
-    def flaky_loader(choice: ModelChoice) -> Separator:
+    def flaky_loader(choice: ModelChoice) -> SegmentSeparator:
         loads.append(choice.model)
         if choice.model == "explodes":
             raise RuntimeError("out of memory")
@@ -243,3 +232,20 @@ def test_player_reports_an_audio_output_that_cannot_open(qtbot, monkeypatch):
         player.play()
     assert not player.playing and "could not be opened" in failed.args[0]
     player.stop()
+
+
+def test_the_app_starts_without_importing_torch_or_training():
+    """The window imports no torch (the ONNX engine can run it torch-free) and no training code."""
+    code = ("import sys, soundsift.gui.app; "
+            "print([m for m in sys.modules if m == 'torch' or m.startswith('soundsift.training')])")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_preset_queries_complete_the_query_field(monkeypatch):
+    queries = preset_queries()
+    assert {"vocals", "crowd noise"} <= set(queries) and len(queries) == len(set(queries))
+    monkeypatch.setattr("soundsift.gui.suggestions.builtin_presets", lambda: {"missing": Path("missing.toml")})
+    assert preset_queries() == []  # a preset that does not load is skipped

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from soundsift.separator import SeparationOptions
+from soundsift.separation import SeparationOptions
 
 
 class JobState(enum.Enum):

@@ -1,14 +1,13 @@
-"""Turn the user's model choice into a loaded Separator, with messages a person can act on."""
+"""Turn the user's model choice into a loaded separator, with messages a person can act on."""
 from __future__ import annotations
 
-import inspect
-
-from soundsift.errors import InvalidArgumentError, NoDefaultModelError, SoundsiftError
+import soundsift
+from soundsift.errors import NoDefaultModelError, SoundsiftError
 from soundsift.gui.jobs import ModelChoice
 from soundsift.gui.settings import DEFAULT_MODEL
 from soundsift.model import read_config
 from soundsift.model.store import resolve_model
-from soundsift.separator import Separator
+from soundsift.separation import SegmentSeparator
 
 NO_DEFAULT_MODEL = (
     "No default model is installed yet. Open Settings (Ctrl+,) and choose a model folder "
@@ -16,21 +15,11 @@ NO_DEFAULT_MODEL = (
 )
 
 
-def engine_selectable() -> bool:
-    """True when this build's ``Separator.load`` takes an ``engine`` argument (torch or ONNX Runtime)."""
-    return "engine" in inspect.signature(Separator.load).parameters
-
-
-def load_separator(choice: ModelChoice) -> Separator:
-    """Load the chosen model on the chosen device and engine; raises SoundsiftError with a one-line message."""
-    kwargs: dict[str, str] = {}
-    if engine_selectable():
-        kwargs["engine"] = choice.engine
-    elif choice.engine != "auto":
-        raise InvalidArgumentError(f"this soundsift cannot choose the '{choice.engine}' engine; set Engine to auto")
+def load_separator(choice: ModelChoice) -> SegmentSeparator:
+    """Load the chosen model on the chosen engine and device; raises SoundsiftError with a one-line message."""
     name = None if choice.model == DEFAULT_MODEL else choice.model
     try:
-        return Separator.load(name, device=choice.device, **kwargs)
+        return soundsift.load_model(name, device=choice.device, engine=choice.engine)
     except NoDefaultModelError:
         raise NoDefaultModelError(NO_DEFAULT_MODEL) from None
 

@@ -24,7 +24,7 @@ from soundsift.gui.playback import Player, device_format, prepare_stems
 from soundsift.gui.stem_row import StemRow
 from soundsift.gui.tasks import run_in_background
 from soundsift.gui.waveform import SPECTROGRAM, WAVEFORM
-from soundsift.separator import REST
+from soundsift.separation import REST
 
 NO_AUDIO = "No audio output device was found, so playback is off (export and drag still work)"
 EMPTY_TEXT = "Stems appear here when a file has been separated.\nSelect a finished file in the queue to see its stems."

@@ -8,9 +8,9 @@ from pathlib import Path
 from PyQt6.QtCore import QSettings, QStandardPaths
 
 from soundsift.audio import BIT_DEPTHS, WRITE_FORMATS
-from soundsift.separator import MODES
+from soundsift.engines import ENGINES
+from soundsift.separation import MODES
 
-ENGINES = ("auto", "torch", "onnx")
 DEVICES = ("auto", "cpu", "cuda")
 DEFAULT_MODEL = "default"
 HISTORY_KEY = "history/queries"

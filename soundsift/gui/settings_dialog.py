@@ -17,9 +17,9 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from soundsift.engines import ENGINES
 from soundsift.errors import SoundsiftError
-from soundsift.gui.loader import engine_selectable
-from soundsift.gui.settings import DEFAULT_MODEL, DEVICES, ENGINES, AppSettings
+from soundsift.gui.settings import DEFAULT_MODEL, DEVICES, AppSettings
 from soundsift.gui.widgets import BIT_DEPTHS, FORMATS, choice_box, link_format_and_depth, row
 from soundsift.model.store import list_models
 
@@ -57,10 +57,8 @@ class SettingsDialog(QDialog):
         self._model_folder_row = row(self.model_folder, browse_model)
         self.model.currentIndexChanged.connect(self._model_changed)
         self.engine = _choices(ENGINES, ENGINE_LABELS, initial.engine)
-        if not engine_selectable():
-            self.engine.setCurrentIndex(0)
-            self.engine.setEnabled(False)
-            self.engine.setToolTip("This soundsift runs on PyTorch only")
+        self.engine.setToolTip("Automatic takes ONNX Runtime when the model has an ONNX export, unless a GPU "
+                               "would be left unused")
         self.device = _choices(DEVICES, DEVICE_LABELS, initial.device)
         self.output_dir = QLineEdit(initial.output_dir)
         browse_output = QPushButton("Browse…")

@@ -38,8 +38,9 @@ from soundsift.gui.queue_panel import QueuePanel
 from soundsift.gui.results import ResultsPanel
 from soundsift.gui.settings import AppSettings, load_history, load_settings, remember_queries, save_settings
 from soundsift.gui.settings_dialog import SettingsDialog
+from soundsift.gui.suggestions import preset_queries
 from soundsift.gui.worker import Loader, SeparationWorker
-from soundsift.separator import SeparationOptions, check_queries
+from soundsift.separation import SeparationOptions, check_queries
 
 DEFAULT_SIZE = (1280, 800)
 MESSAGE_MS = 8000
@@ -48,11 +49,11 @@ MESSAGE_MS = 8000
 class MainWindow(QMainWindow):
     """The app's one window; ``store`` holds settings and history (tests pass a temporary one)."""
 
-    def __init__(self, store: QSettings, loader: Loader = load_separator, presets: Sequence[str] = ()) -> None:
+    def __init__(self, store: QSettings, loader: Loader = load_separator) -> None:
         super().__init__()
         self.store = store
         self.settings = load_settings(store)
-        self.presets = list(presets)
+        self.presets = preset_queries()
         self.setWindowTitle("soundsift")
         self.setAcceptDrops(True)
         self.queue = QueueModel(self)

@@ -20,9 +20,9 @@ from soundsift.errors import AudioError, SeparationCancelled, SoundsiftError
 from soundsift.gui.jobs import JobRequest, ModelChoice, StemResult
 from soundsift.gui.loader import load_separator
 from soundsift.gui.preview import make_preview
-from soundsift.separator import Separator
+from soundsift.separation import SegmentSeparator
 
-Loader = Callable[[ModelChoice], Separator]
+Loader = Callable[[ModelChoice], SegmentSeparator]
 PROGRESS_STEP = 0.005
 
 
@@ -45,7 +45,7 @@ class SeparationWorker(QThread):
         self._cancelled: set[int] = set()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._separator: tuple[ModelChoice, Separator] | None = None
+        self._separator: tuple[ModelChoice, SegmentSeparator] | None = None
 
     def submit(self, request: JobRequest) -> None:
         """Queue a file; it runs after everything submitted before it."""
@@ -98,7 +98,7 @@ class SeparationWorker(QThread):
             traceback.print_exc(file=sys.stderr)
             self.job_failed.emit(job_id, f"internal error: {type(exc).__name__}: {exc}")
 
-    def _separator_for(self, request: JobRequest) -> Separator:
+    def _separator_for(self, request: JobRequest) -> SegmentSeparator:
         """The loaded separator for this request's model choice, loading it (and dropping the old one) if needed."""
         if self._separator is None or self._separator[0] != request.model:
             self.status.emit(request.job_id, "loading model")
