@@ -21,14 +21,16 @@ from PyQt6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PyQt6.QtWidgets import QApplication
 
 from soundsift.gui.export import ExportRequest
-from soundsift.gui.jobs import JobState
-from soundsift.gui.loader import NO_DEFAULT_MODEL
+from soundsift.gui.jobs import JobState, ModelChoice
+from soundsift.gui.loader import NO_DEFAULT_MODEL, load_separator
 from soundsift.gui.settings import AppSettings, load_history, load_settings, open_store, save_settings
 from soundsift.gui.settings_dialog import MODEL_FOLDER, SettingsDialog
 from soundsift.gui.stem_row import stem_mime_data
 from soundsift.gui.waveform import SPECTROGRAM, WAVEFORM
 from soundsift.gui.window import MainWindow
+from soundsift.separation import SegmentSeparator
 from tests.conftest import make_model, test_signal, write_test_file
+from tests.test_onnx import make_onnx_model
 
 RATE = 16_000
 # the smallest network the model code accepts: long inputs still take seconds, not minutes, on 2 cores
@@ -327,3 +329,24 @@ def test_screenshot_script_saves_the_window_after_a_separation(fast_model, tmp_p
     assert result.returncode == 0, result.stderr[-2000:]
     image = QImage(str(out))
     assert (image.width(), image.height()) == (1280, 800)
+
+
+def test_separates_on_the_onnx_engine(qtbot, store, tmp_path):
+    model = make_onnx_model(tmp_path / "onnx-model", seed=1)
+    save_settings(store, AppSettings(model=str(model), engine="onnx", device="cpu", output_dir=str(tmp_path / "out")))
+    engines: list[str] = []
+
+    def loader(choice: ModelChoice) -> SegmentSeparator:
+        separator = load_separator(choice)
+        engines.append(type(separator).__name__)
+        return separator
+
+    window = MainWindow(store, loader)
+    qtbot.addWidget(window)
+    window.add_paths([write_test_file(tmp_path / "o.wav", test_signal(RATE, 2, 1.0), RATE)])
+    window.query.setText("rain; a violin")
+    window.separate()
+    wait_finished(qtbot, window)
+    assert window.queue.jobs()[0].state is JobState.DONE, window.queue.jobs()[0].message
+    assert engines == ["OnnxSeparator"]
+    assert [stem.name for stem in window.results.job.stems] == ["rain", "a violin", "rest"]

@@ -58,7 +58,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.queue = QueueModel(self)
         self.worker = SeparationWorker(loader, self)
-        self.worker.status.connect(self._job_status)
+        self.worker.phase.connect(self._job_phase)
         self.worker.progress.connect(self._job_progress)
         self.worker.job_done.connect(self._job_done)
         self.worker.job_failed.connect(self._job_failed)
@@ -282,11 +282,10 @@ class MainWindow(QMainWindow):
 
     # --- worker reports ---------------------------------------------------------------------
 
-    def _job_status(self, job_id: int, phase: str) -> None:
+    def _job_phase(self, job_id: int, phase: JobState) -> None:
         job = self.queue.job(job_id)
         if job is not None and job.state is not JobState.CANCELLING:
-            state = JobState.LOADING if phase == "loading model" else JobState.RUNNING
-            self.queue.update(job_id, state=state)
+            self.queue.update(job_id, state=phase)
 
     def _job_progress(self, job_id: int, fraction: float) -> None:
         self.queue.update(job_id, progress=fraction)

@@ -17,7 +17,7 @@ from PyQt6.QtCore import QObject, QThread, pyqtSignal
 
 from soundsift.audio import read_audio
 from soundsift.errors import AudioError, SeparationCancelled, SoundsiftError
-from soundsift.gui.jobs import JobRequest, ModelChoice, StemResult
+from soundsift.gui.jobs import JobRequest, JobState, ModelChoice, StemResult
 from soundsift.gui.loader import load_separator
 from soundsift.gui.preview import make_preview
 from soundsift.separation import SegmentSeparator
@@ -32,7 +32,7 @@ class SeparationWorker(QThread):
     Errors about the input file itself are reported without its path (the queue row names it).
     """
 
-    status = pyqtSignal(int, str)
+    phase = pyqtSignal(int, object)
     progress = pyqtSignal(int, float)
     job_done = pyqtSignal(int, object)
     job_failed = pyqtSignal(int, str)
@@ -81,7 +81,7 @@ class SeparationWorker(QThread):
             return
         try:
             separator = self._separator_for(request)
-            self.status.emit(job_id, "separating")
+            self.phase.emit(job_id, JobState.RUNNING)
             written = separator.separate_file(
                 request.source, request.outputs, request.options, request.bit_depth,
                 self._progress_reporter(job_id), lambda: self._is_cancelled(job_id),
@@ -101,7 +101,7 @@ class SeparationWorker(QThread):
     def _separator_for(self, request: JobRequest) -> SegmentSeparator:
         """The loaded separator for this request's model choice, loading it (and dropping the old one) if needed."""
         if self._separator is None or self._separator[0] != request.model:
-            self.status.emit(request.job_id, "loading model")
+            self.phase.emit(request.job_id, JobState.LOADING)
             self._separator = None
             self._separator = (request.model, self._loader(request.model))
         return self._separator[1]
