@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from soundsift.audio import downmix, resample
+from soundsift.audio import downmix
 from soundsift.errors import InvalidArgumentError
 from soundsift.model.checkpoint import load_checkpoint
 from soundsift.model.chunked import BatchFn
@@ -25,6 +25,7 @@ from soundsift.model.config import STFTConfig
 from soundsift.model.encoders import QueryEncoder
 from soundsift.model.frontend import MaskProjector, istft, stft
 from soundsift.model.network import SeparatorNetwork, pad_to
+from soundsift.model.segment_resample import resample_segment
 from soundsift.model.store import resolve_model
 from soundsift.model.unet import Query
 from soundsift.separation import MODES, REST, SegmentSeparator, SeparationOptions, check_queries
@@ -118,7 +119,7 @@ class Separator(SegmentSeparator):
         model_len = round(segment * stft_cfg.sample_rate / sample_rate)
 
         def extract(chunks: list[np.ndarray]) -> list[np.ndarray]:
-            mono = [resample(downmix(chunk)[None], sample_rate, stft_cfg.sample_rate) for chunk in chunks]
+            mono = [resample_segment(downmix(chunk), sample_rate, stft_cfg.sample_rate)[None] for chunk in chunks]
             with torch.inference_mode():
                 wave = torch.cat([pad_to(torch.from_numpy(m), model_len) for m in mono]).to(self.device)
                 with self._precision():

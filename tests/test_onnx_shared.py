@@ -8,6 +8,7 @@ import torch
 from soundsift.model import frontend
 from soundsift.model.chunked import SegmentPlan, chunked, chunked_batches
 from soundsift.model.config import STFTConfig
+from soundsift.model.segment_resample import resample_segment
 from soundsift.runtime import dsp
 
 
@@ -67,3 +68,16 @@ def test_batched_segments_give_what_single_segments_give(batch: int) -> None:
     identity = np.concatenate([o[0] for _, o in chunked_batches(_stream(audio, 77), plan, 2,
                                                                   lambda s: [x[None] for x in s], batch)], axis=1)
     np.testing.assert_allclose(identity, audio, atol=1e-6)
+
+
+@pytest.mark.parametrize("sample_rate", [8000, 11025, 22050, 44100, 48000, 96000, 44056])
+def test_segment_resampling_keeps_length_alignment_and_tone(sample_rate: int) -> None:
+    t = np.arange(2 * sample_rate) / sample_rate
+    tone = np.sin(2 * np.pi * 1000 * t).astype(np.float32)
+    out = resample_segment(tone, sample_rate, 16000)
+    assert out.shape == (32000,) and out.dtype == np.float32
+    expected = np.sin(2 * np.pi * 1000 * np.arange(out.size) / 16000)
+    assert np.abs(out - expected)[160:-160].max() < 5e-3
+    for length in (1, 2, 5, 1001):
+        assert resample_segment(tone[:length], sample_rate, 16000).shape == (max(1, round(length * 16000 / sample_rate)),)
+    assert resample_segment(tone, 16000, 16000) is tone

@@ -1,23 +1,29 @@
 """The ONNX Runtime engine's separator: the same facade as :class:`soundsift.separator.Separator`, without torch.
 
-Per segment: downmix and resample (as the torch engine does), the model-rate STFT
-magnitude, the encoder graph once, the decoder graph per query, the masks carried onto each
-channel's native-rate STFT, and the inverse STFT, all in numpy and onnxruntime.
+Per segment: downmix and resample to the model rate (:mod:`soundsift.model.segment_resample`,
+as the torch engine does), the model-rate STFT magnitude, the encoder graph once, the
+decoder graph per query, the masks carried onto each channel's native-rate STFT, and the
+inverse STFT, all in numpy and onnxruntime.  The native STFTs (one task per channel) run on
+a thread pool while the segment is resampled, and the inverse STFTs (one per query and
+channel) share the pool; numpy's FFT releases the GIL.
 """
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
-from soundsift.audio import downmix, resample
+from soundsift.audio import downmix
 from soundsift.errors import CheckpointError
 from soundsift.model.chunked import BatchFn
 from soundsift.model.config import STFTConfig
 from soundsift.model.encoders.compact_onnx import OnnxTextEncoder
 from soundsift.model.model_dir import WEIGHTS_FILE, read_config
+from soundsift.model.segment_resample import resample_segment
 from soundsift.model.store import resolve_model
 from soundsift.runtime.dsp import GridProjector, istft, stft
 from soundsift.runtime.layout import ONNX_DIR, TEXT_DIR, ExportRecord, file_sha256
@@ -52,6 +58,7 @@ class OnnxSeparator(SegmentSeparator):
                                   f"model's query encoder ({self.config.encoder.fingerprint}); export the model again")
         self.device = self.network.device
         self.threads = threads
+        self._pool = ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1, thread_name_prefix="soundsift-dsp")
         self.name = name or directory.name
         self._cross_attention = "tokens" in record.query_inputs
         self._query_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -96,25 +103,31 @@ class OnnxSeparator(SegmentSeparator):
         model_len = round(segment * cfg.sample_rate / sample_rate)
 
         def extract(chunks: list[np.ndarray]) -> list[np.ndarray]:
+            specs = [[self._pool.submit(stft, channel[None], projector.n_fft, projector.hop_length)
+                      for channel in chunk] for chunk in chunks]
             mono = np.zeros((len(chunks), model_len), dtype=np.float32)
             for row, chunk in zip(mono, chunks):
-                wave = resample(downmix(chunk)[None], sample_rate, cfg.sample_rate)[0]
+                wave = resample_segment(downmix(chunk), sample_rate, cfg.sample_rate)
                 row[: wave.size] = wave
             masks = self.network.masks(model_magnitude(mono, cfg), query)
-            return [_apply(chunk, mask, projector) for chunk, mask in zip(chunks, masks)]
+            return [self._apply(spec, chunk.shape[1], mask, projector) for spec, chunk, mask in zip(specs, chunks, masks)]
 
         return extract
 
+    def _apply(self, spec: list[Future[np.ndarray]], length: int, masks: np.ndarray, projector: GridProjector
+               ) -> np.ndarray:
+        """Masks (Q, bins, frames) onto each channel's native STFT (1, frames, bins) -> stems (Q, channels, L)."""
+        channels = [future.result() for future in spec]
+        native = projector.project(masks, channels[0].shape[1])
+        out = np.empty((len(masks), len(channels), length), dtype=np.float32)
 
-def _apply(chunk: np.ndarray, masks: np.ndarray, projector: GridProjector) -> np.ndarray:
-    """Masks (Q, bins, frames) at the model rate onto the native STFT of ``chunk`` -> (Q, channels, L)."""
-    channels, length = chunk.shape
-    spec = stft(chunk, projector.n_fft, projector.hop_length)
-    native = projector.project(masks, spec.shape[1])
-    out = np.empty((len(masks), channels, length), dtype=np.float32)
-    for q, mask in enumerate(native):
-        out[q] = istft(spec * mask, projector.n_fft, projector.hop_length, length)
-    return out
+        def synthesize(q: int, c: int) -> None:
+            out[q, c] = istft(channels[c] * native[q], projector.n_fft, projector.hop_length, length)[0]
+
+        tasks = [self._pool.submit(synthesize, q, c) for q in range(len(masks)) for c in range(len(channels))]
+        for task in tasks:
+            task.result()
+        return out
 
 
 @functools.lru_cache(maxsize=16)
