@@ -21,6 +21,14 @@ def _cpu_seconds() -> float:
 
 
 def _peak_rss_bytes() -> int:
+    """This process's peak RSS.  Linux's ru_maxrss survives exec, so a worker would report its
+    parent's peak whenever that was higher; /proc's VmHWM starts afresh with the new program."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(peak if sys.platform == "darwin" else peak * 1024)
 
