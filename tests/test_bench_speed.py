@@ -26,6 +26,7 @@ def test_quick_bench_writes_a_report_section(tmp_path: Path) -> None:
     assert all(row.rstrip(" |").endswith("yes") for row in rows[:2])
     assert all(row.rstrip(" |").endswith("no") for row in rows[2:])
     assert "Threads: 1" in text and "| decoder | dec.0 |" in text and "| encoder | enc.0 |" in text
+    assert "| front end | downmix + resample |" in text
 
 
 def test_new_report_file_and_bad_arguments(tmp_path: Path) -> None:
@@ -33,6 +34,7 @@ def test_new_report_file_and_bad_arguments(tmp_path: Path) -> None:
     report.write_section(doc, f"{report.BEGIN}\nnumbers\n{report.END}", "Performance")
     assert doc.read_text() == f"# Performance\n\n{report.BEGIN}\nnumbers\n{report.END}\n"
     assert main(["bench", "speed", "--engines", "tensorrt", "--quick", "--workdir", str(tmp_path)]) == 1
+    assert main(["bench", "speed", "--fresh-model", '{"width": 3}', "--quick", "--workdir", str(tmp_path)]) == 1
 
 
 def test_inputs_are_seeded_and_made_once(tmp_path: Path) -> None:

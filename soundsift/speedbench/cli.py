@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import sys
@@ -19,8 +20,9 @@ def add_bench_speed_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("speed", help="real-time factor and peak memory of the torch and ONNX engines")
     source = p.add_mutually_exclusive_group()
     source.add_argument("--model", default=None, metavar="NAME_OR_PATH", help="model to measure (default: default)")
-    source.add_argument("--fresh-model", action="store_true",
-                        help="measure an untrained model of the default network config and the compact encoder")
+    source.add_argument("--fresh-model", nargs="?", const="{}", default=None, metavar="JSON",
+                        help="measure an untrained model with the compact encoder, of the default network config "
+                             "or of these NetworkConfig fields, e.g. '{\"base_channels\": 8}'")
     p.add_argument("--engines", default="torch,onnx", metavar="LIST", help="engines to measure (default: torch,onnx)")
     p.add_argument("--durations", default=None, metavar="SECONDS,...",
                    help="input lengths in seconds (default: 10,180,1800)")
@@ -45,12 +47,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, workdir: Path) -> int:
     from soundsift.errors import InvalidArgumentError
+    from soundsift.model.model_dir import read_config
     from soundsift.model.store import resolve_model
     from soundsift.runtime.layout import has_onnx_export
     from soundsift.speedbench import models, report
     from soundsift.speedbench.inputs import make_input
     from soundsift.speedbench.measure import Case, run_case
-    from soundsift.speedbench.profile import profile_network
+    from soundsift.speedbench.profile import profile_front_end, profile_network
 
     engines = _items(args.engines, str)
     if not engines or set(engines) - {"torch", "onnx"}:
@@ -58,7 +61,7 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
     durations = _items(args.durations, float) if args.durations else (QUICK_DURATIONS if args.quick else DURATIONS)
     counts = _items(args.queries, int) if args.queries else (QUICK_QUERY_COUNTS if args.quick else QUERY_COUNTS)
     threads = args.threads or os.cpu_count() or 1
-    model = models.fresh_default_model(workdir) if args.fresh_model else resolve_model(args.model)
+    model = resolve_model(args.model) if args.fresh_model is None else models.fresh_model(workdir, _json(args.fresh_model))
     if ("onnx" in engines or args.profile) and not has_onnx_export(model):
         raise InvalidArgumentError(f"{model} has no ONNX export; run 'soundsift export-onnx {model}' first")
     load_before = os.getloadavg()[0]
@@ -71,14 +74,26 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
                 print(f"{engine:5s} {seconds:7g} s  {count} queries: {result.seconds:8.2f} s  RTF {result.rtf:.4f}  "
                       f"peak {result.peak_rss / 2**20:.0f} MiB", file=sys.stderr)
                 results.append(result)
-    profile = profile_network(model, threads) if args.profile else []
-    info = report.RunInfo(_command(), threads, models.describe(model), models.FRESH_NOTE if args.fresh_model else "",
+    profile = [*profile_network(model, threads), *profile_front_end(read_config(model).stft)] if args.profile else []
+    info = report.RunInfo(_command(), threads, models.describe(model), "" if args.fresh_model is None else models.FRESH_NOTE,
                           load_before, os.getloadavg()[0])
     section = report.render(info, results, profile)
     print(section)
     if args.output is not None:
         report.write_section(args.output, section, "Performance")
     return 0
+
+
+def _json(text: str) -> dict:
+    from soundsift.errors import InvalidArgumentError
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidArgumentError(f"--fresh-model takes a JSON object of NetworkConfig fields ({exc})") from None
+    if not isinstance(value, dict):
+        raise InvalidArgumentError("--fresh-model takes a JSON object of NetworkConfig fields")
+    return value
 
 
 def _items(text: str, kind: type) -> list:

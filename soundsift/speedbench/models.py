@@ -1,30 +1,39 @@
-"""The model a speed bench measures: a given one, or a fresh untrained one of the default size."""
+"""The model a speed bench measures: a given one, or a fresh untrained one of any network shape."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from pathlib import Path
+from typing import Any
 
 from safetensors import safe_open
 
+from soundsift.errors import InvalidArgumentError
 from soundsift.model.config import EncoderSpec, ModelConfig, NetworkConfig
 from soundsift.model.model_dir import WEIGHTS_FILE, read_config
 from soundsift.runtime.layout import has_onnx_export
 
-FRESH_NOTE = ("Untrained weights (seeded init) of the default `NetworkConfig()` with the compact query encoder: "
-              "the same size and shape as a trained model, so the same speed; re-run the bench on the shipped "
-              "default model with `--model default`.")
+FRESH_NOTE = ("Untrained weights (seeded init) with the compact query encoder: the same size and shape as a "
+              "trained model of this config, so the same speed; re-run the bench on the shipped default model "
+              "with `--model default`.")
 
 
-def fresh_default_model(folder: Path) -> Path:
-    """Build (once) and export an untrained model of the default network config and the compact encoder."""
-    model = folder / "fresh-default"
-    if has_onnx_export(model):
+def fresh_model(folder: Path, overrides: dict[str, Any]) -> Path:
+    """Build (once) and export an untrained model of ``NetworkConfig(**overrides)`` with the compact encoder."""
+    try:
+        network_config = NetworkConfig(**overrides)
+    except TypeError as exc:
+        raise InvalidArgumentError(f"--fresh-model: not a NetworkConfig ({exc})") from None
+    key = json.dumps(overrides, sort_keys=True)
+    model = folder / ("fresh-default" if not overrides else f"fresh-{hashlib.sha1(key.encode()).hexdigest()[:10]}")
+    if has_onnx_export(model) and read_config(model).network == network_config:
         return model
     from soundsift.export_onnx import export_onnx
     from soundsift.model.checkpoint import save_checkpoint
     from soundsift.model.factory import init_model
 
-    network, encoder = init_model(ModelConfig(network=NetworkConfig(), encoder=EncoderSpec(name="compact")))
+    network, encoder = init_model(ModelConfig(network=network_config, encoder=EncoderSpec(name="compact")))
     save_checkpoint(model, network, encoder)
     return export_onnx(model)
 

@@ -1,4 +1,5 @@
-"""Where the network's time goes: onnxruntime's node profile of one segment, summed per U-Net module.
+"""Where the time goes: onnxruntime's node profile of one segment, summed per U-Net module, and the
+numpy front end's stages timed one by one.
 
 Node names in the exported graphs carry the U-Net's module path (``/dec.0/conv_up/Conv``),
 so summing kernel times by the top module gives the cost of each encoder level,
@@ -11,20 +12,27 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from soundsift.audio import downmix
+from soundsift.model.config import STFTConfig
 from soundsift.model.model_dir import read_config
+from soundsift.model.segment_resample import resample_segment
+from soundsift.runtime.dsp import GridProjector, istft, stft
 from soundsift.runtime.layout import DECODER_FILE, ENCODER_FILE, ONNX_DIR, ExportRecord
+from soundsift.runtime.separator import model_magnitude
 from soundsift.runtime.sessions import CPU, onnxruntime
 
 
 @dataclass(frozen=True)
 class ModuleTime:
-    """Mean kernel time of one module of one graph, per run of that graph (one segment, one query)."""
+    """Time of one module of one graph (or one front-end stage) per segment, and per query where it is per query."""
 
     graph: str
     module: str
@@ -88,3 +96,34 @@ def _module(node: str, op: str) -> str:
     """'/dec.0/conv_up/Conv_kernel_time' -> 'dec.0'; a node outside every module -> its op, e.g. '(Einsum)'."""
     parts = node.split("/")
     return parts[1] if len(parts) > 2 else f"({op})"
+
+
+def profile_front_end(cfg: STFTConfig, sample_rate: int = 44_100, channels: int = 2, segment_seconds: float = 10.0,
+                      repeats: int = 3) -> list[ModuleTime]:
+    """CPU milliseconds (one thread) of each numpy stage of the ONNX engine on one segment, best of ``repeats``."""
+    rng = np.random.default_rng(0)
+    chunk = (0.1 * rng.standard_normal((channels, round(segment_seconds * sample_rate)))).astype(np.float32)
+    projector = GridProjector(cfg, sample_rate)
+    mono = resample_segment(downmix(chunk), sample_rate, cfg.sample_rate)[None]
+    spec = stft(chunk, projector.n_fft, projector.hop_length)
+    masks = rng.random((1, cfg.n_bins, 1 + mono.shape[1] // cfg.hop_length), dtype=np.float32)
+    native = projector.project(masks, spec.shape[1])
+    stages: dict[str, Callable[[], object]] = {
+        "downmix + resample": lambda: resample_segment(downmix(chunk), sample_rate, cfg.sample_rate),
+        "model-rate STFT magnitude": lambda: model_magnitude(mono, cfg),
+        f"native STFT ({channels} ch)": lambda: stft(chunk, projector.n_fft, projector.hop_length),
+        "mask projection (per query)": lambda: projector.project(masks, spec.shape[1]),
+        f"mask x STFT + iSTFT ({channels} ch, per query)":
+            lambda: istft(spec * native[0], projector.n_fft, projector.hop_length, chunk.shape[1]),
+    }
+    return [ModuleTime("front end", name, _cpu_ms(run, repeats)) for name, run in stages.items()]
+
+
+def _cpu_ms(run: Callable[[], object], repeats: int) -> float:
+    run()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.process_time()
+        run()
+        best = min(best, time.process_time() - start)
+    return 1000 * best

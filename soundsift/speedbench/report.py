@@ -53,14 +53,16 @@ def render(info: RunInfo, results: Sequence[Result], profile: Sequence[ModuleTim
                      f"{r.rtf:.4f} | {ratio} | {r.cpu_s:.1f} | {r.peak_rss / 2**20:.0f} MiB | {r.startup_s:.1f} | "
                      f"{'yes' if r.torch_imported else 'no'} |")
     if profile:
-        lines += ["", ("Where the network's time goes (ONNX Runtime node profile of one 10 s segment and one query, "
-                  "summed per U-Net module; basic graph optimisation so that nodes keep their module names):"), "",
-                  "| graph | module | ms | share of graph |", "|---|---|---|---|"]
-        totals = {g: sum(m.ms for m in profile if m.graph == g) for g in ("encoder", "decoder")}
+        lines += ["", ("Where the time goes, per 10 s segment: the network from ONNX Runtime's node profile (one "
+                       "query; summed per U-Net module, at basic graph optimisation so that nodes keep their module "
+                       "names), the numpy front end as CPU time of each stage on one thread:"), "",
+                  "| part | module or stage | ms | share of part |", "|---|---|---|---|"]
+        totals = {m.graph: sum(n.ms for n in profile if n.graph == m.graph) for m in profile}
         lines += [f"| {m.graph} | {m.module} | {m.ms:.1f} | {100 * m.ms / totals[m.graph]:.0f}% |"
                   for m in profile if m.ms >= 0.005 * totals[m.graph]]
-        lines.append(f"\nTotals per segment: encoder {totals['encoder']:.0f} ms (once per segment), "
-                     f"decoder {totals['decoder']:.0f} ms (once per query); modules under 0.5% are left out.")
+        lines.append("\nTotals per segment: " + ", ".join(f"{g} {t:.0f} ms" for g, t in totals.items())
+                     + "; the encoder runs once per segment, the decoder once per query; rows under 0.5% of "
+                     "their part are left out.")
     return "\n".join([*lines, "", END])
 
 
