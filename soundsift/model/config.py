@@ -37,6 +37,7 @@ class NetworkConfig:
     max_channels: int = 128
     depth: int = 5
     blocks_per_level: int = 1
+    decoder_width: float = 1.0
     fusion_maps: int = 16
     film_encoder: bool = False
     cross_attention: bool = False

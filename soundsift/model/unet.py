@@ -10,7 +10,10 @@ the bottleneck attends from the audio map to the encoder's token states.
 
 With ``film_encoder`` off the encoder half does not see the query, so it runs once per
 segment and is shared by every query (:meth:`ConditionalUNet.encode` /
-:meth:`ConditionalUNet.decode`).
+:meth:`ConditionalUNet.decode`).  The decoder's first convolution over [upsampled, skip]
+is split into its two linear halves, and the skip half (a 1x1 projection) is part of the
+shared work too; ``decoder_width`` narrows the per-query decoder to a fraction of the
+encoder's channels, so that extra queries cost little.
 """
 from __future__ import annotations
 
@@ -43,6 +46,32 @@ class ResidualBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.gelu(self.body(x) + self.skip(x))
+
+
+class DecoderBlock(nn.Module):
+    """A residual block over [upsampled, skip] whose skip half is precomputed once per segment.
+
+    Shapes: up (N, cout, F, T), shared (N, 2 * cout, F, T) from :meth:`share` -> (N, cout, F, T).
+    """
+
+    def __init__(self, cskip: int, cout: int) -> None:
+        super().__init__()
+        self.skip_proj = nn.Conv2d(cskip, 2 * cout, 1)
+        self.conv_up = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
+        self.res_up = nn.Conv2d(cout, cout, 1, bias=False)
+        self.norm1 = nn.GroupNorm(_groups(cout), cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
+        self.norm2 = nn.GroupNorm(_groups(cout), cout)
+
+    def share(self, skip: torch.Tensor) -> torch.Tensor:
+        """The query-independent skip contributions to the first convolution and the residual path."""
+        return self.skip_proj(skip)
+
+    def forward(self, up: torch.Tensor, shared: torch.Tensor) -> torch.Tensor:
+        first, residual = shared.chunk(2, dim=1)
+        h = F.gelu(self.norm1(self.conv_up(up) + first))
+        h = self.norm2(self.conv2(h))
+        return F.gelu(h + self.res_up(up) + residual)
 
 
 class FiLM(nn.Module):
@@ -84,7 +113,7 @@ class CrossAttention(nn.Module):
 class Encoded:
     """Query-independent features of a batch of spectrograms."""
 
-    skips: list[torch.Tensor]
+    skips: list[torch.Tensor]  # per level: the decoder's precomputed skip contributions
     bottom: torch.Tensor
     size: tuple[int, int]
 
@@ -104,20 +133,24 @@ class ConditionalUNet(nn.Module):
     def __init__(self, cfg: NetworkConfig, embed_dim: int, token_dim: int) -> None:
         super().__init__()
         self.cfg = cfg
+        if not 0.0 < cfg.decoder_width <= 1.0:
+            raise ValueError(f"decoder_width must be in (0, 1], got {cfg.decoder_width}")
         chans = [min(cfg.base_channels * 2**i, cfg.max_channels) for i in range(cfg.depth + 1)]
+        dec = [max(_groups(c), round(c * cfg.decoder_width)) for c in chans[:-1]] + [chans[-1]]
         self.stem = nn.Conv2d(1, chans[0], 3, padding=1)
         self.enc = nn.ModuleList(self._level(chans[i], chans[i], cfg.blocks_per_level) for i in range(cfg.depth))
         self.down = nn.ModuleList(nn.Conv2d(chans[i], chans[i + 1], 4, 2, 1) for i in range(cfg.depth))
         self.mid = ResidualBlock(chans[-1], chans[-1])
-        self.up = nn.ModuleList(nn.ConvTranspose2d(chans[i + 1], chans[i], 4, 2, 1) for i in range(cfg.depth))
-        self.dec = nn.ModuleList(self._level(2 * chans[i], chans[i], cfg.blocks_per_level) for i in range(cfg.depth))
-        self.film_dec = nn.ModuleList(FiLM(embed_dim, chans[i]) for i in range(cfg.depth))
+        self.up = nn.ModuleList(nn.ConvTranspose2d(dec[i + 1], dec[i], 4, 2, 1) for i in range(cfg.depth))
+        self.dec = nn.ModuleList(DecoderBlock(chans[i], dec[i]) for i in range(cfg.depth))
+        self.dec_more = nn.ModuleList(self._level(dec[i], dec[i], cfg.blocks_per_level - 1) for i in range(cfg.depth))
+        self.film_dec = nn.ModuleList(FiLM(embed_dim, dec[i]) for i in range(cfg.depth))
         self.film_mid = FiLM(embed_dim, chans[-1])
         self.film_enc = (
             nn.ModuleList(FiLM(embed_dim, chans[i]) for i in range(cfg.depth)) if cfg.film_encoder else None
         )
         self.cross = CrossAttention(chans[-1], token_dim, cfg.attention_heads) if cfg.cross_attention else None
-        self.head = nn.Conv2d(chans[0], cfg.fusion_maps, 1)
+        self.head = nn.Conv2d(dec[0], cfg.fusion_maps, 1)
         self.fusion_weights = nn.Linear(embed_dim, cfg.fusion_maps)
         self.fusion_scale = nn.Parameter(torch.ones(cfg.fusion_maps) / cfg.fusion_maps)
         self.fusion_bias = nn.Parameter(torch.zeros(1))
@@ -147,7 +180,7 @@ class ConditionalUNet(nn.Module):
             x = level(x)
             if self.film_enc is not None and emb is not None:
                 x = self.film_enc[i](x, emb)
-            skips.append(x)
+            skips.append(self.dec[i].share(x))
             x = down(x)
         return Encoded(skips, self.mid(x), size)
 
@@ -161,7 +194,7 @@ class ConditionalUNet(nn.Module):
             x = self.cross(x, query.tokens, query.padding)
         for i in reversed(range(self.cfg.depth)):
             x = self.up[i](x)
-            x = self.dec[i](torch.cat([x, enc.skips[i]], dim=1))
+            x = self.dec_more[i](self.dec[i](x, enc.skips[i]))
             x = self.film_dec[i](x, emb)
         maps = self.head(x)
         weights = torch.sigmoid(self.fusion_weights(emb)) * self.fusion_scale
