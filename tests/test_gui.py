@@ -16,6 +16,7 @@ pytest.importorskip("PyQt6.QtWidgets")
 pytest.importorskip("pytestqt")
 
 import soundfile
+from PyQt6 import sip
 from PyQt6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QTimer, QUrl
 from PyQt6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PyQt6.QtWidgets import QApplication
@@ -56,13 +57,27 @@ def fast_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def make_window(qtbot, store: QSettings, tmp_path: Path):
+def keep(qtbot):
+    """Hold windows until teardown and close and delete them there.
+
+    A window left to the garbage collector would be destroyed at a random moment, possibly
+    while Qt is painting it.
+    """
+    held: list[MainWindow] = []
+    yield held.append
+    for window in held:
+        window.close()
+        sip.delete(window)
+
+
+@pytest.fixture
+def make_window(keep, store: QSettings, tmp_path: Path):
     """Open the real main window with ``model`` chosen and outputs under ``tmp_path/out``."""
 
     def make(model: Path | str, **changes: object) -> MainWindow:
         save_settings(store, AppSettings(model=str(model), output_dir=str(tmp_path / "out"), **changes))
         window = MainWindow(store)
-        qtbot.addWidget(window)
+        keep(window)
         window.show()
         return window
 
@@ -189,7 +204,7 @@ def test_cancel_a_long_job_writes_nothing_and_the_next_file_runs(qtbot, make_win
     assert short_job.state is JobState.DONE
 
 
-def test_settings_persist_across_windows(qtbot, make_window, tiny_model, store, tmp_path):
+def test_settings_persist_across_windows(qtbot, make_window, keep, tiny_model, store, tmp_path):
     window = make_window("default")
     dialog = SettingsDialog(window.settings, window)
     dialog.model.setCurrentIndex(dialog.model.findData(MODEL_FOLDER))
@@ -213,7 +228,7 @@ def test_settings_persist_across_windows(qtbot, make_window, tiny_model, store, 
                            output_format="flac", bit_depth="16", include_rest=False, mode="remove")
     assert load_settings(open_store()) == expected
     again = MainWindow(open_store())
-    qtbot.addWidget(again)
+    keep(again)
     assert again.settings == expected
     assert again.remove_button.isChecked()
     assert not again.banner.isVisible() and again.banner.text() == ""
@@ -312,6 +327,7 @@ def test_soundsift_gui_command_opens_the_window_with_files_queued(qtbot, store, 
         window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
         seen.append([job.source for job in window.queue.jobs()])
         window.close()
+        sip.delete(window)
         return 0
 
     monkeypatch.setattr(QApplication, "exec", exec_once)
@@ -331,7 +347,7 @@ def test_screenshot_script_saves_the_window_after_a_separation(fast_model, tmp_p
     assert (image.width(), image.height()) == (1280, 800)
 
 
-def test_separates_on_the_onnx_engine(qtbot, store, tmp_path):
+def test_separates_on_the_onnx_engine(qtbot, keep, store, tmp_path):
     model = make_onnx_model(tmp_path / "onnx-model", seed=1)
     save_settings(store, AppSettings(model=str(model), engine="onnx", device="cpu", output_dir=str(tmp_path / "out")))
     engines: list[str] = []
@@ -342,7 +358,7 @@ def test_separates_on_the_onnx_engine(qtbot, store, tmp_path):
         return separator
 
     window = MainWindow(store, loader)
-    qtbot.addWidget(window)
+    keep(window)
     window.add_paths([write_test_file(tmp_path / "o.wav", test_signal(RATE, 2, 1.0), RATE)])
     window.query.setText("rain; a violin")
     window.separate()
@@ -350,3 +366,15 @@ def test_separates_on_the_onnx_engine(qtbot, store, tmp_path):
     assert window.queue.jobs()[0].state is JobState.DONE, window.queue.jobs()[0].message
     assert engines == ["OnnxSeparator"]
     assert [stem.name for stem in window.results.job.stems] == ["rain", "a violin", "rest"]
+
+
+def test_an_idle_window_can_be_destroyed_without_closing(qtbot, store, tiny_model, tmp_path):
+    """Idle workers hold no thread, so a window collected before it is closed takes nothing down."""
+    save_settings(store, AppSettings(model=str(tiny_model), output_dir=str(tmp_path / "out")))
+    window = MainWindow(store)
+    window.add_paths([write_test_file(tmp_path / "i.wav", test_signal(RATE, 1, 0.5), RATE)])
+    window.query.setText("wind")
+    window.separate()
+    wait_finished(qtbot, window)
+    qtbot.waitUntil(lambda: not window.worker.isRunning())
+    sip.delete(window)

@@ -199,7 +199,6 @@ def test_worker_reports_each_file_and_survives_unexpected_errors(qtbot, tiny_mod
     worker.job_done.connect(lambda i, stems: events.append(("done", i, [s.name for s in stems])))
     worker.job_failed.connect(lambda i, m: events.append(("failed", i, m)))
     worker.job_cancelled.connect(lambda i: events.append(("cancelled", i)))
-    worker.start()
     try:
         worker.submit(request(1, "explodes"))
         worker.cancel(2)
@@ -208,11 +207,16 @@ def test_worker_reports_each_file_and_survives_unexpected_errors(qtbot, tiny_mod
         worker.cancel(3)
         worker.submit(request(4, str(tiny_model)))
         qtbot.waitUntil(lambda: len(events) == 4, timeout=20_000)
+        qtbot.waitUntil(lambda: not worker.isRunning())  # no thread while idle
+        worker.submit(request(5, str(tiny_model)))  # and a new one for new work
+        qtbot.waitUntil(lambda: len(events) == 5, timeout=20_000)
+        worker.stop()
+        worker.submit(request(6, str(tiny_model)))  # refused once stopped
     finally:
         worker.stop()
         worker.wait()
     assert events[0] == ("failed", 1, "internal error: RuntimeError: out of memory")
-    assert events[1:] == [("done", 2, ["hum"]), ("cancelled", 3), ("done", 4, ["hum"])]
+    assert events[1:] == [("done", 2, ["hum"]), ("cancelled", 3), ("done", 4, ["hum"]), ("done", 5, ["hum"])]
     assert loads == ["explodes", str(tiny_model)]  # one load per model choice
 
 

@@ -68,7 +68,6 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._apply_settings()
         self._restore_layout()
-        self.worker.start()
 
     def _build(self) -> None:
         self.query = QueryField()
@@ -151,7 +150,7 @@ class MainWindow(QMainWindow):
         """Reflect the settings in the widgets: mode, banner, output folders, suggestions."""
         (self.remove_button if self.settings.mode == "remove" else self.extract_button).setChecked(True)
         problem = model_problem(self.settings.model)
-        self.banner.setText(f"{problem}" if problem else "")
+        self.banner.setText(problem)
         self.banner.setVisible(bool(problem))
         output = Path(self.settings.output_dir).expanduser()
         self.results.fallback_folder = output

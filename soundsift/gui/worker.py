@@ -6,7 +6,7 @@ and the worker moves on to the next one.
 """
 from __future__ import annotations
 
-import queue
+import collections
 import sys
 import threading
 import traceback
@@ -29,6 +29,8 @@ PROGRESS_STEP = 0.005
 class SeparationWorker(QThread):
     """Runs :class:`JobRequest` s in submission order; thread-safe ``submit``, ``cancel`` and ``stop``.
 
+    The thread runs only while there is work: it starts on ``submit`` and ends when the queue
+    is empty, so an idle worker holds no thread and its window can go away at any time.
     Errors about the input file itself are reported without its path (the queue row names it).
     """
 
@@ -41,17 +43,25 @@ class SeparationWorker(QThread):
     def __init__(self, loader: Loader = load_separator, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._loader = loader
-        self._requests: queue.Queue[JobRequest | None] = queue.Queue()
+        self._pending: collections.deque[JobRequest] = collections.deque()
         self._cancelled: set[int] = set()
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
+        self._draining = False
+        self._stopping = False
         self._separator: tuple[ModelChoice, SegmentSeparator] | None = None
 
     def submit(self, request: JobRequest) -> None:
         """Queue a file; it runs after everything submitted before it."""
         with self._lock:
+            if self._stopping:
+                return
             self._cancelled.discard(request.job_id)
-        self._requests.put(request)
+            self._pending.append(request)
+            if self._draining:
+                return
+            self._draining = True
+        self.wait()  # a run that has just drained the queue may still be finishing
+        self.start()
 
     def cancel(self, job_id: int) -> None:
         """Stop a running file at its next segment, or skip it if it has not started."""
@@ -59,20 +69,26 @@ class SeparationWorker(QThread):
             self._cancelled.add(job_id)
 
     def stop(self) -> None:
-        """Cancel everything and end the thread (call ``wait()`` afterwards)."""
-        self._stopping.set()
-        self._requests.put(None)
+        """Cancel everything, queued or running, and refuse new work; ``wait()`` then returns soon."""
+        with self._lock:
+            self._stopping = True
 
     def run(self) -> None:
-        while not self._stopping.is_set():
-            request = self._requests.get()
-            if request is None:
-                break
+        while True:
+            with self._lock:
+                if self._stopping or not self._pending:
+                    self._draining = False
+                    cancelled = [r.job_id for r in self._pending]
+                    self._pending.clear()
+                    break
+                request = self._pending.popleft()
             self._run_one(request)
+        for job_id in cancelled:
+            self.job_cancelled.emit(job_id)
 
     def _is_cancelled(self, job_id: int) -> bool:
         with self._lock:
-            return self._stopping.is_set() or job_id in self._cancelled
+            return self._stopping or job_id in self._cancelled
 
     def _run_one(self, request: JobRequest) -> None:
         job_id = request.job_id
