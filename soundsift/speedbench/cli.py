@@ -53,7 +53,7 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
     from soundsift.speedbench import models, report
     from soundsift.speedbench.inputs import make_input
     from soundsift.speedbench.measure import Case, run_case
-    from soundsift.speedbench.profile import profile_front_end, profile_network
+    from soundsift.speedbench.profile import network_cpu_ms, profile_front_end, profile_network
 
     engines = _items(args.engines, str)
     if not engines or set(engines) - {"torch", "onnx"}:
@@ -74,7 +74,8 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
                 print(f"{engine:5s} {seconds:7g} s  {count} queries: {result.seconds:8.2f} s  RTF {result.rtf:.4f}  "
                       f"peak {result.peak_rss / 2**20:.0f} MiB", file=sys.stderr)
                 results.append(result)
-    profile = [*profile_network(model, threads), *profile_front_end(read_config(model).stft)] if args.profile else []
+    profile = ([*profile_network(model, threads), *network_cpu_ms(model), *profile_front_end(read_config(model).stft)]
+               if args.profile else [])
     info = report.RunInfo(_command(), threads, models.describe(model), "" if args.fresh_model is None else models.FRESH_NOTE,
                           load_before, os.getloadavg()[0])
     section = report.render(info, results, profile)

@@ -42,11 +42,8 @@ class ModuleTime:
 def profile_network(model_dir: Path, threads: int, segment_seconds: float = 10.0, repeats: int = 3) -> list[ModuleTime]:
     """Profile encoder and decoder on one ``segment_seconds`` segment and one query; warm-up runs are left out."""
     record = ExportRecord.read(model_dir / ONNX_DIR)
-    stft = read_config(model_dir).stft
-    unit = 2 ** int(record.config["network"]["depth"])
-    frames = 1 + round(segment_seconds * stft.sample_rate) // stft.hop_length
     rng = np.random.default_rng(0)
-    magnitude = rng.random((1, -(-stft.n_bins // unit) * unit, -(-frames // unit) * unit), dtype=np.float32)
+    magnitude = _magnitude(model_dir, record, segment_seconds, rng)
     with tempfile.TemporaryDirectory(prefix="soundsift-profile-") as tmp:
         encoder = _session(model_dir / ONNX_DIR / ENCODER_FILE, threads, Path(tmp) / "encoder")
         decoder = _session(model_dir / ONNX_DIR / DECODER_FILE, threads, Path(tmp) / "decoder")
@@ -56,6 +53,34 @@ def profile_network(model_dir: Path, threads: int, segment_seconds: float = 10.0
             features = encoder.run(record.features, encoder_feed)
             decoder.run(["mask"], {**dict(zip(record.features, features)), **query})
         return _module_times("encoder", encoder.end_profiling()) + _module_times("decoder", decoder.end_profiling())
+
+
+def network_cpu_ms(model_dir: Path, segment_seconds: float = 10.0, repeats: int = 3) -> list[ModuleTime]:
+    """CPU milliseconds of one encoder run and one decoder run (one query) on one thread at full graph
+    optimisation, best of ``repeats``: the network's cost in the same unit as :func:`profile_front_end`."""
+    record = ExportRecord.read(model_dir / ONNX_DIR)
+    ort = onnxruntime()
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    encoder = ort.InferenceSession(str(model_dir / ONNX_DIR / ENCODER_FILE), options, providers=[CPU])
+    decoder = ort.InferenceSession(str(model_dir / ONNX_DIR / DECODER_FILE), options, providers=[CPU])
+    rng = np.random.default_rng(0)
+    magnitude = _magnitude(model_dir, record, segment_seconds, rng)
+    query = _query(decoder, rng)
+    encoder_feed = {"magnitude": magnitude, **{k: v for k, v in query.items() if k in record.encoder_inputs}}
+    features = dict(zip(record.features, encoder.run(record.features, encoder_feed)))
+    return [ModuleTime("network, 1 thread", "encoder (per segment)",
+                       _cpu_ms(lambda: encoder.run(record.features, encoder_feed), repeats)),
+            ModuleTime("network, 1 thread", "decoder (per query)",
+                       _cpu_ms(lambda: decoder.run(["mask"], {**features, **query}), repeats))]
+
+
+def _magnitude(model_dir: Path, record: ExportRecord, segment_seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """Random log-magnitude input of one segment, padded as the runtime pads it."""
+    stft_cfg = read_config(model_dir).stft
+    unit = 2 ** int(record.config["network"]["depth"])
+    frames = 1 + round(segment_seconds * stft_cfg.sample_rate) // stft_cfg.hop_length
+    return rng.random((1, -(-stft_cfg.n_bins // unit) * unit, -(-frames // unit) * unit), dtype=np.float32)
 
 
 def _session(path: Path, threads: int, prefix: Path) -> object:

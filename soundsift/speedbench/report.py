@@ -54,15 +54,16 @@ def render(info: RunInfo, results: Sequence[Result], profile: Sequence[ModuleTim
                      f"{'yes' if r.torch_imported else 'no'} |")
     if profile:
         lines += ["", ("Where the time goes, per 10 s segment: the network from ONNX Runtime's node profile (one "
-                       "query; summed per U-Net module, at basic graph optimisation so that nodes keep their module "
-                       "names), the numpy front end as CPU time of each stage on one thread:"), "",
+                       "query; wall time summed per U-Net module, at basic graph optimisation so that nodes keep "
+                       "their module names), then the CPU time of one encoder and one decoder run on one thread at "
+                       "full optimisation, and of each numpy stage of the front end on one thread:"), "",
                   "| part | module or stage | ms | share of part |", "|---|---|---|---|"]
         totals = {m.graph: sum(n.ms for n in profile if n.graph == m.graph) for m in profile}
         lines += [f"| {m.graph} | {m.module} | {m.ms:.1f} | {100 * m.ms / totals[m.graph]:.0f}% |"
                   for m in profile if m.ms >= 0.005 * totals[m.graph]]
         lines.append("\nTotals per segment: " + ", ".join(f"{g} {t:.0f} ms" for g, t in totals.items())
-                     + "; the encoder runs once per segment, the decoder once per query; rows under 0.5% of "
-                     "their part are left out.")
+                     + "; the encoder runs once per segment, the decoder (and the per-query stages) once per "
+                     "query; rows under 0.5% of their part are left out.")
     return "\n".join([*lines, "", END])
 
 
