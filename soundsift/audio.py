@@ -258,6 +258,16 @@ def check_bit_depth(fmt: str, bit_depth: str, target: str | Path) -> str:
     return subtype
 
 
+def _umask_mode() -> int:
+    """The mode a plain ``open()`` would give a new file (0666 less the process umask)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_CREATE_MODE = _umask_mode()
+
+
 class AtomicAudioWriter:
     """Writes an audio file block by block to a temporary file, renamed into place on success.
 
@@ -275,6 +285,7 @@ class AtomicAudioWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".part", dir=self.path.parent)
         os.close(fd)
+        os.chmod(tmp, _CREATE_MODE)  # mkstemp makes 0600 files; outputs get the usual umask mode
         self._tmp = Path(tmp)
         self._file = soundfile.SoundFile(
             tmp, "w", samplerate=sample_rate, channels=channels, format=fmt, subtype=subtype

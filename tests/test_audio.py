@@ -166,3 +166,13 @@ def test_check_audio_array_accepts_mono_and_ints():
     assert ints.dtype == np.float32 and abs(ints[0, 0] - 0.5) < 1e-3
     with pytest.raises(AudioError, match="NaN"):
         audio.check_audio_array(np.array([0.0, np.nan]))
+
+
+def test_written_files_get_the_umask_mode_not_mkstemps_0600(tmp_path):
+    import os
+    import stat
+
+    mask = os.umask(0)
+    os.umask(mask)
+    path = audio.write_audio(tmp_path / "out.wav", np.zeros((1, 100), np.float32), 8000)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
