@@ -38,7 +38,7 @@ def search_dirs() -> list[tuple[str, Path]]:
     if env:
         dirs.append(("SOUNDSIFT_MODELS", Path(env)))
     dirs.append(("user", user_models_dir()))
-    dirs.append(("bundled", BUNDLED_DIR))
+    dirs.append(("bundled", Path(os.environ.get("SOUNDSIFT_BUNDLED_MODELS", BUNDLED_DIR))))
     return dirs
 
 
