@@ -165,10 +165,13 @@ def test_builtin_recipes_cover_every_regime_and_parse(tmp_path, monkeypatch):
     from soundsift.training.regimes import REGIMES
 
     monkeypatch.chdir(tmp_path)
-    assert set(builtin_recipes()) == set(REGIMES)
-    for name in builtin_recipes():
+    assert set(builtin_recipes()) == set(REGIMES) | {"default-model"}
+    for name in REGIMES:
         recipe = load_recipe(name)
         assert recipe.regime == name and recipe.data.corpora == (str(tmp_path / "data" / "music"),)
+    default = load_recipe("default-model")
+    assert default.regime == "supervised" and default.data.category_weights == {"music": 2.5}
+    assert default.data.corpora == tuple(str(tmp_path / "data" / c) for c in ("music", "speech", "sfx"))
 
 
 def test_bench_quality_trains_scores_and_resumes(workspace, tmp_path, monkeypatch):
