@@ -4,10 +4,12 @@ The U-Net is cut at its bottleneck into two graphs (layout in :mod:`soundsift.ru
 
 - ``encoder.onnx``: ``magnitude`` ``(1, bins, frames)`` -> ``skip0 .. skip{depth-1}``,
   ``bottom``; with ``film_encoder`` it also takes ``embedding`` ``(n, D)`` and returns ``n`` rows;
-- ``decoder.onnx``: the features (``n`` rows), ``embedding`` ``(n, D)`` and, with
-  cross-attention, ``tokens`` ``(n, L, d)`` and ``padding`` ``(n, L)`` -> ``mask``
-  ``(n, bins, frames)`` (sigmoid ratio masks).  The runtime decodes one query per call, so
-  that one segment's features serve every query without being copied.
+- ``decoder.onnx``: the features, ``embedding`` ``(n, D)`` and, with cross-attention,
+  ``tokens`` ``(n, L, d)`` and ``padding`` ``(n, L)`` -> ``mask`` ``(n, bins, frames)``
+  (sigmoid ratio masks).  When the decoder's ops broadcast over rows (the shared-skip
+  decoder does), the features have one row whatever ``n`` is, so one segment's features
+  serve a batch of queries without being copied; otherwise they have ``n`` rows and the
+  runtime decodes one query per call.
 
 ``bins`` and ``frames`` must be multiples of ``2 ** depth`` (the runtime pads); the graphs
 reuse :meth:`ConditionalUNet.encode` and :meth:`ConditionalUNet.decode`, so any
@@ -156,13 +158,26 @@ def write_graphs(network: SeparatorNetwork, encoder: CompactClapEncoder, folder:
         encoder_args = tuple(example_inputs[name] for name in encoder_inputs)
         _export(graph, encoder_args, folder / ENCODER_FILE, encoder_inputs, features,
                 {"magnitude": {0: "rows", 2: "frames"}, "embedding": {0: "rows"}, **level_axes})
-        outputs = [f.expand(2, -1, -1, -1) for f in graph(*encoder_args)]
-        decoder_args = (*outputs, query.embedding, query.tokens, query.padding)[: len(features) + len(query_inputs)]
-        _export(DecoderGraph(network), decoder_args, folder / DECODER_FILE, features + query_inputs, ["mask"],
-                {**level_axes, "embedding": {0: "rows"}, "tokens": {0: "rows", 1: "tokens"},
+        encoded = graph(*encoder_args)
+        queries = (query.embedding, query.tokens, query.padding)[: len(query_inputs)]
+        decoder = DecoderGraph(network)
+        broadcast = not cfg.film_encoder and _broadcasts(decoder, encoded, queries)
+        outputs = encoded if broadcast else tuple(f.expand(2, -1, -1, -1) for f in encoded)
+        _export(decoder, (*outputs, *queries), folder / DECODER_FILE, features + query_inputs, ["mask"],
+                {**{name: {0: "feature_rows", 3: f"frames{i}"} for i, name in enumerate(features)},
+                 "embedding": {0: "rows"}, "tokens": {0: "rows", 1: "tokens"},
                  "padding": {0: "rows", 1: "tokens"}, "mask": {0: "rows", 2: "frames"}})
     export_text_onnx(encoder, folder / TEXT_DIR)
-    ExportRecord(network.config.to_dict(), weights_sha256, features, encoder_inputs, query_inputs, OPSET).write(folder)
+    ExportRecord(network.config.to_dict(), weights_sha256, features, encoder_inputs, query_inputs, OPSET,
+                 broadcast_features=broadcast).write(folder)
+
+
+def _broadcasts(decoder: DecoderGraph, features: tuple[torch.Tensor, ...], queries: tuple[torch.Tensor, ...]) -> bool:
+    """True when the decoder takes one segment's features with several queries (its ops broadcast over rows)."""
+    try:
+        return decoder(*features, *queries).shape[0] == queries[0].shape[0]
+    except RuntimeError:
+        return False
 
 
 def check_export(network: SeparatorNetwork, encoder: CompactClapEncoder, model_dir: Path, folder: Path) -> float:

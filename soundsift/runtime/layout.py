@@ -40,6 +40,7 @@ class ExportRecord:
     query_inputs: list[str]
     opset: int
     format: int = FORMAT
+    broadcast_features: bool = False
 
     @property
     def encoder_takes_query(self) -> bool:

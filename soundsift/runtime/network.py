@@ -2,10 +2,11 @@
 
 The export splits the U-Net at its bottleneck (:mod:`soundsift.export_onnx`): the encoder
 graph maps one segment's log-magnitudes to the skip features and the bottleneck; the
-decoder graph maps those features plus a query to a mask, once per query.  Features stay in
-onnxruntime's memory (IO binding) between the two graphs, on the CPU or the GPU, so no
-query costs a copy of them.  When the encoder is itself conditioned (``film_encoder``) it
-runs once per query instead.
+decoder graph maps those features plus a batch of queries to their masks (one query per
+call when the decoder cannot broadcast one segment's features over several queries).
+Features stay in onnxruntime's memory (IO binding) between the two graphs, on the CPU or
+the GPU, so no query costs a copy of them.  When the encoder is itself conditioned
+(``film_encoder``) it runs once per batch of queries instead.
 """
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ import numpy as np
 
 from soundsift.runtime.layout import DECODER_FILE, ENCODER_FILE, ExportRecord
 from soundsift.runtime.sessions import CUDA, open_session
+
+CPU_QUERY_BATCH = 4  # queries per decoder call on the CPU (bounds the activations' memory)
+GPU_QUERY_BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,8 @@ class OnnxNetwork:
         self.decoder = open_session(directory / DECODER_FILE, providers, threads)
         self.device = "cuda" if self.encoder.get_providers()[0] == CUDA else "cpu"
         self.unit = 2 ** int(record.config["network"]["depth"])
+        batched = record.broadcast_features or record.encoder_takes_query
+        self.query_batch = (GPU_QUERY_BATCH if self.device == "cuda" else CPU_QUERY_BATCH) if batched else 1
 
     def masks(self, magnitude: np.ndarray, query: OnnxQuery) -> np.ndarray:
         """Shapes: magnitude (B, bins, frames) float32 -> masks (B, Q, bins, frames) float32."""
@@ -54,10 +60,11 @@ class OnnxNetwork:
         for index in range(batch):
             segment = padded[index : index + 1]
             shared = None if self.record.encoder_takes_query else self._encode({"magnitude": segment})
-            for row in range(len(query)):
-                features = shared or self._encode({"magnitude": segment, **query.rows(row, row + 1, ["embedding"])})
-                mask = self._decode(features, query.rows(row, row + 1, self.record.query_inputs))
-                out[index, row] = mask[0, :bins, :frames]
+            for start in range(0, len(query), self.query_batch):
+                stop = min(start + self.query_batch, len(query))
+                features = shared or self._encode({"magnitude": segment, **query.rows(start, stop, ["embedding"])})
+                masks = self._decode(features, query.rows(start, stop, self.record.query_inputs))
+                out[index, start:stop] = masks[:, :bins, :frames]
         return out
 
     def _encode(self, inputs: dict[str, np.ndarray]) -> list[Any]:
@@ -71,7 +78,7 @@ class OnnxNetwork:
         return list(binding.get_outputs())
 
     def _decode(self, features: list[Any], queries: dict[str, np.ndarray]) -> np.ndarray:
-        """Masks ``(1, padded bins, padded frames)`` for one segment's features and one query."""
+        """Masks ``(n, padded bins, padded frames)`` for one segment's features and ``n`` queries."""
         binding = self.decoder.io_binding()
         for name, value in zip(self.record.features, features):
             binding.bind_ortvalue_input(name, value)
