@@ -3,7 +3,8 @@
 The U-Net is cut at its bottleneck into two graphs (layout in :mod:`soundsift.runtime.layout`):
 
 - ``encoder.onnx``: ``magnitude`` ``(1, bins, frames)`` -> ``skip0 .. skip{depth-1}``,
-  ``bottom``; with ``film_encoder`` it also takes ``embedding`` ``(n, D)`` and returns ``n`` rows;
+  ``bottom`` (with ``late_fusion``: ``skip1 ..``, ``bottom`` and the fusion ``maps``); with
+  ``film_encoder`` it also takes ``embedding`` ``(n, D)`` and returns ``n`` rows;
 - ``decoder.onnx``: the features, ``embedding`` ``(n, D)`` and, with cross-attention,
   ``tokens`` ``(n, L, d)`` and ``padding`` ``(n, L)`` -> ``mask`` ``(n, bins, frames)``
   (sigmoid ratio masks).  When the decoder's ops broadcast over rows (the shared-skip
@@ -58,7 +59,7 @@ class EncoderGraph(nn.Module):
             encoded = self.unet.encode(spec)
         else:
             encoded = self.unet.encode(spec.expand(embedding.shape[0], -1, -1, -1), embedding)
-        return (*encoded.skips, encoded.bottom)
+        return encoded.tensors()
 
 
 class TraceableAttention(nn.Module):
@@ -94,12 +95,16 @@ class DecoderGraph(nn.Module):
         self.unet = copy.deepcopy(network.net)
         if self.unet.cross is not None:
             self.unet.cross.attn = TraceableAttention(self.unet.cross.attn)
-        self.depth = network.config.network.depth
+        self.levels = len(self.unet.dec)
+        self.late = self.unet.shared_maps is not None
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-        features, (embedding, *tokens) = inputs[: self.depth + 1], inputs[self.depth + 1 :]
-        skips = list(features[: self.depth])
-        encoded = Encoded(skips, features[self.depth], (skips[0].shape[-2], skips[0].shape[-1]))
+        count = self.levels + 1 + self.late
+        features, (embedding, *tokens) = inputs[:count], inputs[count:]
+        skips, bottom = list(features[: self.levels]), features[self.levels]
+        maps = features[-1] if self.late else None
+        size = maps.shape[-2:] if maps is not None else skips[0].shape[-2:]
+        encoded = Encoded(skips, bottom, (size[0], size[1]), maps)
         query = Query(embedding, *tokens) if tokens else Query(embedding)
         return torch.sigmoid(self.unet.decode(encoded, query))
 
@@ -143,7 +148,8 @@ def write_graphs(network: SeparatorNetwork, encoder: CompactClapEncoder, folder:
     """Write both graphs, the text tower and ``network.json`` into ``folder``."""
     cfg = network.config.network
     depth = cfg.depth
-    features = [f"skip{i}" for i in range(depth)] + ["bottom"]
+    first = 1 if cfg.late_fusion else 0
+    features = [f"skip{i}" for i in range(first, depth)] + ["bottom"] + (["maps"] if cfg.late_fusion else [])
     encoder_inputs = ["magnitude", "embedding"] if cfg.film_encoder else ["magnitude"]
     query_inputs = ["embedding", "tokens", "padding"] if cfg.cross_attention else ["embedding"]
     network = network.eval()

@@ -20,7 +20,7 @@ def _net(**overrides):
 
 @pytest.mark.parametrize("batch,queries", [(1, 1), (2, 3)])
 @pytest.mark.parametrize("frames", [40, 63])
-@pytest.mark.parametrize("variant", [{}, {"film_encoder": True}, {"cross_attention": True}])
+@pytest.mark.parametrize("variant", [{}, {"film_encoder": True}, {"cross_attention": True}, {"late_fusion": True}])
 def test_mask_shapes(batch, queries, frames, variant):
     net, enc = _net(**variant)
     mag = torch.rand(batch, 512, frames)
@@ -46,7 +46,7 @@ def test_queries_change_the_mask_and_batching_matches_single_runs():
         torch.testing.assert_close(alone[:, 0], both[:, i], atol=1e-5, rtol=1e-4)
 
 
-@pytest.mark.parametrize("variant", [{}, {"film_encoder": True}, {"cross_attention": True}])
+@pytest.mark.parametrize("variant", [{}, {"film_encoder": True}, {"cross_attention": True}, {"late_fusion": True}])
 def test_per_item_queries_match_shared_queries(variant):
     net, enc = _net(**variant)
     with torch.no_grad():
@@ -70,6 +70,15 @@ def test_per_item_queries_match_shared_queries(variant):
 def test_shared_encoder_flag():
     assert _net()[0].net.shares_encoder
     assert not _net(film_encoder=True)[0].net.shares_encoder
+
+
+def test_late_fusion_keeps_the_query_path_off_the_full_resolution_grid():
+    net, enc = _net(late_fusion=True, depth=3)
+    encoded = net.net.encode(torch.rand(1, 1, 512, 40))
+    assert encoded.maps is not None and encoded.maps.shape[-2:] == (512, 40)
+    assert [s.shape[-2] for s in encoded.skips] == [256, 128]
+    with pytest.raises(ValueError, match="late_fusion needs depth"):
+        _net(late_fusion=True, depth=1)
 
 
 def test_seeded_init_is_deterministic():

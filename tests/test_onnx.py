@@ -26,6 +26,7 @@ from tests.conftest import TINY, test_signal, write_test_file
 VARIANTS = {
     "conditioned": {"film_encoder": True, "cross_attention": True, "attention_heads": 2, "learned_queries": 2},
     "shallow": {"depth": 2, "base_channels": 6, "max_channels": 12, "blocks_per_level": 2, "fusion_maps": 3},
+    "late": {"late_fusion": True, "decoder_width": 0.5},
 }
 QUERIES = ["violin", "a dog barking in the distance", "rain"]
 

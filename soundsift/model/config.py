@@ -39,6 +39,7 @@ class NetworkConfig:
     blocks_per_level: int = 1
     decoder_width: float = 1.0
     fusion_maps: int = 16
+    late_fusion: bool = False
     film_encoder: bool = False
     cross_attention: bool = False
     attention_heads: int = 4

@@ -14,6 +14,13 @@ segment and is shared by every query (:meth:`ConditionalUNet.encode` /
 is split into its two linear halves, and the skip half (a 1x1 projection) is part of the
 shared work too; ``decoder_width`` narrows the per-query decoder to a fraction of the
 encoder's channels, so that extra queries cost little.
+
+With ``late_fusion`` the query path stops one level short of full resolution: the K maps
+F_k come from the finest encoder level (query-independent, once per segment), the query
+path ends in K weight maps W_k at half resolution, and
+mask = sigmoid(sum_k s_k c_k up(W_k) F_k + b), so no per-query work runs on the full grid.
+Without it the fused head is folded into one per-query 1x1 kernel (sum_k c_k s_k H_k), the
+same function with K times less work at full resolution.
 """
 from __future__ import annotations
 
@@ -113,9 +120,20 @@ class CrossAttention(nn.Module):
 class Encoded:
     """Query-independent features of a batch of spectrograms."""
 
-    skips: list[torch.Tensor]  # per level: the decoder's precomputed skip contributions
+    skips: list[torch.Tensor]  # per decoder level, finest first: its precomputed skip contributions
     bottom: torch.Tensor
     size: tuple[int, int]
+    maps: torch.Tensor | None = None  # late fusion: the full-resolution fusion maps F_k (N, K, F, T)
+
+    def tensors(self) -> tuple[torch.Tensor, ...]:
+        """The features as a flat tuple: skips, bottom, then the fusion maps when present."""
+        return (*self.skips, self.bottom, *(() if self.maps is None else (self.maps,)))
+
+    def repeat_rows(self, times: int) -> Encoded:
+        """Every row repeated ``times`` times in place (row i -> rows i*times .. i*times+times-1)."""
+        tiled = [t.repeat_interleave(times, 0) for t in self.tensors()]
+        n = len(self.skips)
+        return Encoded(tiled[:n], tiled[n], self.size, tiled[n + 1] if self.maps is not None else None)
 
 
 @dataclass
@@ -135,22 +153,27 @@ class ConditionalUNet(nn.Module):
         self.cfg = cfg
         if not 0.0 < cfg.decoder_width <= 1.0:
             raise ValueError(f"decoder_width must be in (0, 1], got {cfg.decoder_width}")
+        if cfg.late_fusion and cfg.depth < 2:
+            raise ValueError("late_fusion needs depth >= 2")
         chans = [min(cfg.base_channels * 2**i, cfg.max_channels) for i in range(cfg.depth + 1)]
         dec = [max(_groups(c), round(c * cfg.decoder_width)) for c in chans[:-1]] + [chans[-1]]
+        self.first = 1 if cfg.late_fusion else 0  # the finest level the query path reaches
+        levels = range(self.first, cfg.depth)
         self.stem = nn.Conv2d(1, chans[0], 3, padding=1)
         self.enc = nn.ModuleList(self._level(chans[i], chans[i], cfg.blocks_per_level) for i in range(cfg.depth))
         self.down = nn.ModuleList(nn.Conv2d(chans[i], chans[i + 1], 4, 2, 1) for i in range(cfg.depth))
         self.mid = ResidualBlock(chans[-1], chans[-1])
-        self.up = nn.ModuleList(nn.ConvTranspose2d(dec[i + 1], dec[i], 4, 2, 1) for i in range(cfg.depth))
-        self.dec = nn.ModuleList(DecoderBlock(chans[i], dec[i]) for i in range(cfg.depth))
-        self.dec_more = nn.ModuleList(self._level(dec[i], dec[i], cfg.blocks_per_level - 1) for i in range(cfg.depth))
-        self.film_dec = nn.ModuleList(FiLM(embed_dim, dec[i]) for i in range(cfg.depth))
+        self.up = nn.ModuleList(nn.ConvTranspose2d(dec[i + 1], dec[i], 4, 2, 1) for i in levels)
+        self.dec = nn.ModuleList(DecoderBlock(chans[i], dec[i]) for i in levels)
+        self.dec_more = nn.ModuleList(self._level(dec[i], dec[i], cfg.blocks_per_level - 1) for i in levels)
+        self.film_dec = nn.ModuleList(FiLM(embed_dim, dec[i]) for i in levels)
         self.film_mid = FiLM(embed_dim, chans[-1])
         self.film_enc = (
             nn.ModuleList(FiLM(embed_dim, chans[i]) for i in range(cfg.depth)) if cfg.film_encoder else None
         )
         self.cross = CrossAttention(chans[-1], token_dim, cfg.attention_heads) if cfg.cross_attention else None
-        self.head = nn.Conv2d(dec[0], cfg.fusion_maps, 1)
+        self.head = nn.Conv2d(dec[self.first], cfg.fusion_maps, 1)
+        self.shared_maps = nn.Conv2d(chans[0], cfg.fusion_maps, 1) if cfg.late_fusion else None
         self.fusion_weights = nn.Linear(embed_dim, cfg.fusion_maps)
         self.fusion_scale = nn.Parameter(torch.ones(cfg.fusion_maps) / cfg.fusion_maps)
         self.fusion_bias = nn.Parameter(torch.zeros(1))
@@ -175,14 +198,17 @@ class ConditionalUNet(nn.Module):
             raise ValueError("encode() takes an embedding exactly when film_encoder is set")
         size = (spec.shape[-2], spec.shape[-1])
         x = self.stem(self._pad(spec))
-        skips = []
+        skips, maps = [], None
         for i, (level, down) in enumerate(zip(self.enc, self.down)):
             x = level(x)
             if self.film_enc is not None and emb is not None:
                 x = self.film_enc[i](x, emb)
-            skips.append(self.dec[i].share(x))
+            if i < self.first and self.shared_maps is not None:
+                maps = self.shared_maps(x)
+            else:
+                skips.append(self.dec[i - self.first].share(x))
             x = down(x)
-        return Encoded(skips, self.mid(x), size)
+        return Encoded(skips, self.mid(x), size, maps)
 
     def decode(self, enc: Encoded, query: Query) -> torch.Tensor:
         """Run the conditioned decoder; batch of enc and query must match. -> logits (N, F, T)."""
@@ -192,15 +218,20 @@ class ConditionalUNet(nn.Module):
             if query.tokens is None or query.padding is None:
                 raise ValueError("this separator uses cross-attention and needs token states")
             x = self.cross(x, query.tokens, query.padding)
-        for i in reversed(range(self.cfg.depth)):
-            x = self.up[i](x)
-            x = self.dec_more[i](self.dec[i](x, enc.skips[i]))
-            x = self.film_dec[i](x, emb)
-        maps = self.head(x)
+        for j in reversed(range(len(self.dec))):
+            x = self.up[j](x)
+            x = self.dec_more[j](self.dec[j](x, enc.skips[j]))
+            x = self.film_dec[j](x, emb)
         weights = torch.sigmoid(self.fusion_weights(emb)) * self.fusion_scale
-        logits = torch.einsum("nkft,nk->nft", maps, weights) + self.fusion_bias
+        if enc.maps is None:
+            kernel = weights @ self.head.weight.flatten(1)
+            logits = torch.einsum("ncft,nc->nft", x, kernel) + (weights @ self.head.bias)[:, None, None]
+        else:
+            local = F.interpolate(self.head(x) * weights[:, :, None, None], scale_factor=2.0, mode="bilinear",
+                                  align_corners=False)
+            logits = (local * enc.maps).sum(1)
         f, t = enc.size
-        return logits[:, :f, :t]
+        return (logits + self.fusion_bias)[:, :f, :t]
 
     def forward(self, spec: torch.Tensor, query: Query) -> torch.Tensor:
         """Mask logits for every (spectrogram, query) pair.
@@ -213,8 +244,7 @@ class ConditionalUNet(nn.Module):
         pairs = _pair_queries(query, b)
         q = pairs.embedding.shape[0] // b
         if self.shares_encoder:
-            enc = self.encode(spec)
-            enc = Encoded([s.repeat_interleave(q, 0) for s in enc.skips], enc.bottom.repeat_interleave(q, 0), enc.size)
+            enc = self.encode(spec).repeat_rows(q)
         else:
             enc = self.encode(spec.repeat_interleave(q, 0), pairs.embedding)
         return self.decode(enc, pairs).reshape(b, q, *enc.size)
