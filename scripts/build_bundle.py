@@ -59,19 +59,40 @@ def torch_files(folder: Path) -> list[str]:
     return [str(p.relative_to(folder)) for p in folder.rglob("*") if TORCH_MARKERS.search(str(p.relative_to(folder)))]
 
 
-def self_test(bundle: Path) -> tuple[float, float | None, str]:
-    """Run the bundle's self-test in a clean environment; returns (wall seconds, start-up seconds, output)."""
+def self_test(bundle: Path, platform: str = "offscreen", display: str | None = None) -> tuple[float, float | None, str]:
+    """Run the bundle's self-test in a clean environment; returns (wall seconds, start-up seconds, output).
+
+    ``env -i``: no variables but these; PATH is an empty folder, so no Python, venv or tool can be found.
+    """
     with tempfile.TemporaryDirectory(prefix="soundsift-bundle-home-") as home:
-        command = ["env", "-i", f"HOME={home}", "PATH=/usr/bin:/bin", "QT_QPA_PLATFORM=offscreen", "LANG=C.UTF-8",
-                   str(bundle / "soundsift-gui"), "--self-test"]
+        empty = Path(home) / "empty-bin"
+        empty.mkdir()
+        command = ["env", "-i", f"HOME={home}", f"PATH={empty}", f"QT_QPA_PLATFORM={platform}", "LANG=C.UTF-8",
+                   *([f"DISPLAY={display}"] if display else []), str(bundle / "soundsift-gui"), "--self-test"]
         start = time.perf_counter()
-        result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        result = subprocess.run(command, check=False, capture_output=True, text=True, timeout=600)
         wall = time.perf_counter() - start
     output = result.stdout + result.stderr
     if result.returncode != 0 or "self-test passed" not in result.stdout:
         raise SystemExit(f"the bundle's self-test failed (exit {result.returncode}):\n{output}")
     match = re.search(r"window ready .* ([0-9.]+) s after launch", result.stdout)
     return wall, float(match.group(1)) if match else None, result.stdout
+
+
+def xcb_self_test(bundle: Path) -> str:
+    """The self-test on Qt's X11 platform under a virtual X server, when Xvfb is installed."""
+    if shutil.which("Xvfb") is None:
+        return "skipped (no Xvfb)"
+    display = ":93"
+    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x1024x24"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(2)
+        self_test(bundle, "xcb", display)
+    finally:
+        server.terminate()
+        server.wait()
+    return "passed"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = [self_test(bundle) for _ in range(max(1, args.runs))]
     print(runs[-1][2], end="")
     startups = [s for _, s, _ in runs if s is not None]
+    xcb = xcb_self_test(bundle)
     report = {
         "bundle": str(bundle),
         "size_mb": round(size, 1),
@@ -104,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         "startup_seconds": [round(s, 2) for s in startups],
         "startup_median_seconds": round(statistics.median(startups), 2) if startups else None,
         "torch_files": 0,
+        "xcb_self_test": xcb,
     }
     print(json.dumps(report, indent=2))
     if args.report is not None:

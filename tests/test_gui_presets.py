@@ -48,8 +48,7 @@ def window(qtbot, tmp_path: Path, half_model: Path, monkeypatch: pytest.MonkeyPa
 
 def pick(window: MainWindow, name: str) -> None:
     menu = window.preset_button.menu()
-    (action,) = [a for a in menu.actions() if a.text() == name]
-    action.trigger()
+    next(a for a in menu.actions() if a.text() == name).trigger()
 
 
 def test_the_menu_offers_the_query_presets_user_ones_first(window):
@@ -58,7 +57,7 @@ def test_the_menu_offers_the_query_presets_user_ones_first(window):
     assert {"Dialogue", "Strings", "Brass", "Rain and wind", "Remove crowd", "Duck engine noise"} <= set(names)
     assert "Vocal reverb" not in names  # chain presets run in chains, not in the query field
     assert {"birds chirping", "a man speaking", "vocals"} <= set(window.query.suggestions())
-    tip = [a for a in window.preset_button.menu().actions() if a.text() == "Rain and wind"][0].toolTip()
+    tip = next(a for a in window.preset_button.menu().actions() if a.text() == "Rain and wind").toolTip()
     assert "extract: rain; wind (-3 dB)" in tip
 
 
@@ -112,7 +111,7 @@ raise SystemExit(main(["--self-test"]))
 def run_self_test(bundled: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "SOUNDSIFT_BUNDLED_MODELS": str(bundled),
            "SOUNDSIFT_MODELS": str(bundled / "none")}
-    return subprocess.run([sys.executable, "-c", SELF_TEST], capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run([sys.executable, "-c", SELF_TEST], check=False, capture_output=True, text=True, env=env, timeout=300)
 
 
 def test_self_test_passes_on_onnx_without_torch_and_fails_clearly(tmp_path):

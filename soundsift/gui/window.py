@@ -32,13 +32,13 @@ from soundsift.errors import SoundsiftError
 from soundsift.gui.export import ExportRequest
 from soundsift.gui.jobs import Job, JobRequest, JobState, ModelChoice
 from soundsift.gui.loader import load_separator, model_problem
+from soundsift.gui.preset_menu import PresetButton
 from soundsift.gui.query_field import QueryField
 from soundsift.gui.queue_model import QueueModel
 from soundsift.gui.queue_panel import QueuePanel
 from soundsift.gui.results import ResultsPanel
 from soundsift.gui.settings import AppSettings, load_history, load_settings, remember_queries, save_settings
 from soundsift.gui.settings_dialog import SettingsDialog
-from soundsift.gui.preset_menu import PresetButton
 from soundsift.gui.suggestions import load_presets, preset_queries, query_presets
 from soundsift.gui.worker import Loader, SeparationWorker
 from soundsift.presets import QueryPreset
