@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export_onnx(sub)
     _add_gui(sub)
     _add_process(sub)
+    _add_presets(sub)
     _add_models(sub)
     _add_data(sub)
     _add_eval(sub)
@@ -77,12 +78,15 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_separate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("separate", help="extract (or remove) sounds described by text queries")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files, or folders of audio files")
-    p.add_argument("-q", "--query", dest="queries", action="append", required=True, metavar="QUERY",
+    p.add_argument("-q", "--query", dest="queries", action="append", metavar="QUERY",
                    help="what to extract, e.g. 'violin' (repeat for several)")
+    p.add_argument("--preset", default=None, metavar="NAME",
+                   help="a query preset (queries, mode and levels; see 'soundsift presets list'); -q adds queries")
     p.add_argument("-o", "--output", type=Path, default=Path("separated"), metavar="DIR",
                    help="output folder; stems go to DIR/<track>/<query>.<ext> (default: ./separated)")
-    p.add_argument("--mode", choices=("extract", "remove"), default="extract",
-                   help="extract the queried sounds, or write the input with each of them removed")
+    p.add_argument("--mode", choices=("extract", "remove"), default=None,
+                   help="extract the queried sounds, or write the input with each of them removed "
+                        "(default: the preset's mode, else extract)")
     p.add_argument("--format", choices=("wav", "flac"), default="wav", help="output file format (default: wav)")
     p.add_argument("--bit-depth", choices=BIT_DEPTH_CHOICES, default="24", help="output sample format (default: 24)")
     _add_model_options(p)
@@ -124,8 +128,8 @@ def _run_export_onnx(args: argparse.Namespace) -> int:
 def _add_process(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("process", help="run a file through a chain preset (separation, effects, remix)")
     p.add_argument("input", type=Path, metavar="INPUT", help="audio file to process")
-    p.add_argument("--chain", required=True, metavar="PRESET",
-                   help="chain preset: a .toml file or a built-in preset name (see docs/plugin_host.md)")
+    p.add_argument("--preset", "--chain", dest="chain", required=True, metavar="PRESET",
+                   help="a preset (chain or query): a .toml file or a preset name (see 'soundsift presets list')")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="output file (.wav or .flac)")
     p.add_argument("--bit-depth", choices=BIT_DEPTH_CHOICES, default="24", help="output sample format (default: 24)")
     p.add_argument("--model", default=None, metavar="NAME_OR_PATH",
@@ -140,7 +144,7 @@ def _run_process(args: argparse.Namespace) -> int:
     from soundsift.plugin_host import SeparatingStage, process_file, walk
     from soundsift.presets import load_preset
 
-    chain = load_preset(args.chain)
+    chain = load_preset(args.chain)  # a query preset comes back as its StemChains remix
     for stage in walk(chain):
         if isinstance(stage, SeparatingStage):
             stage.model = args.model or stage.model
@@ -150,6 +154,12 @@ def _run_process(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"{args.input}: wrote {written}")
     return 0
+
+
+def _add_presets(sub: argparse._SubParsersAction) -> None:
+    from soundsift.presets.cli import add_presets_parser  # argparse only; presets load on use
+
+    add_presets_parser(sub)
 
 
 def _add_gui(sub: argparse._SubParsersAction) -> None:
@@ -238,8 +248,10 @@ def _run_separate(args: argparse.Namespace) -> int:
     from soundsift.audio import check_bit_depth, output_format
     from soundsift.batch import expand_inputs, plan_jobs
     from soundsift.engines import load_separator
+    from soundsift.presets.cli import separate_request
     from soundsift.separation import SeparationOptions
 
+    request = separate_request(args.queries, args.mode, args.preset)
     check_bit_depth(output_format(Path(f"x.{args.format}")), args.bit_depth, f"--format {args.format}")
     inputs = expand_inputs(args.inputs, exclude=args.output)
     problems = _unreadable(inputs)
@@ -247,9 +259,10 @@ def _run_separate(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"soundsift: error: {problem}", file=sys.stderr)
         return 1
-    jobs = plan_jobs(inputs, args.queries, args.output, args.format, include_rest=not args.no_rest)
+    jobs = plan_jobs(inputs, request.queries, args.output, args.format, include_rest=not args.no_rest)
     separator = load_separator(args.model, args.engine, args.device, dict(args.encoder_options), args.threads, args.half)
-    options = SeparationOptions(args.mode, args.segment, args.overlap, not args.no_rest, args.segment_batch)
+    options = SeparationOptions(request.mode, args.segment, args.overlap, not args.no_rest, args.segment_batch,
+                                request.gain_db)
     failed = 0
     for job in jobs:
         with _ProgressBar(job.source.name, args.quiet) as progress:
@@ -333,7 +346,10 @@ def _run_models_info(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``soundsift`` console script."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "separate" and not (args.queries or args.preset):
+        parser.error("separate needs at least one query (-q QUERY) or a query preset (--preset NAME)")
     try:
         return int(args.handler(args))
     except SoundsiftError as exc:
