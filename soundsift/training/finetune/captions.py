@@ -66,12 +66,16 @@ _SEPARATORS = re.compile(r"[_\-.+~()\[\]{}#&,;!@=]+")
 
 
 def clean_words(text: str) -> list[str]:
-    """Words of a file or folder name that may describe a sound: 'KickDrum_01-final' -> ['kick', 'drum']."""
+    """Words of a file or folder name that may describe a sound: 'KickDrum_01-final' -> ['kick', 'drum'].
+
+    Numbers and words holding digits, single letters but 'a', repeated words and the
+    :data:`NOISE_WORDS` are dropped.
+    """
     spaced = _SEPARATORS.sub(" ", _CAMEL.sub(" ", text))
     words: list[str] = []
     for word in spaced.lower().split():
         word = word.strip("'\"")
-        if not word or any(ch.isdigit() for ch in word) or word in NOISE_WORDS or word in words:
+        if len(word) < 2 and word != "a" or any(ch.isdigit() for ch in word) or word in NOISE_WORDS or word in words:
             continue
         words.append(word)
     return words
