@@ -64,6 +64,7 @@ class FinetunePage(QWidget):
         self.preview_thread: CallThread | None = None
         self.table_for: tuple[str, str] | None = None
         self.caption_table = None
+        self.options: dict[str, object] = {}  # further FinetuneSettings fields (lr, seconds, ...), for scripts and tests
         self._build()
         self._set_running(False)
 
@@ -198,7 +199,8 @@ class FinetunePage(QWidget):
             from soundsift.training.finetune.run import RUN_FILE, FinetuneSettings, finetune_runs_dir
 
             settings = FinetuneSettings(library=str(Path(folder).expanduser().resolve()), name=name, captions=source,
-                                        base=self.base.currentText(), steps=self.steps.value())
+                                        base=self.base.currentText(), steps=self.steps.value(),
+                                        **self.options)  # type: ignore[arg-type]
             settings.check()
         except SoundsiftError as exc:
             self.show_status(str(exc))
