@@ -234,3 +234,30 @@ def test_killed_run_resumes_to_the_same_final_step(library, base, tmp_path):
     steps = [int(r["step"]) for r in csv.DictReader((run / "log.csv").open())]
     assert steps == sorted(set(steps)) and steps[-1] == 14
     assert read_finetune_info(Path(os.environ["SOUNDSIFT_MODELS"]) / "killed")["steps"] == 14
+
+
+def test_replay_mixes_the_base_models_data_into_each_batch(library, base, tmp_path, one_thread):
+    from soundsift.training.finetune.replay import find_replay
+    from tests.train_corpus import make_corpus
+
+    corpus = make_corpus(tmp_path / "corpus")
+    paths, note = find_replay([corpus], "default")
+    assert paths == [corpus] and str(corpus) in note
+    assert find_replay([], "some-model") == ([], "replay: off (no --replay corpus given for base 'some-model')")
+    with pytest.raises(SoundsiftError, match="manifest.jsonl"):
+        find_replay([tmp_path], "default")
+    seen = []
+    settings = _settings(library, base, steps=2, test_mixtures=1, replay=(str(corpus),), replay_fraction=0.5,
+                         holdout=0.0)
+    result = finetune(settings, tmp_path / "run", device="cpu", on_event=seen.append)
+    assert result.status == "done" and result.base_sdri is None
+    assert read_finetune_info(result.model_dir)["replay"] == [str(corpus)]
+    assert any("replay: " in e.text and str(corpus) in e.text for e in seen if e.kind == "message")
+
+
+def test_replay_is_off_with_a_clear_message_when_the_default_data_is_absent(tmp_path, monkeypatch):
+    from soundsift.training.finetune.replay import find_replay
+
+    monkeypatch.chdir(tmp_path)
+    paths, note = find_replay([], "default")
+    assert paths == [] and "replay: off" in note and "--replay DIR" in note
