@@ -261,3 +261,15 @@ def test_replay_is_off_with_a_clear_message_when_the_default_data_is_absent(tmp_
     monkeypatch.chdir(tmp_path)
     paths, note = find_replay([], "default")
     assert paths == [] and "replay: off" in note and "--replay DIR" in note
+
+
+def test_training_pairs_never_share_a_named_sound(tmp_path):
+    from soundsift.training.finetune.sampler import Clip, LibrarySampler, can_mix
+
+    clips = [Clip(f"{i}.wav", tmp_path / f"{i}.wav", caption, 1.0) for i, caption in
+             enumerate(["birds chirping", "a xylophone and birds chirping", "birds chirping and a xylophone", "a tuba"])]
+    sampler = LibrarySampler(clips, 16000, 0.5)
+    assert [sorted(sampler.partners[i]) for i in range(4)] == [[3], [3], [3], [0, 1, 2]]
+    assert not can_mix(clips[:3]) and can_mix(clips)
+    with pytest.raises(SoundsiftError, match="different sounds"):
+        LibrarySampler(clips[:3], 16000, 0.5)

@@ -41,7 +41,7 @@ from soundsift.training.captions import split_caption
 from soundsift.training.finetune.captions import CaptionTable, read_caption_table, write_caption_table
 from soundsift.training.finetune.library import Library, scan_library
 from soundsift.training.finetune.replay import ReplaySource, combine, find_replay
-from soundsift.training.finetune.sampler import LibrarySampler, captioned_clips, split_holdout
+from soundsift.training.finetune.sampler import LibrarySampler, can_mix, captioned_clips, split_holdout
 from soundsift.training.recipe import DataRecipe, OptimRecipe, Recipe
 from soundsift.training.regimes import LossWeights
 from soundsift.training.state import Progress, load_state, save_state
@@ -235,7 +235,7 @@ class _Run:
         _audio_tower_check(self.encoder, rate)
         self.sampler = LibrarySampler(plan.train, rate, settings.seconds)
         self.testset = (LibrarySampler(plan.heldout, rate, settings.seconds).test_mixtures(
-            settings.test_mixtures, settings.seed + 1) if len({c.caption for c in plan.heldout}) >= 2 else [])
+            settings.test_mixtures, settings.seed + 1) if can_mix(plan.heldout) else [])
         n_replay = round(settings.replay_fraction * settings.batch_size) if plan.replay else 0
         self.n_library = settings.batch_size - n_replay
         self.replay = ReplaySource(plan.replay, rate, settings.seconds, n_replay) if n_replay else None
@@ -304,8 +304,8 @@ def finetune(
         base_sdri = run.score()
         emit(FinetuneEvent("score", 0, settings.steps, base_sdri, "base"))
     elif not run.testset:
-        emit(FinetuneEvent("message", text="no held-out score: the held-out files need two different captions "
-                                           "(add files or raise --holdout)"))
+        emit(FinetuneEvent("message", text="no held-out score: the held-out files need captions that name "
+                                           "different sounds (add files or raise --holdout)"))
     _write_run(run_dir, settings, plan, base_sdri)
     module: nn.Module = RegimeLoss(run.network, run.encoder, run.recipe)
     log = TrainingLog(run_dir / "log.csv", run.progress.step)

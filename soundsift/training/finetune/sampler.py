@@ -2,7 +2,7 @@
 
 Every library file is treated as a captioned mixture x_n (it may hold several sources; only
 its caption is known).  A training item is the paper's mixture of mixtures: excerpts of two
-files with different captions, levelled to a common loudness with random gains, summed by
+files whose captions name different sounds, levelled to a common loudness with random gains, summed by
 the trainer (DESIGN.md §3).  Held-out files never enter training; pairs of them make the
 test mixtures on which the fine-tuned model is scored against its base.
 """
@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from soundsift.errors import SoundsiftError
+from soundsift.training.captions import split_caption
 from soundsift.training.data.levels import SILENCE_DB, normalise, rms_db
 from soundsift.training.data.mixtures import mix_sources
 from soundsift.training.evaluate import TestMixture
@@ -66,19 +67,32 @@ def split_holdout(clips: Sequence[Clip], fraction: float, seed: int) -> tuple[li
             held |= {members[i].relative for i in rng.choice(len(members), size=count, replace=False)}
     train = [c for c in clips if c.relative not in held]
     test = [c for c in clips if c.relative in held]
-    if len({c.caption for c in train}) < 2:
-        raise SoundsiftError("fine-tuning needs files with at least two different captions "
-                             f"(found {len({c.caption for c in clips})}); add files or pick another caption source")
+    if not can_mix(train):
+        raise SoundsiftError("fine-tuning needs files with at least two different captions that name different "
+                             f"sounds (found {len({c.caption for c in clips})} distinct); add files or pick another "
+                             "caption source")
     return train, test
+
+
+def can_mix(clips: Sequence[Clip]) -> bool:
+    """True when two of the files have captions that share no clause (so a test or training mixture can be made)."""
+    clauses = [frozenset(split_caption(c)) for c in {c.caption for c in clips}]
+    return any(not a & b for i, a in enumerate(clauses) for b in clauses[i + 1:])
 
 
 class LibrarySampler:
     """Draws excerpts of captioned files, levelled, as training batches or fixed test mixtures."""
 
     def __init__(self, clips: Sequence[Clip], sample_rate: int, seconds: float, gain_db: float = 5.0) -> None:
-        if len({c.caption for c in clips}) < 2:
-            raise SoundsiftError("need files with at least two different captions to mix")
         self.clips = list(clips)
+        clauses = {c.caption: frozenset(split_caption(c.caption)) for c in self.clips}
+        # partners: files whose captions share no clause ("birds and a xylophone" never meets "birds chirping")
+        self.partners = {i: [j for j, other in enumerate(self.clips) if not clauses[c.caption] & clauses[other.caption]]
+                         for i, c in enumerate(self.clips)}
+        self.firsts = [i for i, p in self.partners.items() if p]
+        if not self.firsts:
+            raise SoundsiftError("need files whose captions name different sounds to mix (every pair of captions "
+                                 "shares a sound)")
         self.sample_rate = sample_rate
         self.seconds = seconds
         self.gain_db = gain_db
@@ -100,10 +114,10 @@ class LibrarySampler:
         return normalise(audio)
 
     def pair(self, rng: np.random.Generator, centred: bool = False) -> tuple[tuple[Clip, Clip], np.ndarray]:
-        """Two files with different captions and their levelled, gained excerpts. Shape: (2, samples)."""
-        first = self.clips[int(rng.integers(len(self.clips)))]
-        others = [c for c in self.clips if c.caption != first.caption]
-        second = others[int(rng.integers(len(others)))]
+        """Two files whose captions share no clause, and their levelled, gained excerpts. Shape: (2, samples)."""
+        index = self.firsts[int(rng.integers(len(self.firsts)))]
+        first = self.clips[index]
+        second = self.clips[self.partners[index][int(rng.integers(len(self.partners[index])))]]
         gains = rng.uniform(-self.gain_db, self.gain_db, size=2)
         parts = mix_sources([self.excerpt(first, rng, centred), self.excerpt(second, rng, centred)], gains)
         return (first, second), parts
