@@ -164,7 +164,7 @@ def test_finetuned_model_beats_its_base_on_held_out_library_mixtures(library, ba
     stems = separator.separate(np.zeros((1, 8000), np.float32), ["hiss"], 16000)
     assert stems["hiss"].shape == (1, 8000)
     rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))
-    assert [int(r["step"]) for r in rows] == list(range(5, 41, 5))
+    assert [int(r["step"]) for r in rows] == [0, *range(5, 41, 5)] and float(rows[0]["val_sdri"]) < 1.0
 
 
 def test_stop_keeps_a_resumable_checkpoint_and_the_name_is_guarded(library, base, tmp_path, one_thread):
@@ -228,7 +228,8 @@ def test_killed_run_resumes_to_the_same_final_step(library, base, tmp_path):
     saved = json.loads(state.read_text())["step"]
     assert 4 <= saved < 14
     load_checkpoint(run / "checkpoint")  # whole and loadable, not half written
-    result = subprocess.run(_cli(*args, "--resume"), capture_output=True, text=True, timeout=300)
+    resume = [a for a in args if a not in ("--steps", "14")] + ["--resume"]  # the run's own step count
+    result = subprocess.run(_cli(*resume), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert json.loads(state.read_text())["step"] == 14
     steps = [int(r["step"]) for r in csv.DictReader((run / "log.csv").open())]

@@ -29,7 +29,8 @@ def add_finetune_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vocabulary", type=Path, default=None, metavar="FILE",
                    help="phrases for --captions auto, one per line (default: the classes soundsift was trained on)")
     p.add_argument("--base", default="default", metavar="NAME_OR_PATH", help="model to start from (default: default)")
-    p.add_argument("--steps", type=_positive(int), default=500, help="training steps (default: 500)")
+    p.add_argument("--steps", type=_positive(int), default=None,
+                   help="training steps (default: 500; with --resume, the run's own, or more to extend it)")
     p.add_argument("--batch-size", type=_positive(int), default=4, help="mixtures per step (default: 4)")
     p.add_argument("--seconds", type=_positive(float), default=3.0, help="excerpt length in seconds (default: 3)")
     p.add_argument("--lr", type=_positive(float), default=1e-4, help="learning rate (default: 1e-4)")
@@ -55,12 +56,13 @@ def add_finetune_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_finetune_command)
 
 
-def _settings(args: argparse.Namespace):  # noqa: ANN202
-    from soundsift.training.finetune.run import FinetuneSettings
+def _settings(args: argparse.Namespace, run_dir: Path):  # noqa: ANN202
+    from soundsift.training.finetune.run import FinetuneSettings, saved_steps
 
+    steps = args.steps or (saved_steps(run_dir) if args.resume else None) or 500
     settings = FinetuneSettings(
         library=str(args.library.expanduser().resolve()), name=args.name, captions=args.captions, base=args.base,
-        steps=args.steps, batch_size=args.batch_size, seconds=args.seconds, lr=args.lr, holdout=args.holdout,
+        steps=steps, batch_size=args.batch_size, seconds=args.seconds, lr=args.lr, holdout=args.holdout,
         test_mixtures=args.test_mixtures, replay=tuple(str(p) for p in args.replay),
         replay_fraction=args.replay_fraction, seed=args.seed, validate_every=args.validate_every,
         checkpoint_every=args.checkpoint_every, vocabulary=None if args.vocabulary is None else str(args.vocabulary),
@@ -79,8 +81,8 @@ def run_finetune_command(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    settings = _settings(args)
-    run_dir = args.run_dir or finetune_runs_dir() / settings.name
+    run_dir = args.run_dir or finetune_runs_dir() / args.name
+    settings = _settings(args, run_dir)
     if args.dry_run:
         plan = prepare(settings, on_event=lambda e: print(e.text))
         print(format_caption_table(plan.table))

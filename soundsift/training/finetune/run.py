@@ -309,6 +309,8 @@ def finetune(
     _write_run(run_dir, settings, plan, base_sdri)
     module: nn.Module = RegimeLoss(run.network, run.encoder, run.recipe)
     log = TrainingLog(run_dir / "log.csv", run.progress.step)
+    if run.progress.step == 0 and base_sdri is not None:
+        log.write(step=0, lr=settings.lr, val_sdri=round(base_sdri, 4))  # the base model's score, step 0
     started = time.monotonic()
     while run.progress.step < settings.steps:
         if control.stopped:
@@ -371,6 +373,14 @@ def _open_run(settings: FinetuneSettings, run_dir: Path, resume: bool, table: Ca
         raise SoundsiftError(f"{run_dir}: this run fine-tunes on {old.library}, not {settings.library}")
     merged = dataclasses.replace(old, steps=max(settings.steps, 1))
     return merged, read_caption_table(run_dir / CAPTIONS_FILE), record.get("base_heldout_sdri")
+
+
+def saved_steps(run_dir: Path) -> int | None:
+    """The step count a run folder was started with (None when there is no readable run there)."""
+    try:
+        return int(json.loads((run_dir / RUN_FILE).read_text())["settings"]["steps"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _write_run(run_dir: Path, settings: FinetuneSettings, plan: _Plan, base_sdri: float | None) -> None:
