@@ -4,6 +4,7 @@ Drawn with QPainter, so the app needs no plotting library.
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 from PyQt6.QtCore import QPointF, QRectF, QSize, Qt
@@ -45,7 +46,7 @@ class LossPlot(QWidget):
             self.scores.append((step, value))
             self.update()
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: ARG002 - Qt's signature
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         palette = self.palette()
@@ -78,7 +79,7 @@ class LossPlot(QWidget):
 
         painter.setPen(QPen(colour, 1.6))
         mapped = [at(s, v) for s, v in points]
-        for a, b in zip(mapped, mapped[1:]):
+        for a, b in itertools.pairwise(mapped):
             painter.drawLine(a, b)
         if dots:
             painter.setBrush(colour)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PyQt6.QtCore import QByteArray, QSettings, Qt
 from PyQt6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
@@ -42,6 +43,9 @@ from soundsift.gui.suggestions import preset_queries
 from soundsift.gui.worker import Loader, SeparationWorker
 from soundsift.separation import SeparationOptions, check_queries
 
+if TYPE_CHECKING:
+    from soundsift.gui.finetune_page import FinetunePage
+
 DEFAULT_SIZE = (1280, 800)
 MESSAGE_MS = 8000
 
@@ -64,7 +68,7 @@ class MainWindow(QMainWindow):
         self.worker.job_failed.connect(self._job_failed)
         self.worker.job_cancelled.connect(self._job_cancelled)
         self._follow_latest = True
-        self.finetune_page: QWidget | None = None
+        self.finetune_page: FinetunePage | None = None
         self._build()
         self._build_actions()
         self._apply_settings()
@@ -328,7 +332,7 @@ class MainWindow(QMainWindow):
         save_settings(self.store, settings)
         self._apply_settings()
 
-    def open_finetune(self) -> QWidget:
+    def open_finetune(self) -> FinetunePage:
         """Show the fine-tuning page in its own window (one per main window); returns it."""
         if self.finetune_page is None:
             from soundsift.gui.finetune_page import FinetunePage

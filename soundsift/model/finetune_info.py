@@ -24,8 +24,8 @@ def read_finetune_info(directory: str | Path) -> dict[str, Any] | None:
 
 def describe_finetune(info: dict[str, Any]) -> str:
     """One line: base, data size and held-out scores."""
-    parts = [f"fine-tuned from {info.get('base', '?')} on {info.get('files', '?')} files "
-             f"({float(info.get('hours', 0.0)):.2f} h, captions: {info.get('captions', '?')})"]
+    parts = [(f"fine-tuned from {info.get('base', '?')} on {info.get('files', '?')} files "
+              f"({float(info.get('hours', 0.0)):.2f} h, captions: {info.get('captions', '?')})")]
     score, base = info.get("heldout_sdri"), info.get("base_heldout_sdri")
     if isinstance(score, (int, float)):
         text = f"held-out SDRi {score:.2f} dB"

@@ -4,6 +4,10 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from soundsift.training.finetune.run import FinetuneSettings
 
 
 def _positive(kind: type) -> object:
@@ -56,7 +60,7 @@ def add_finetune_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_finetune_command)
 
 
-def _settings(args: argparse.Namespace, run_dir: Path):  # noqa: ANN202
+def _settings(args: argparse.Namespace, run_dir: Path) -> FinetuneSettings:
     from soundsift.training.finetune.run import FinetuneSettings, saved_steps
 
     steps = args.steps or (saved_steps(run_dir) if args.resume else None) or 500

@@ -43,7 +43,7 @@ from soundsift.training.finetune.library import Library, scan_library
 from soundsift.training.finetune.replay import ReplaySource, combine, find_replay
 from soundsift.training.finetune.sampler import LibrarySampler, can_mix, captioned_clips, split_holdout
 from soundsift.training.recipe import DataRecipe, OptimRecipe, Recipe
-from soundsift.training.regimes import LossWeights
+from soundsift.training.regimes import LossWeights, MixtureBatch
 from soundsift.training.state import Progress, load_state, save_state
 
 RUN_FILE = "finetune.json"
@@ -261,7 +261,7 @@ class _Run:
         save_state(self.run_dir, self.network, self.encoder, self.optimizer, self.progress, self.rng)
         self.emit(FinetuneEvent("checkpoint", self.progress.step, self.settings.steps))
 
-    def batch(self):  # noqa: ANN201
+    def batch(self) -> MixtureBatch:
         batch = self.sampler.batch(self.rng, self.n_library)
         if self.replay is not None:
             batch = combine(batch, self.replay.next(self.rng))
@@ -463,7 +463,5 @@ def _plot(run_dir: Path, title: str) -> None:
         return
 
 
-def _to(batch, device: torch.device):  # noqa: ANN001, ANN202
-    from soundsift.training.regimes import MixtureBatch
-
+def _to(batch: MixtureBatch, device: torch.device) -> MixtureBatch:
     return MixtureBatch(batch.parts.to(device), batch.captions, batch.single.to(device))
