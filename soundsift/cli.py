@@ -77,8 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_separate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("separate", help="extract (or remove) sounds described by text queries")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files, or folders of audio files")
-    p.add_argument("-q", "--query", dest="queries", action="append", required=True, metavar="QUERY",
+    p.add_argument("-q", "--query", dest="queries", action="append", default=[], metavar="QUERY",
                    help="what to extract, e.g. 'violin' (repeat for several)")
+    _add_audio_query_options(p)
     p.add_argument("-o", "--output", type=Path, default=Path("separated"), metavar="DIR",
                    help="output folder; stems go to DIR/<track>/<query>.<ext> (default: ./separated)")
     p.add_argument("--mode", choices=("extract", "remove"), default="extract",
@@ -100,7 +101,7 @@ def _add_separate(sub: argparse._SubParsersAction) -> None:
                    help="overlap between segments as a fraction of a segment (default: 0.25)")
     p.add_argument("--no-rest", action="store_true", help="do not write the residual 'rest' stem")
     p.add_argument("--quiet", action="store_true", help="no progress bars or summary")
-    p.set_defaults(handler=_run_separate)
+    p.set_defaults(handler=_run_separate, usage_check=_separate_usage)
 
 
 def _add_export_onnx(sub: argparse._SubParsersAction) -> None:
@@ -241,20 +242,24 @@ def _run_separate(args: argparse.Namespace) -> int:
     from soundsift.separation import SeparationOptions
 
     check_bit_depth(output_format(Path(f"x.{args.format}")), args.bit_depth, f"--format {args.format}")
+    queries = _separate_queries(args)
     inputs = expand_inputs(args.inputs, exclude=args.output)
     problems = _unreadable(inputs)
     if problems:
         for problem in problems:
             print(f"soundsift: error: {problem}", file=sys.stderr)
         return 1
-    jobs = plan_jobs(inputs, args.queries, args.output, args.format, include_rest=not args.no_rest)
-    separator = load_separator(args.model, args.engine, args.device, dict(args.encoder_options), args.threads, args.half)
+    jobs = plan_jobs(inputs, queries, args.output, args.format, include_rest=not args.no_rest)
+    audio = any(not isinstance(q, str) for q in queries)
+    separator = load_separator(args.model, args.engine, args.device, dict(args.encoder_options), args.threads, args.half,
+                               audio_queries=audio)
     options = SeparationOptions(args.mode, args.segment, args.overlap, not args.no_rest, args.segment_batch)
     failed = 0
     for job in jobs:
         with _ProgressBar(job.source.name, args.quiet) as progress:
             try:
-                written = separator.separate_file(job.source, job.outputs, options, args.bit_depth, progress)
+                written = separator.separate_file(job.source, job.outputs, options, args.bit_depth, progress,
+                                                  queries=queries)
             except SoundsiftError as exc:
                 print(f"soundsift: error: {exc}", file=sys.stderr)
                 failed += 1
@@ -263,6 +268,39 @@ def _run_separate(args: argparse.Namespace) -> int:
             print(f"{job.source}: wrote {len(written)} stems to {written[0].parent}/ ("
                   + ", ".join(p.name for p in written) + ")")
     return 1 if failed else 0
+
+
+def _add_audio_query_options(p: argparse.ArgumentParser) -> None:
+    """--query-audio and --text-weight (query by example; docs/query_by_example.md)."""
+    p.add_argument("--query-audio", dest="audio_queries", action="append", default=[], metavar="FILE[:START-END]",
+                   help="extract what sounds like this reference clip, optionally cut to START-END seconds; "
+                        "'a.wav,b.wav' averages several examples, 'ref.wav=flute' blends in a text "
+                        "(repeat for several; stems are named like-<file>)")
+    p.add_argument("--text-weight", type=float, default=None, metavar="W",
+                   help="weight of the text in 'FILE=TEXT' audio queries, 0..1 (default: 0.5)")
+
+
+def _separate_usage(args: argparse.Namespace) -> str | None:
+    """A usage problem of ``separate`` that argparse cannot see, or None."""
+    if not args.queries and not args.audio_queries:
+        return "separate needs at least one query: -q TEXT or --query-audio FILE[:START-END]"
+    if args.text_weight is not None and not 0.0 <= args.text_weight <= 1.0:
+        return f"--text-weight must be in [0, 1], got {args.text_weight:g}"
+    return None
+
+
+def _separate_queries(args: argparse.Namespace) -> list:
+    """The text and audio queries of ``separate``, with every audio example read and checked up front."""
+    from soundsift.queries import DEFAULT_TEXT_WEIGHT, parse_audio_query
+
+    weight = DEFAULT_TEXT_WEIGHT if args.text_weight is None else args.text_weight
+    audio = [parse_audio_query(spec, weight) for spec in args.audio_queries]
+    for query in audio:
+        for example in query.examples:
+            example.load(16_000)  # fails early, naming the file, when an example is unreadable, short or silent
+    from soundsift.separation import check_queries
+
+    return check_queries([*args.queries, *audio])
 
 
 def _unreadable(inputs: Sequence[Path]) -> list[str]:
@@ -333,7 +371,11 @@ def _run_models_info(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``soundsift`` console script."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    problem = args.usage_check(args) if hasattr(args, "usage_check") else None
+    if problem:
+        parser.error(problem)
     try:
         return int(args.handler(args))
     except SoundsiftError as exc:
