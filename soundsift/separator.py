@@ -33,6 +33,7 @@ from soundsift.separation import MODES, REST, SegmentSeparator, SeparationOption
 
 __all__ = ["MODES", "REST", "AudioQuery", "SeparationOptions", "Separator", "check_queries", "resolve_device"]
 CUDA_SEGMENT_BATCH = 4
+AUDIO_CACHE = 16
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -69,6 +70,7 @@ class Separator(SegmentSeparator):
         self.half = half
         self.config = network.config
         self._query_cache: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
+        self._audio_cache: dict[AudioQuery, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
 
     @classmethod
     def load(
@@ -99,7 +101,8 @@ class Separator(SegmentSeparator):
         """Embed queries; text results are cached per text for the life of the separator.
 
         Audio queries are embedded by the encoder's audio tower (:mod:`soundsift.model.audio_query`)
-        each time they are asked for (they are not cached: their examples may be arrays).
+        and cached per :class:`AudioQuery` object (its examples are read once; the most recent
+        ``AUDIO_CACHE`` objects are kept), so streaming stages do not embed them per segment.
         """
         texts = [q for q in queries if isinstance(q, str)]
         todo = list(dict.fromkeys(q for q in texts if q not in self._query_cache))
@@ -109,13 +112,21 @@ class Separator(SegmentSeparator):
                 tokens, padding = self.encoder.token_states(todo)
             for i, q in enumerate(todo):
                 self._query_cache[q] = (emb[i], tokens[i].to(self.device), padding[i].to(self.device))
-        parts = [self._query_cache[q] if isinstance(q, str) else self._audio_query(q) for q in queries]
+        parts = [self._query_cache[q] if isinstance(q, str) else self._cached_audio_query(q) for q in queries]
         length = max(p[1].shape[0] for p in parts)
         tokens = torch.stack([torch.nn.functional.pad(p[1], (0, 0, 0, length - p[1].shape[0])) for p in parts])
         padding = torch.stack(
             [torch.nn.functional.pad(p[2], (0, length - p[2].shape[0]), value=True) for p in parts]
         )
         return Query(torch.stack([p[0] for p in parts]), tokens, padding)
+
+    def _cached_audio_query(self, query: AudioQuery) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`_audio_query`, once per query object (AudioQuery hashes by identity)."""
+        if query not in self._audio_cache:
+            while len(self._audio_cache) >= AUDIO_CACHE:
+                del self._audio_cache[next(iter(self._audio_cache))]
+            self._audio_cache[query] = self._audio_query(query)
+        return self._audio_cache[query]
 
     def _audio_query(self, query: AudioQuery) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Embedding and token states of an audio query.
