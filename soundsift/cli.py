@@ -181,8 +181,10 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="score a model on saved test mixtures (SDR / SIR / SAR / SDRi)")
     _add_model_options(p)
     p.add_argument("--testset", type=Path, required=True, metavar="DIR", help="test corpus folder (manifest.jsonl)")
-    p.add_argument("--queries", choices=("labels", "captions"), default="labels",
-                   help="query each stem by 'the sound of {label}' or by its caption (default: labels)")
+    p.add_argument("--queries", choices=("labels", "captions", "audio"), default="labels",
+                   help="query each stem by 'the sound of {label}', by its caption, or by reference clips of its "
+                        "class (audio; see --references) (default: labels)")
+    _add_eval_audio_options(p)
     p.add_argument("--limit", type=int, default=None, metavar="N", help="score only the first N mixtures")
     p.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write every score to FILE")
     p.set_defaults(handler=_run_eval)
@@ -197,15 +199,48 @@ def _run_eval(args: argparse.Namespace) -> int:
     separator = Separator.load(args.model, device=args.device, encoder_options=dict(args.encoder_options))
     testset = ev.load_testset(args.testset, args.limit)
     template = ev.QUERY_TEMPLATE if args.queries == "labels" else None
+    query_fn = _eval_audio_queries(args) if args.queries == "audio" else None
     with tqdm(total=len(testset), desc="evaluating", unit="mix", leave=False) as bar:
         scores = ev.evaluate(ev.separator_estimator(separator), testset, separator.config.stft, template,
-                             lambda done, total: bar.update(done - bar.n))
-    summary = ev.summarise(scores)
+                             lambda done, total: bar.update(done - bar.n), query_fn)
+    summary = ev.summarise(scores, args.held_out)
     print(ev.format_table(summary))
     if args.json is not None:
-        meta = {"model": str(args.model), "testset": str(args.testset), "queries": args.queries, "limit": args.limit}
+        meta = {"model": str(args.model), "testset": str(args.testset), "queries": args.queries, "limit": args.limit,
+                "held_out": args.held_out}
+        if args.queries == "audio":
+            meta.update(references=[str(r) for r in args.references], reference_split=args.reference_split,
+                        reference_seed=args.reference_seed, examples=args.examples)
         ev.write_report(args.json, scores, summary, meta)
     return 0
+
+
+def _add_eval_audio_options(p: argparse.ArgumentParser) -> None:
+    """Options of ``eval`` for audio-example queries and held-out classes (docs/query_by_example.md)."""
+    p.add_argument("--references", nargs="+", type=Path, default=[], metavar="CORPUS",
+                   help="corpus folders to draw reference clips from (with --queries audio)")
+    p.add_argument("--reference-split", default="val", metavar="SPLIT",
+                   help="split the reference clips come from (default: val; test mixtures use test)")
+    p.add_argument("--reference-seed", type=int, default=0, metavar="N", help="seed of the reference draw (default: 0)")
+    p.add_argument("--examples", type=_positive_int, default=1, metavar="N",
+                   help="reference clips averaged into each audio query (default: 1)")
+    p.add_argument("--held-out", nargs="+", default=[], metavar="CLASS",
+                   help="class labels held out of training: adds 'seen' and 'held-out' rows to the table")
+    p.set_defaults(usage_check=_eval_usage)
+
+
+def _eval_usage(args: argparse.Namespace) -> str | None:
+    if args.queries == "audio" and not args.references:
+        return "--queries audio needs --references CORPUS ... (where the reference clips come from)"
+    return None
+
+
+def _eval_audio_queries(args: argparse.Namespace):  # noqa: ANN202 - a QueryFn, typed in training.evaluate
+    from soundsift.training.evaluate import audio_example_queries
+    from soundsift.training.references import ReferencePicker
+
+    picker = ReferencePicker(args.references, args.reference_split, args.reference_seed, args.examples)
+    return audio_example_queries(picker)
 
 
 def _add_data(sub: argparse._SubParsersAction) -> None:
