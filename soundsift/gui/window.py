@@ -33,6 +33,7 @@ from soundsift.gui.export import ExportRequest
 from soundsift.gui.jobs import Job, JobRequest, JobState, ModelChoice
 from soundsift.gui.loader import load_separator, model_problem
 from soundsift.gui.query_field import QueryField
+from soundsift.gui.reference_queries import ReferenceClips
 from soundsift.gui.queue_model import QueueModel
 from soundsift.gui.queue_panel import QueuePanel
 from soundsift.gui.results import ResultsPanel
@@ -40,7 +41,7 @@ from soundsift.gui.settings import AppSettings, load_history, load_settings, rem
 from soundsift.gui.settings_dialog import SettingsDialog
 from soundsift.gui.suggestions import preset_queries
 from soundsift.gui.worker import Loader, SeparationWorker
-from soundsift.separation import SeparationOptions, check_queries
+from soundsift.separation import SeparationOptions, check_queries, query_name
 
 DEFAULT_SIZE = (1280, 800)
 MESSAGE_MS = 8000
@@ -92,6 +93,8 @@ class MainWindow(QMainWindow):
         request_bar.addWidget(self.remove_button)
         request_bar.addWidget(self.separate_button)
         request_bar.addWidget(settings_button)
+        self.references = ReferenceClips()
+        self.references.message.connect(self.show_message)
         self.banner = QLabel()
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet("QLabel { background: #7a5a00; color: white; padding: 6px; border-radius: 4px; }")
@@ -113,6 +116,7 @@ class MainWindow(QMainWindow):
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addLayout(request_bar)
+        layout.addWidget(self.references)
         layout.addWidget(self.banner)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
@@ -225,10 +229,11 @@ class MainWindow(QMainWindow):
 
     def separate(self) -> list[Job]:
         """Hand every ready file (or, if none, the selected finished ones) to the worker; returns them."""
+        texts, clips = self.query.queries(), self.references.audio_queries()
         try:
-            queries = check_queries(self.query.queries())
+            queries = check_queries([*texts, *clips])
         except SoundsiftError as exc:
-            self.show_message("Type what to pull out first, e.g. violin" if not self.query.queries() else str(exc))
+            self.show_message("Type what to pull out first, e.g. violin" if not texts and not clips else str(exc))
             self.query.setFocus()
             return []
         jobs = [job for job in self.queue.jobs() if job.state is JobState.READY]
@@ -245,14 +250,17 @@ class MainWindow(QMainWindow):
             self.show_message(str(exc))
             return []
         options = SeparationOptions(mode=self.mode(), include_rest=settings.include_rest)
-        model = ModelChoice(settings.model, settings.engine, settings.device)
+        model = ModelChoice(settings.model, "torch" if clips and settings.engine == "auto" else settings.engine,
+                            settings.device)  # reference clips need the encoder's audio tower (torch)
         for job, plan in zip(jobs, planned):
-            request = JobRequest(job.job_id, job.source, plan.outputs, options, settings.bit_depth, model)
+            request = JobRequest(job.job_id, job.source, plan.outputs, options, settings.bit_depth, model,
+                                 tuple(queries))
             self.queue.update(job.job_id, state=JobState.QUEUED, progress=0.0, message="", request=request, stems=[])
             self.worker.submit(request)
-        self.query.set_suggestions([*remember_queries(self.store, queries), *self.presets])
+        if texts:
+            self.query.set_suggestions([*remember_queries(self.store, check_queries(texts)), *self.presets])
         self._follow_latest = True
-        self.show_message(f"Separating {len(jobs)} file(s) for: {', '.join(queries)}")
+        self.show_message(f"Separating {len(jobs)} file(s) for: {', '.join(query_name(q) for q in queries)}")
         return jobs
 
     def cancel_selected(self) -> None:
