@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from soundsift import __version__
@@ -235,7 +235,7 @@ def _eval_usage(args: argparse.Namespace) -> str | None:
     return None
 
 
-def _eval_audio_queries(args: argparse.Namespace):  # noqa: ANN202 - a QueryFn, typed in training.evaluate
+def _eval_audio_queries(args: argparse.Namespace) -> Callable[..., list]:
     from soundsift.training.evaluate import audio_example_queries
     from soundsift.training.references import ReferencePicker
 

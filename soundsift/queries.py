@@ -22,11 +22,12 @@ This module imports no torch: the torch-free ONNX engine can name and check such
 """
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
+from typing import TypeAlias, Union
 
 import numpy as np
 
@@ -129,7 +130,7 @@ def windows(mono: np.ndarray, sample_rate: int, seconds: float = WINDOW_SECONDS)
     bounds = list(range(0, mono.size, size)) + [mono.size]
     if len(bounds) > 2 and bounds[-1] - bounds[-2] < MIN_EXAMPLE_SECONDS * sample_rate:
         del bounds[-2]
-    parts = [mono[a:b] for a, b in zip(bounds, bounds[1:])]
+    parts = [mono[a:b] for a, b in itertools.pairwise(bounds)]
     return [p for p in parts if rms_dbfs(p) >= SILENCE_DBFS]
 
 
@@ -200,7 +201,7 @@ def _fmt(seconds: float) -> str:
     return f"{seconds:g}"
 
 
-QueryLike = Union[str, AudioQuery]
+QueryLike: TypeAlias = "str | AudioQuery"
 
 
 def query_name(query: QueryLike) -> str:

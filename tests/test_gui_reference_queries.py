@@ -17,10 +17,12 @@ from PyQt6.QtWidgets import QApplication, QWidget
 
 from soundsift.gui.jobs import JobState
 from soundsift.model import EncoderSpec, ModelConfig, init_model, save_checkpoint
+from tests import test_gui
 from tests.conftest import TINY, test_signal, write_test_file
-from tests.test_gui import keep, make_window, no_sound, store, wait_finished  # noqa: F401 - fixtures
+from tests.test_gui import wait_finished
 
 RATE = 16_000
+keep, make_window, no_sound, store = test_gui.keep, test_gui.make_window, test_gui.no_sound, test_gui.store
 
 
 @pytest.fixture(scope="module")

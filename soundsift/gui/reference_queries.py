@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PyQt6.QtCore import Qt, pyqtSignal
-from PyQt6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PyQt6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QWidget
 
 from soundsift.errors import SoundsiftError
@@ -90,7 +90,7 @@ class ReferenceClips(QWidget):
         self.clear_button.setVisible(has)
         self.hint.setText("Reference clips:" if has else HINT)
 
-    def keyPressEvent(self, event) -> None:  # noqa: ANN001 - QKeyEvent
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
             self.remove_selected()
             return

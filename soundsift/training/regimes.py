@@ -117,7 +117,7 @@ def with_references(query: Query, encoder: QueryEncoder, batch: MixtureBatch, sa
     """
     if batch.use_reference is None or not bool(batch.use_reference.any()):
         return query
-    b, n = batch.use_reference.shape
+    n = batch.use_reference.shape[1]
     flags = batch.use_reference.to(query.embedding.device)
     with torch.no_grad():
         refs = batch.references[batch.use_reference]
