@@ -219,8 +219,9 @@ def _add_eval_audio_options(p: argparse.ArgumentParser) -> None:
     """Options of ``eval`` for audio-example queries and held-out classes (docs/query_by_example.md)."""
     p.add_argument("--references", nargs="+", type=Path, default=[], metavar="CORPUS",
                    help="corpus folders to draw reference clips from (with --queries audio)")
-    p.add_argument("--reference-split", default="val", metavar="SPLIT",
-                   help="split the reference clips come from (default: val; test mixtures use test)")
+    p.add_argument("--reference-split", default="val,train", metavar="SPLIT[,SPLIT]",
+                   help="splits the reference clips come from, in order of preference per class "
+                        "(default: val,train; test mixtures use test)")
     p.add_argument("--reference-seed", type=int, default=0, metavar="N", help="seed of the reference draw (default: 0)")
     p.add_argument("--examples", type=_positive_int, default=1, metavar="N",
                    help="reference clips averaged into each audio query (default: 1)")
@@ -239,7 +240,8 @@ def _eval_audio_queries(args: argparse.Namespace) -> Callable[..., list]:
     from soundsift.training.evaluate import audio_example_queries
     from soundsift.training.references import ReferencePicker
 
-    picker = ReferencePicker(args.references, args.reference_split, args.reference_seed, args.examples)
+    splits = [s.strip() for s in args.reference_split.split(",") if s.strip()]
+    picker = ReferencePicker(args.references, splits, args.reference_seed, args.examples)
     return audio_example_queries(picker)
 
 

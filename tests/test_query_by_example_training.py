@@ -85,7 +85,7 @@ def test_eval_with_audio_example_queries(corpus, tmp_path):
     testset = ev.load_testset(tmp_path / "test")
     net, enc = init_model(ModelConfig(network=TINY, encoder=EncoderSpec(name="compact")), seed=0)
     sep = Separator(net, enc, torch.device("cpu"))
-    picker = ReferencePicker([corpus], split="train", seed=3, examples=2)
+    picker = ReferencePicker([corpus], splits=("val", "train"), seed=3, examples=2)  # the corpus has no val clips
     assert picker.pick("flute", "m", 0) == picker.pick("flute", "m", 0)
     assert len(set(picker.pick("flute", "m", 0))) == 2
     scores = ev.evaluate(ev.separator_estimator(sep), testset, net.config.stft,
@@ -97,5 +97,6 @@ def test_eval_with_audio_example_queries(corpus, tmp_path):
     summary = ev.summarise(scores, held_out=[held])
     assert summary["held-out"]["count"] == sum(s.label == held for s in scores)
     assert summary["seen"]["count"] + summary["held-out"]["count"] == summary["all"]["count"]
-    with pytest.raises(Exception, match="no 'train' clip of class 'banjo'"):
+    assert picker.pick("flute", "m", 0)[0].parent.name == "train"
+    with pytest.raises(Exception, match="no val/train clip of class 'banjo'"):
         picker.pick("banjo", "m", 0)
