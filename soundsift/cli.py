@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export_onnx(sub)
     _add_gui(sub)
     _add_process(sub)
+    _add_presets(sub)
     _add_models(sub)
     _add_data(sub)
     _add_eval(sub)
@@ -79,11 +80,14 @@ def _add_separate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files, or folders of audio files")
     p.add_argument("-q", "--query", dest="queries", action="append", default=[], metavar="QUERY",
                    help="what to extract, e.g. 'violin' (repeat for several)")
+    p.add_argument("--preset", default=None, metavar="NAME",
+                   help="a query preset (queries, mode and levels; see 'soundsift presets list'); -q adds queries")
     _add_audio_query_options(p)
     p.add_argument("-o", "--output", type=Path, default=Path("separated"), metavar="DIR",
                    help="output folder; stems go to DIR/<track>/<query>.<ext> (default: ./separated)")
-    p.add_argument("--mode", choices=("extract", "remove"), default="extract",
-                   help="extract the queried sounds, or write the input with each of them removed")
+    p.add_argument("--mode", choices=("extract", "remove"), default=None,
+                   help="extract the queried sounds, or write the input with each of them removed "
+                        "(default: the preset's mode, else extract)")
     p.add_argument("--format", choices=("wav", "flac"), default="wav", help="output file format (default: wav)")
     p.add_argument("--bit-depth", choices=BIT_DEPTH_CHOICES, default="24", help="output sample format (default: 24)")
     _add_model_options(p)
@@ -125,8 +129,8 @@ def _run_export_onnx(args: argparse.Namespace) -> int:
 def _add_process(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("process", help="run a file through a chain preset (separation, effects, remix)")
     p.add_argument("input", type=Path, metavar="INPUT", help="audio file to process")
-    p.add_argument("--chain", required=True, metavar="PRESET",
-                   help="chain preset: a .toml file or a built-in preset name (see docs/plugin_host.md)")
+    p.add_argument("--preset", "--chain", dest="chain", required=True, metavar="PRESET",
+                   help="a preset (chain or query): a .toml file or a preset name (see 'soundsift presets list')")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="output file (.wav or .flac)")
     p.add_argument("--bit-depth", choices=BIT_DEPTH_CHOICES, default="24", help="output sample format (default: 24)")
     p.add_argument("--model", default=None, metavar="NAME_OR_PATH",
@@ -141,7 +145,7 @@ def _run_process(args: argparse.Namespace) -> int:
     from soundsift.plugin_host import SeparatingStage, process_file, walk
     from soundsift.presets import load_preset
 
-    chain = load_preset(args.chain)
+    chain = load_preset(args.chain)  # a query preset comes back as its StemChains remix
     for stage in walk(chain):
         if isinstance(stage, SeparatingStage):
             stage.model = args.model or stage.model
@@ -151,6 +155,12 @@ def _run_process(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"{args.input}: wrote {written}")
     return 0
+
+
+def _add_presets(sub: argparse._SubParsersAction) -> None:
+    from soundsift.presets.cli import add_presets_parser  # argparse only; presets load on use
+
+    add_presets_parser(sub)
 
 
 def _add_gui(sub: argparse._SubParsersAction) -> None:
@@ -276,10 +286,14 @@ def _run_separate(args: argparse.Namespace) -> int:
     from soundsift.audio import check_bit_depth, output_format
     from soundsift.batch import expand_inputs, plan_jobs
     from soundsift.engines import load_separator
+    from soundsift.presets.cli import QueryRequest, separate_request
     from soundsift.separation import SeparationOptions
 
+    audio_only = bool(args.audio_queries) and not args.queries and args.preset is None
+    request = QueryRequest([], args.mode or "extract") if audio_only else separate_request(
+        args.queries, args.mode, args.preset)
     check_bit_depth(output_format(Path(f"x.{args.format}")), args.bit_depth, f"--format {args.format}")
-    queries = _separate_queries(args)
+    queries = _separate_queries(request.queries, args)
     inputs = expand_inputs(args.inputs, exclude=args.output)
     problems = _unreadable(inputs)
     if problems:
@@ -290,7 +304,8 @@ def _run_separate(args: argparse.Namespace) -> int:
     audio = any(not isinstance(q, str) for q in queries)
     separator = load_separator(args.model, args.engine, args.device, dict(args.encoder_options), args.threads, args.half,
                                audio_queries=audio)
-    options = SeparationOptions(args.mode, args.segment, args.overlap, not args.no_rest, args.segment_batch)
+    options = SeparationOptions(request.mode, args.segment, args.overlap, not args.no_rest, args.segment_batch,
+                                request.gain_db)
     failed = 0
     for job in jobs:
         with _ProgressBar(job.source.name, args.quiet) as progress:
@@ -319,15 +334,16 @@ def _add_audio_query_options(p: argparse.ArgumentParser) -> None:
 
 def _separate_usage(args: argparse.Namespace) -> str | None:
     """A usage problem of ``separate`` that argparse cannot see, or None."""
-    if not args.queries and not args.audio_queries:
-        return "separate needs at least one query: -q TEXT or --query-audio FILE[:START-END]"
+    if not args.queries and not args.audio_queries and args.preset is None:
+        return ("separate needs at least one query (-q QUERY) or a query preset (--preset NAME), "
+                "or a reference clip (--query-audio FILE[:START-END])")
     if args.text_weight is not None and not 0.0 <= args.text_weight <= 1.0:
         return f"--text-weight must be in [0, 1], got {args.text_weight:g}"
     return None
 
 
-def _separate_queries(args: argparse.Namespace) -> list:
-    """The text and audio queries of ``separate``, with every audio example read and checked up front."""
+def _separate_queries(texts: Sequence[str], args: argparse.Namespace) -> list:
+    """The text queries plus the audio queries of ``separate``, every audio example read and checked up front."""
     from soundsift.queries import DEFAULT_TEXT_WEIGHT, parse_audio_query
 
     weight = DEFAULT_TEXT_WEIGHT if args.text_weight is None else args.text_weight
@@ -337,7 +353,7 @@ def _separate_queries(args: argparse.Namespace) -> list:
             example.load(16_000)  # fails early, naming the file, when an example is unreadable, short or silent
     from soundsift.separation import check_queries
 
-    return check_queries([*args.queries, *audio])
+    return check_queries([*texts, *audio])
 
 
 def _unreadable(inputs: Sequence[Path]) -> list[str]:

@@ -2,7 +2,8 @@
 
 ``auto`` takes ONNX Runtime when the model directory holds an ONNX export and onnxruntime
 is installed, unless a CUDA GPU would be left unused: on ``--device cuda`` (or ``auto`` on
-a machine with an NVIDIA driver) without onnxruntime's CUDA provider it takes torch.  This
+a machine with an NVIDIA driver) without onnxruntime's CUDA provider it takes torch.  Where
+torch is not installed at all (the packaged desktop app), ``auto`` is ONNX Runtime.  This
 module imports torch only when the torch engine is chosen or a visible GPU must be asked about.
 """
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from soundsift.errors import InvalidArgumentError
+from soundsift.errors import CheckpointError, InvalidArgumentError
 from soundsift.model.store import resolve_model
 from soundsift.queries import AUDIO_QUERY_HELP
 from soundsift.runtime.layout import has_onnx_export
@@ -28,6 +29,11 @@ def choose_engine(model_dir: Path, engine: str = "auto", device: str = "auto") -
         raise InvalidArgumentError(f"unknown engine '{engine}'; use auto, torch or onnx")
     if engine != "auto":
         return engine
+    if not torch_installed():
+        if not has_onnx_export(model_dir):
+            raise CheckpointError(f"{model_dir}: PyTorch is not installed and this model has no ONNX export; "
+                                  "run 'soundsift export-onnx' on it where torch is installed")
+        return "onnx"
     if not has_onnx_export(model_dir) or importlib.util.find_spec("onnxruntime") is None:
         return "torch"
     if device == "cpu":
@@ -41,11 +47,19 @@ def choose_engine(model_dir: Path, engine: str = "auto", device: str = "auto") -
     return "onnx"
 
 
+def torch_installed() -> bool:
+    """True when PyTorch can be imported here (it is left out of the packaged app)."""
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):  # blocked, or a stub left in sys.modules
+        return False
+
+
 def _torch_sees_gpu() -> bool:
     """True when an NVIDIA driver is present and torch can use the GPU (torch is imported only then)."""
     if shutil.which("nvidia-smi") is None and not Path("/proc/driver/nvidia/version").exists():
         return False
-    if importlib.util.find_spec("torch") is None:
+    if not torch_installed():
         return False
     import torch
 
@@ -82,6 +96,8 @@ def load_separator(
         from soundsift.runtime import OnnxSeparator
 
         return OnnxSeparator(path, device, threads, name=name)
+    if not torch_installed():
+        raise InvalidArgumentError("the torch engine needs PyTorch, which is not installed here; use the onnx engine")
     from soundsift.separator import Separator
 
     if threads is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import dataclasses
+import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,10 @@ class SeparationOptions:
     In both modes ``rest`` is the input with every queried sound taken out, so in extract
     mode the stems plus ``rest`` add up to the input exactly.  ``segment_batch`` segments go
     through the network together (None: the engine's default, more than one on a GPU).
+    ``gain_db`` sets, per query, the level of the queried sound in that query's output
+    (extract: the stem scaled; remove: the sound ducked instead of taken out, ``-inf`` being
+    the plain removal); queries left out keep 0 dB (extract) or are removed (remove).
+    ``rest`` is never scaled.  Query presets fill it (:mod:`soundsift.presets.query`).
     """
 
     mode: str = "extract"
@@ -42,6 +47,7 @@ class SeparationOptions:
     overlap: float = 0.25
     include_rest: bool = True
     segment_batch: int | None = None
+    gain_db: Mapping[str, float] = dataclasses.field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -52,6 +58,9 @@ class SeparationOptions:
             raise InvalidArgumentError(f"overlap must be a fraction in [0, 0.5], got {self.overlap}")
         if self.segment_batch is not None and self.segment_batch < 1:
             raise InvalidArgumentError(f"segment batch must be at least 1, got {self.segment_batch}")
+        for query, gain in self.gain_db.items():
+            if isinstance(gain, bool) or not isinstance(gain, (int, float)) or math.isnan(gain) or gain == math.inf:
+                raise InvalidArgumentError(f"gain_db[{query!r}] must be a number of decibels or -inf, got {gain!r}")
 
     def plan(self, total: int, sample_rate: int) -> SegmentPlan:
         """Segment layout in native samples for a ``total``-sample input."""
@@ -94,6 +103,9 @@ class SegmentSeparator(abc.ABC):
         """
         queries = check_queries(queries)
         names = [query_name(q) for q in queries]
+        stray = sorted(set(options.gain_db) - set(names))
+        if stray:
+            raise InvalidArgumentError(f"gain_db names {stray[0]!r}, which is not one of the queries {names}")
         plan = options.plan(total, sample_rate)
         fn = self._segment_fn(sample_rate, queries, plan.segment)
         batch = options.segment_batch or self.default_segment_batch
@@ -169,11 +181,13 @@ class SegmentSeparator(abc.ABC):
 
 
 def _name_stems(queries: list[str], inp: np.ndarray, out: np.ndarray, options: SeparationOptions) -> dict[str, np.ndarray]:
-    """Turn per-query extractions into the named stems of the chosen mode."""
+    """Turn per-query extractions into the named stems of the chosen mode, at the options' levels."""
+    levels = {q: 10.0 ** (gain / 20.0) for q, gain in options.gain_db.items()}
     if options.mode == "extract":
-        stems = {q: out[i] for i, q in enumerate(queries)}
+        stems = {q: out[i] * np.float32(levels[q]) if q in levels else out[i] for i, q in enumerate(queries)}
     else:
-        stems = {q: inp - out[i] for i, q in enumerate(queries)}
+        stems = {q: inp - out[i] * np.float32(1.0 - levels[q]) if q in levels else inp - out[i]
+                 for i, q in enumerate(queries)}
     if options.include_rest:
         stems[REST] = inp - out.sum(axis=0)
     return stems

@@ -27,11 +27,12 @@ def make_model(directory: Path, *, mask_logit: float | None = None, seed: int = 
 
 @pytest.fixture(autouse=True)
 def isolated_model_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point soundsift's model search at empty folders, away from the user's and the bundled models."""
+    """Point soundsift's model search (and user presets) at empty folders, away from the user's and the bundled ones."""
     store = tmp_path_factory.mktemp("models")
     monkeypatch.setenv("SOUNDSIFT_MODELS", str(store))
     monkeypatch.setenv("XDG_DATA_HOME", str(store / "xdg"))
     monkeypatch.setenv("SOUNDSIFT_BUNDLED_MODELS", str(store / "bundled"))
+    monkeypatch.setenv("SOUNDSIFT_PRESETS", str(store / "presets"))
     return store
 
 

@@ -60,13 +60,16 @@ def test_text_embeddings(encoder: CompactClapEncoder) -> None:
     assert 0 < encoder.logit_scale <= 100
 
 
-def test_token_states_pool_to_the_sentence_embedding(encoder: CompactClapEncoder) -> None:
+def test_token_states_pool_to_the_unanchored_sentence_embedding(encoder: CompactClapEncoder) -> None:
     states, padding = encoder.token_states(TEXTS)
     assert states.shape[:2] == padding.shape and states.shape[2] == encoder.token_dim == 384
     assert padding.dtype == torch.bool and padding[:, 0].logical_not().all() and padding[1].any()
     keep = (~padding).unsqueeze(-1).float()
     pooled = F.normalize((states * keep).sum(1) / keep.sum(1), dim=-1)
-    assert torch.allclose(pooled, encoder.encode_text(TEXTS), atol=1e-5)
+    unanchored = CompactClap(dataclasses.replace(encoder.clap.config, anchor_weight=0.0))
+    unanchored.load_state_dict(encoder.clap.state_dict())
+    minilm_states, mask = encoder._states(TEXTS)
+    assert torch.allclose(pooled, unanchored.text_embedding(minilm_states, mask), atol=1e-5)
 
 
 def test_text_tower_matches_transformers_bert() -> None:
@@ -194,3 +197,33 @@ def test_clear_errors(encoder: CompactClapEncoder, tmp_path: Path) -> None:
         locate_minilm(tmp_path)
     with pytest.raises(ValueError, match=r"\(n, samples\)"):
         encoder.encode_audio(torch.zeros(16_000), 16_000)
+
+
+def _small_clap() -> CompactClap:
+    torch.manual_seed(0)
+    return CompactClap(CompactConfig(text_model="test", audio=AudioConfig(n_mels=16, channels=(4, 8))))
+
+
+def test_anchors_pull_a_query_towards_the_captions_it_reads_like(tmp_path: Path) -> None:
+    model = _small_clap()
+    anchors = torch.randn(5, model.config.dim)
+    query = anchors[2:3] + 0.3 * torch.randn(1, model.config.dim)
+    before = float(model.embed_pooled(query) @ model.embed_pooled(anchors[2:3]).T)
+    model.attach_anchors(anchors, temperature=0.02, weight=1.0)
+    after = float(model.embed_pooled(query) @ F.normalize(model.project_tokens(anchors[2:3]), dim=-1).T)
+    assert after > before
+    loaded = read_weights(write_weights(tmp_path / "w", model))
+    assert loaded.config.anchors == 5 and torch.equal(loaded.anchors, anchors)
+    torch.testing.assert_close(loaded.embed_pooled(query), model.embed_pooled(query))
+
+
+def test_weights_without_anchors_still_load_and_are_not_anchored(tmp_path: Path) -> None:
+    model = _small_clap()
+    loaded = read_weights(write_weights(tmp_path / "w", model))
+    assert loaded.anchors is None and "anchors" not in load_file(str(tmp_path / "w" / WEIGHTS_FILE))
+    pooled = torch.randn(3, model.config.dim)
+    torch.testing.assert_close(loaded.embed_pooled(pooled), F.normalize(pooled + pooled @ loaded.text_delta.T, dim=-1))
+
+
+def test_shipped_weights_carry_their_training_captions_as_anchors(encoder: CompactClapEncoder) -> None:
+    assert encoder.clap.config.anchors == encoder.clap.anchors.shape[0] > 0

@@ -36,6 +36,7 @@ from soundsift.gui.settings import (
     save_settings,
 )
 from soundsift.gui.suggestions import preset_queries
+from soundsift.presets import PresetEntry
 from soundsift.gui.worker import SeparationWorker
 from soundsift.separation import SegmentSeparator, SeparationOptions
 from soundsift.separator import Separator
@@ -251,5 +252,7 @@ def test_the_app_starts_without_importing_torch_or_training():
 def test_preset_queries_complete_the_query_field(monkeypatch):
     queries = preset_queries()
     assert {"vocals", "crowd noise"} <= set(queries) and len(queries) == len(set(queries))
-    monkeypatch.setattr("soundsift.gui.suggestions.builtin_presets", lambda: {"missing": Path("missing.toml")})
+    assert {"a man speaking", "rain", "wind"} <= set(queries)  # query presets too
+    broken = PresetEntry("missing", Path("missing.toml"), "user")
+    monkeypatch.setattr("soundsift.gui.suggestions.list_presets", lambda: [broken])
     assert preset_queries() == []  # a preset that does not load is skipped

@@ -131,8 +131,8 @@ def test_unreadable_files_and_formats_are_clear_errors(tmp_path):
     (tmp_path / "old.toml").write_text("[[stages]]\ntype = 'Gain'\n")
     with pytest.raises(PresetError, match="expected format = 1"):
         load_preset(tmp_path / "old.toml")
-    (tmp_path / "extra.toml").write_text("format = 1\nname = 'x'\n")
-    with pytest.raises(PresetError, match="unknown top-level key 'name'"):
+    (tmp_path / "extra.toml").write_text("format = 1\nname = 'x'\ncolour = 'red'\nstages = []\n")
+    with pytest.raises(PresetError, match="unknown top-level key 'colour'"):
         load_preset(tmp_path / "extra.toml")
 
 

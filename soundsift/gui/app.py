@@ -36,6 +36,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``soundsift-gui`` script: every argument is a file or folder to queue."""
     args = list(sys.argv[1:] if argv is None else argv)
     if any(a in ("-h", "--help") for a in args):
-        print("usage: soundsift-gui [FILE_OR_FOLDER ...]\nOpen the soundsift desktop app with these inputs queued.")
+        print("usage: soundsift-gui [FILE_OR_FOLDER ...] | --self-test\n"
+              "Open the soundsift desktop app with these inputs queued.\n"
+              "--self-test: load the default model, separate a built-in clip, check the result and exit "
+              "(0 when it passes).")
         return 0
+    if args == ["--self-test"]:
+        from soundsift.gui.self_test import run_self_test
+
+        return run_self_test()
     return run(args)

@@ -32,6 +32,7 @@ from soundsift.errors import SoundsiftError
 from soundsift.gui.export import ExportRequest
 from soundsift.gui.jobs import Job, JobRequest, JobState, ModelChoice
 from soundsift.gui.loader import load_separator, model_problem
+from soundsift.gui.preset_menu import PresetButton
 from soundsift.gui.query_field import QueryField
 from soundsift.gui.reference_queries import ReferenceClips
 from soundsift.gui.queue_model import QueueModel
@@ -39,8 +40,9 @@ from soundsift.gui.queue_panel import QueuePanel
 from soundsift.gui.results import ResultsPanel
 from soundsift.gui.settings import AppSettings, load_history, load_settings, remember_queries, save_settings
 from soundsift.gui.settings_dialog import SettingsDialog
-from soundsift.gui.suggestions import preset_queries
+from soundsift.gui.suggestions import load_presets, preset_queries, query_presets
 from soundsift.gui.worker import Loader, SeparationWorker
+from soundsift.presets import QueryPreset
 from soundsift.separation import SeparationOptions, check_queries, query_name
 
 DEFAULT_SIZE = (1280, 800)
@@ -54,7 +56,10 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.store = store
         self.settings = load_settings(store)
-        self.presets = preset_queries()
+        presets = load_presets()
+        self.presets = preset_queries(presets)
+        self.query_presets = query_presets(presets)
+        self.preset: QueryPreset | None = None
         self.setWindowTitle("soundsift")
         self.setAcceptDrops(True)
         self.queue = QueueModel(self)
@@ -73,6 +78,9 @@ class MainWindow(QMainWindow):
     def _build(self) -> None:
         self.query = QueryField()
         self.query.returnPressed.connect(self.separate)
+        self.preset_button = PresetButton()
+        self.preset_button.set_presets(self.query_presets)
+        self.preset_button.chosen.connect(self.apply_preset)
         self.extract_button = QRadioButton("&Extract")
         self.extract_button.setToolTip("Keep only what the queries describe")
         self.remove_button = QRadioButton("&Remove")
@@ -89,6 +97,7 @@ class MainWindow(QMainWindow):
         settings_button.clicked.connect(self.open_settings)
         request_bar = QHBoxLayout()
         request_bar.addWidget(self.query, 1)
+        request_bar.addWidget(self.preset_button)
         request_bar.addWidget(self.extract_button)
         request_bar.addWidget(self.remove_button)
         request_bar.addWidget(self.separate_button)
@@ -227,6 +236,19 @@ class MainWindow(QMainWindow):
     def mode(self) -> str:
         return "remove" if self.remove_button.isChecked() else "extract"
 
+    def apply_preset(self, preset: QueryPreset) -> None:
+        """Fill in a query preset's queries and mode; its levels apply while its mode stays chosen."""
+        self.preset = preset
+        self.query.set_queries(preset.queries)
+        (self.remove_button if preset.mode == "remove" else self.extract_button).setChecked(True)
+        self.show_message(f"Preset {preset.name}: {preset.mode} {', '.join(preset.queries)}")
+
+    def preset_levels(self, queries: Sequence[str]) -> dict[str, float]:
+        """The chosen preset's levels for those of ``queries`` it names, when its mode is the one chosen."""
+        if self.preset is None or self.preset.mode != self.mode():
+            return {}
+        return {q: gain for q, gain in self.preset.gain_db.items() if q in queries}
+
     def separate(self) -> list[Job]:
         """Hand every ready file (or, if none, the selected finished ones) to the worker; returns them."""
         texts, clips = self.query.queries(), self.references.audio_queries()
@@ -249,7 +271,8 @@ class MainWindow(QMainWindow):
         except SoundsiftError as exc:
             self.show_message(str(exc))
             return []
-        options = SeparationOptions(mode=self.mode(), include_rest=settings.include_rest)
+        options = SeparationOptions(mode=self.mode(), include_rest=settings.include_rest,
+                                    gain_db=self.preset_levels(texts))
         model = ModelChoice(settings.model, "torch" if clips and settings.engine == "auto" else settings.engine,
                             settings.device)  # reference clips need the encoder's audio tower (torch)
         for job, plan in zip(jobs, planned):

@@ -160,6 +160,7 @@ def train_clap(
         if step % settings.checkpoint_every == 0 or step == settings.steps:
             save_run(run_dir, model, optimizer, step, generator)
     model.eval()
+    model.attach_anchors(caption_features)
     write_weights(run_dir / ENCODER_DIR, model)
     splits = {}
     for split in REPORT_SPLITS:
