@@ -85,6 +85,9 @@ def load_separator(
     path = resolve_model(name_or_path)
     if audio_queries and engine == "onnx":
         raise InvalidArgumentError(AUDIO_QUERY_HELP)
+    if audio_queries and not torch_installed():
+        raise InvalidArgumentError("audio-example queries need the encoder's audio tower, which runs on PyTorch; "
+                                   "PyTorch is not installed here")
     chosen = "torch" if audio_queries and engine in ("auto", "torch") else choose_engine(path, engine, device)
     name = str(name_or_path or path.name)
     if chosen == "onnx":

@@ -28,15 +28,16 @@ from PyQt6.QtWidgets import (
 
 from soundsift.audio import audio_extensions
 from soundsift.batch import expand_inputs, plan_jobs
+from soundsift.engines import torch_installed
 from soundsift.errors import SoundsiftError
 from soundsift.gui.export import ExportRequest
 from soundsift.gui.jobs import Job, JobRequest, JobState, ModelChoice
 from soundsift.gui.loader import load_separator, model_problem
 from soundsift.gui.preset_menu import PresetButton
 from soundsift.gui.query_field import QueryField
-from soundsift.gui.reference_queries import ReferenceClips
 from soundsift.gui.queue_model import QueueModel
 from soundsift.gui.queue_panel import QueuePanel
+from soundsift.gui.reference_queries import ReferenceClips
 from soundsift.gui.results import ResultsPanel
 from soundsift.gui.settings import AppSettings, load_history, load_settings, remember_queries, save_settings
 from soundsift.gui.settings_dialog import SettingsDialog
@@ -273,8 +274,8 @@ class MainWindow(QMainWindow):
             return []
         options = SeparationOptions(mode=self.mode(), include_rest=settings.include_rest,
                                     gain_db=self.preset_levels(texts))
-        model = ModelChoice(settings.model, "torch" if clips and settings.engine == "auto" else settings.engine,
-                            settings.device)  # reference clips need the encoder's audio tower (torch)
+        torch_engine = clips and settings.engine == "auto" and torch_installed()  # clips need the audio tower
+        model = ModelChoice(settings.model, "torch" if torch_engine else settings.engine, settings.device)
         for job, plan in zip(jobs, planned):
             request = JobRequest(job.job_id, job.source, plan.outputs, options, settings.bit_depth, model,
                                  tuple(queries))
