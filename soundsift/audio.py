@@ -133,6 +133,18 @@ class AudioReader:
                 f"truncated: header declares {self.frames} frames but only {read} could be read",
             )
 
+    def read_at(self, start: int, frames: int) -> np.ndarray:
+        """Up to ``frames`` frames from frame ``start`` as float32 ``(channels, n)`` (fewer at the end)."""
+        try:
+            with _native_stderr_silenced():
+                self._file.seek(max(0, min(start, self.frames - 1)))
+                block = self._file.read(frames, dtype="float32", always_2d=True)
+        except (soundfile.LibsndfileError, RuntimeError) as exc:
+            raise AudioError(self.path, f"cannot read at frame {start} ({_clean(exc)})") from None
+        if not np.isfinite(block).all():
+            raise AudioError(self.path, "contains NaN or infinite samples")
+        return np.ascontiguousarray(block.T)
+
     def close(self) -> None:
         self._file.close()
 

@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data(sub)
     _add_eval(sub)
     _add_train(sub)
+    _add_finetune(sub)
     _add_bench(sub)
     return parser
 
@@ -270,6 +271,12 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     from soundsift.training.clap.cli import add_clap_parser  # argparse only; the trainer is imported on use
 
     add_clap_parser(train_sub)
+
+
+def _add_finetune(sub: argparse._SubParsersAction) -> None:
+    from soundsift.training.finetune.cli import add_finetune_parser  # argparse only; torch is imported on use
+
+    add_finetune_parser(sub)
 
 
 def _add_bench(sub: argparse._SubParsersAction) -> None:

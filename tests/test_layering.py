@@ -30,7 +30,7 @@ build_parser()
 heavy = [m for m in ("music21", "pretty_midi", "fluidsynth", "mir_eval", "matplotlib", "laion_clap", "PyQt6")
          if m in sys.modules]
 loaded = [m for m in sys.modules if m.startswith("soundsift.training.") and not m.endswith(("cli", "manifest", "build"))
-          and m not in ("soundsift.training.data", "soundsift.training.clap")]
+          and m not in ("soundsift.training.data", "soundsift.training.clap", "soundsift.training.finetune")]
 print(heavy, loaded)
 """
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PyQt6.QtCore import QByteArray, QSettings, Qt
 from PyQt6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
@@ -46,6 +47,9 @@ from soundsift.gui.worker import Loader, SeparationWorker
 from soundsift.presets import QueryPreset
 from soundsift.separation import SeparationOptions, check_queries, query_name
 
+if TYPE_CHECKING:
+    from soundsift.gui.finetune_page import FinetunePage
+
 DEFAULT_SIZE = (1280, 800)
 MESSAGE_MS = 8000
 
@@ -71,6 +75,7 @@ class MainWindow(QMainWindow):
         self.worker.job_failed.connect(self._job_failed)
         self.worker.job_cancelled.connect(self._job_cancelled)
         self._follow_latest = True
+        self.finetune_page: FinetunePage | None = None
         self._build()
         self._build_actions()
         self._apply_settings()
@@ -148,6 +153,8 @@ class MainWindow(QMainWindow):
         self._action(queue_menu, "Cancel &all", self.cancel_all, "Shift+Esc")
         self._action(queue_menu, "C&lear finished", self.clear_finished, "Ctrl+Shift+Del")
         self._action(queue_menu, "Edit &queries", self.query.setFocus, "Ctrl+L")
+        tools_menu = self.menuBar().addMenu("&Tools")
+        self._action(tools_menu, "&Fine-tune on a library…", self.open_finetune, "Ctrl+Shift+T")
         view_menu = self.menuBar().addMenu("&View")
         self._action(view_menu, "&Play / stop", self.results.toggle_play, "Space")
         self._action(view_menu, "Spectro&gram", self.results.spectrogram_box.toggle, "Ctrl+G")
@@ -357,6 +364,24 @@ class MainWindow(QMainWindow):
         save_settings(self.store, settings)
         self._apply_settings()
 
+    def open_finetune(self) -> FinetunePage:
+        """Show the fine-tuning page in its own window (one per main window); returns it."""
+        if self.finetune_page is None:
+            from soundsift.gui.finetune_page import FinetunePage
+
+            self.finetune_page = FinetunePage(self.settings.device)
+            self.finetune_page.setWindowTitle("soundsift — fine-tune on a library")
+            self.finetune_page.model_ready.connect(self.use_model)
+            self.finetune_page.resize(900, 760)
+        self.finetune_page.show()
+        self.finetune_page.raise_()
+        return self.finetune_page
+
+    def use_model(self, name: str) -> None:
+        """Make ``name`` the model for the next separations (a fine-tuned model, once it is saved)."""
+        self.apply_settings(dataclasses.replace(self.settings, model=name, mode=self.mode()))
+        self.show_message(f"Now separating with model '{name}'")
+
     def show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, MESSAGE_MS)
 
@@ -369,4 +394,7 @@ class MainWindow(QMainWindow):
         self.results.player.stop()
         self.worker.stop()
         self.worker.wait()
+        if self.finetune_page is not None:
+            self.finetune_page.shutdown()
+            self.finetune_page.close()
         super().closeEvent(event)

@@ -1,0 +1,467 @@
+"""Fine-tuning a separator on a personal library with the weak method (DESIGN.md §3 and §8).
+
+A run lives in its own folder (``finetune.json`` with the settings, the caption table and
+the held-out files; ``captions.csv``; ``checkpoint/`` saved atomically by
+:mod:`soundsift.training.state`; ``best/``; ``log.csv``; ``training.png``), so a killed run
+resumes exactly where its last checkpoint was.  The result is published as a named model
+(weights, config, ``finetune.json``) in the user's model folder.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import platformdirs
+import torch
+from torch import nn
+
+from soundsift import __version__
+from soundsift.errors import SoundsiftError
+from soundsift.model.checkpoint import load_checkpoint, save_checkpoint
+from soundsift.model.encoders import QueryEncoder
+from soundsift.model.encoders.base import EncoderError
+from soundsift.model.finetune_info import FINETUNE_FILE, describe_finetune
+from soundsift.model.network import SeparatorNetwork
+from soundsift.model.store import DEFAULT_MODEL, resolve_model, user_models_dir
+from soundsift.separator import Separator, resolve_device
+from soundsift.training.captions import split_caption
+from soundsift.training.finetune.captions import CaptionTable, read_caption_table, write_caption_table
+from soundsift.training.finetune.library import Library, scan_library
+from soundsift.training.finetune.replay import ReplaySource, combine, find_replay
+from soundsift.training.finetune.sampler import LibrarySampler, can_mix, captioned_clips, split_holdout
+from soundsift.training.recipe import DataRecipe, OptimRecipe, Recipe
+from soundsift.training.regimes import LossWeights, MixtureBatch
+from soundsift.training.state import Progress, load_state, save_state
+
+RUN_FILE = "finetune.json"
+CAPTIONS_FILE = "captions.csv"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class FinetuneSettings:
+    """Everything that decides a fine-tuning run (saved in the run folder, checked on resume)."""
+
+    library: str
+    name: str
+    captions: str = "best"
+    base: str = DEFAULT_MODEL
+    steps: int = 500
+    batch_size: int = 4
+    seconds: float = 3.0
+    lr: float = 1e-4
+    holdout: float = 0.15
+    test_mixtures: int = 16
+    replay: tuple[str, ...] = ()
+    replay_fraction: float = 0.25
+    seed: int = 0
+    validate_every: int = 100
+    checkpoint_every: int = 25
+    log_every: int = 5
+    max_clauses: int = 2
+    vocabulary: str | None = None
+
+    def check(self) -> None:
+        """Raise :class:`SoundsiftError` for values no run can use."""
+        if not _NAME.match(self.name):
+            raise SoundsiftError(f"model name '{self.name}': use letters, digits, '.', '_' or '-' (up to 64)")
+        if self.name == DEFAULT_MODEL:
+            raise SoundsiftError("the name 'default' belongs to the bundled model; pick another --name")
+        for field, value in (("steps", self.steps), ("batch_size", self.batch_size), ("test_mixtures", self.test_mixtures),
+                             ("validate_every", self.validate_every), ("checkpoint_every", self.checkpoint_every),
+                             ("log_every", self.log_every), ("max_clauses", self.max_clauses)):
+            if value < 1:
+                raise SoundsiftError(f"{field} must be at least 1, got {value}")
+        if not 0.0 <= self.replay_fraction < 1.0:
+            raise SoundsiftError(f"replay_fraction must be in [0, 1), got {self.replay_fraction}")
+        if self.seconds <= 0 or self.lr <= 0:
+            raise SoundsiftError("seconds and lr must be positive")
+
+
+@dataclass(frozen=True)
+class FinetuneEvent:
+    """A progress report: ``kind`` is 'message', 'step' (value = loss), 'score' (value = held-out SDRi, dB),
+    'checkpoint', 'paused' or 'done'."""
+
+    kind: str
+    step: int = 0
+    steps: int = 0
+    value: float = math.nan
+    text: str = ""
+
+
+EventCallback = Callable[[FinetuneEvent], None]
+
+
+class FinetuneControl:
+    """Pause, resume and stop a run from another thread; the run checks it between steps."""
+
+    def __init__(self) -> None:
+        self._running = threading.Event()
+        self._running.set()
+        self._stop = threading.Event()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def wait(self) -> None:
+        """Block while paused (returns at once when running or stopped)."""
+        while not self._running.wait(0.1):
+            pass
+
+
+@dataclass(frozen=True)
+class FinetuneResult:
+    """How a run ended: 'done' (model published) or 'stopped' (resumable), with its scores."""
+
+    status: str
+    step: int
+    run_dir: Path
+    model_dir: Path | None
+    base_sdri: float | None
+    best_sdri: float | None
+    info: dict[str, Any]
+
+
+def finetune_runs_dir() -> Path:
+    """Where run folders go by default (the user's data folder)."""
+    return Path(platformdirs.user_data_dir("soundsift", appauthor=False)) / "finetune"
+
+
+def finetune_models_dir() -> Path:
+    """Where fine-tuned models are published: ``$SOUNDSIFT_MODELS`` when set, else the user's model folder."""
+    env = os.environ.get("SOUNDSIFT_MODELS")
+    return Path(env) if env else user_models_dir()
+
+
+@dataclass
+class _Plan:
+    """The fixed data of a run: library, caption table, held-out split and replay."""
+
+    library: Library
+    table: CaptionTable
+    train: list
+    heldout: list
+    replay: list[Path]
+    replay_note: str
+    base_path: Path
+
+
+def prepare(settings: FinetuneSettings, table: CaptionTable | None = None, on_event: EventCallback | None = None) -> _Plan:
+    """Scan the library and caption it (or take ``table``), split held-out files and find replay data."""
+    settings.check()
+    emit = on_event or (lambda event: None)
+    library = scan_library(settings.library)
+    building = table is None
+    if table is None:
+        from soundsift.training.finetune.captions import build_caption_table
+
+        tagger = None
+        if settings.captions == "auto" and settings.vocabulary:
+            from soundsift.training.finetune.autotag import AutoTagger, read_vocabulary
+
+            tagger = AutoTagger(read_vocabulary(Path(settings.vocabulary))).caption_files
+        table = build_caption_table(library, settings.captions, tagger)
+    clips = captioned_clips(library, table)
+    train, heldout = split_holdout(clips, settings.holdout, settings.seed)
+    replay, note = find_replay(settings.replay, settings.base)
+    for relative, why in library.skipped if building else ():
+        emit(FinetuneEvent("message", text=f"skipped {relative}: {why}"))
+    return _Plan(library, table, train, heldout, replay, note, resolve_model(settings.base))
+
+
+def _audio_tower_check(encoder: QueryEncoder, sample_rate: int) -> None:
+    try:
+        with torch.no_grad():
+            encoder.encode_audio(torch.zeros(1, sample_rate // 2), sample_rate)
+    except EncoderError as exc:
+        raise SoundsiftError(
+            f"the base model's query encoder cannot embed audio ({exc}); the weak method needs a CLAP "
+            "encoder with an audio tower (compact or laion)") from None
+
+
+def _clauses(table: CaptionTable, limit: int) -> int:
+    """Clauses per caption for L_CRL/L_CNT: the most any caption splits into, at most ``limit``."""
+    return max(1, min(limit, max(len(split_caption(c)) for c in table.captions)))
+
+
+class _Run:
+    """One fine-tuning run's moving parts (built by :func:`finetune`)."""
+
+    def __init__(self, settings: FinetuneSettings, plan: _Plan, run_dir: Path, device: torch.device,
+                 emit: EventCallback, control: FinetuneControl) -> None:
+        self.settings, self.plan, self.run_dir, self.device = settings, plan, run_dir, device
+        self.emit, self.control = emit, control
+        self.rng = np.random.default_rng(settings.seed)
+        resumable = (run_dir / "checkpoint" / "trainer.json").is_file()
+        self.optimizer_factory = lambda params: torch.optim.AdamW(params, lr=settings.lr)
+        if resumable:
+            self.network, self.encoder, self.optimizer, self.progress = load_state(
+                run_dir, self.optimizer_factory, self.rng, device)
+        else:
+            self.network, self.encoder = load_checkpoint(plan.base_path, device)
+            self.network.train()
+            self.optimizer = self.optimizer_factory(self.network.parameters())
+            self.progress = Progress()
+        rate = self.network.config.stft.sample_rate
+        _audio_tower_check(self.encoder, rate)
+        self.sampler = LibrarySampler(plan.train, rate, settings.seconds)
+        self.testset = (LibrarySampler(plan.heldout, rate, settings.seconds).test_mixtures(
+            settings.test_mixtures, settings.seed + 1) if can_mix(plan.heldout) else [])
+        n_replay = round(settings.replay_fraction * settings.batch_size) if plan.replay else 0
+        self.n_library = settings.batch_size - n_replay
+        self.replay = ReplaySource(plan.replay, rate, settings.seconds, n_replay) if n_replay else None
+        self.recipe = Recipe(
+            name=settings.name, regime="semi" if self.replay else "weak", model=self.network.config,
+            data=DataRecipe(corpora=tuple(str(p) for p in plan.replay), seconds=settings.seconds),
+            optim=OptimRecipe(steps=settings.steps, batch_size=settings.batch_size, lr=settings.lr, seed=settings.seed),
+            loss=LossWeights(clauses=_clauses(plan.table, settings.max_clauses)),
+        )
+
+    def score(self) -> float:
+        """Mean SDRi (dB) over the held-out mixtures, each file queried by its caption."""
+        from soundsift.training import evaluate as ev
+
+        try:
+            estimator = ev.separator_estimator(Separator(self.network, self.encoder, self.device))
+            scores = ev.evaluate(estimator, self.testset, self.network.config.stft, query_template=None)
+        finally:
+            self.network.train()
+        return float(np.mean([s.sdri for s in scores]))
+
+    def checkpoint(self) -> None:
+        save_state(self.run_dir, self.network, self.encoder, self.optimizer, self.progress, self.rng)
+        self.emit(FinetuneEvent("checkpoint", self.progress.step, self.settings.steps))
+
+    def batch(self) -> MixtureBatch:
+        batch = self.sampler.batch(self.rng, self.n_library)
+        if self.replay is not None:
+            batch = combine(batch, self.replay.next(self.rng))
+        return batch
+
+
+def finetune(
+    settings: FinetuneSettings,
+    run_dir: Path | None = None,
+    *,
+    resume: bool = False,
+    device: str = "auto",
+    table: CaptionTable | None = None,
+    on_event: EventCallback | None = None,
+    control: FinetuneControl | None = None,
+    models_dir: Path | None = None,
+) -> FinetuneResult:
+    """Fine-tune ``settings.base`` on ``settings.library`` and publish it as ``settings.name``.
+
+    With ``resume`` the run continues from ``run_dir/checkpoint`` (its saved caption table and
+    held-out split are used; ``settings.steps`` may be larger than before).  ``control`` pauses
+    or stops it between steps: a stopped run keeps its checkpoint and can be resumed.
+    """
+    from soundsift.training.trainer import RegimeLoss, TrainingLog
+
+    emit = on_event or (lambda event: None)
+    control = control or FinetuneControl()
+    run_dir = Path(run_dir) if run_dir is not None else finetune_runs_dir() / settings.name
+    models_dir = models_dir or finetune_models_dir()
+    settings, table, base_sdri = _open_run(settings, run_dir, resume, table, models_dir)
+    plan = prepare(settings, table, emit)
+    emit(FinetuneEvent("message", text=describe_plan(plan)))
+    if not (run_dir / RUN_FILE).is_file():
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_caption_table(plan.table, run_dir / CAPTIONS_FILE)
+    dev = resolve_device(device)
+    run = _Run(settings, plan, run_dir, dev, emit, control)
+    if base_sdri is None and run.testset:
+        emit(FinetuneEvent("message", text=f"scoring the base model on {len(run.testset)} held-out mixtures"))
+        base_sdri = run.score()
+        emit(FinetuneEvent("score", 0, settings.steps, base_sdri, "base"))
+    elif not run.testset:
+        emit(FinetuneEvent("message", text="no held-out score: the held-out files need captions that name "
+                                           "different sounds (add files or raise --holdout)"))
+    _write_run(run_dir, settings, plan, base_sdri)
+    module: nn.Module = RegimeLoss(run.network, run.encoder, run.recipe)
+    log = TrainingLog(run_dir / "log.csv", run.progress.step)
+    if run.progress.step == 0 and base_sdri is not None:
+        log.write(step=0, lr=settings.lr, val_sdri=round(base_sdri, 4))  # the base model's score, step 0
+    started = time.monotonic()
+    while run.progress.step < settings.steps:
+        if control.stopped:
+            run.checkpoint()
+            return _result("stopped", run, base_sdri)
+        if control.paused:
+            run.checkpoint()
+            emit(FinetuneEvent("paused", run.progress.step, settings.steps))
+            control.wait()
+            continue
+        loss = module(_to(run.batch(), dev))
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(run.network.parameters(), 5.0)
+        run.optimizer.step()
+        run.progress.step += 1
+        _after_step(run, log, float(loss.item()), time.monotonic() - started)
+    run.checkpoint()
+    _plot(run_dir, settings.name)
+    model_dir = _publish(run, plan, models_dir, base_sdri)
+    result = _result("done", run, base_sdri, model_dir)
+    emit(FinetuneEvent("done", run.progress.step, settings.steps, result.best_sdri if result.best_sdri is not None
+                       else math.nan, str(model_dir)))
+    return result
+
+
+def _after_step(run: _Run, log: Any, loss: float, elapsed: float) -> None:
+    step, settings = run.progress.step, run.settings
+    run.emit(FinetuneEvent("step", step, settings.steps, loss))
+    row: dict[str, float] = {}
+    if run.testset and (step % settings.validate_every == 0 or step == settings.steps):
+        row["val_sdri"] = round(run.score(), 4)
+        run.emit(FinetuneEvent("score", step, settings.steps, row["val_sdri"]))
+        if row["val_sdri"] > run.progress.best_val_sdr:
+            run.progress.best_val_sdr = row["val_sdri"]
+            save_checkpoint(run.run_dir / "best", run.network, run.encoder)
+    if row or step % settings.log_every == 0 or step == settings.steps:
+        log.write(step=step, loss=round(loss, 6), lr=settings.lr, elapsed_s=round(elapsed, 2), **row)
+    if step % settings.checkpoint_every == 0:
+        run.checkpoint()
+
+
+def _open_run(settings: FinetuneSettings, run_dir: Path, resume: bool, table: CaptionTable | None,
+              models_dir: Path) -> tuple[FinetuneSettings, CaptionTable | None, float | None]:
+    """Check the run folder against the request; on resume, the saved settings (new steps) and table."""
+    saved = run_dir / RUN_FILE
+    target = models_dir / settings.name
+    if not resume:
+        if saved.exists() or (run_dir / "checkpoint").exists():
+            raise SoundsiftError(f"{run_dir}: a fine-tuning run named '{settings.name}' is already there; "
+                                 "pass --resume to continue it, or pick another --name")
+        if target.exists():
+            raise SoundsiftError(f"a model named '{settings.name}' already exists ({target}); pick another --name")
+        return settings, table, None
+    if not saved.is_file():
+        raise SoundsiftError(f"{run_dir}: nothing to resume (no {RUN_FILE}); start without --resume")
+    record = json.loads(saved.read_text())
+    old = FinetuneSettings(**{**record["settings"], "replay": tuple(record["settings"]["replay"])})
+    if Path(old.library).expanduser().resolve() != Path(settings.library).expanduser().resolve():
+        raise SoundsiftError(f"{run_dir}: this run fine-tunes on {old.library}, not {settings.library}")
+    merged = dataclasses.replace(old, steps=max(settings.steps, 1))
+    return merged, read_caption_table(run_dir / CAPTIONS_FILE), record.get("base_heldout_sdri")
+
+
+def saved_steps(run_dir: Path) -> int | None:
+    """The step count a run folder was started with (None when there is no readable run there)."""
+    try:
+        return int(json.loads((run_dir / RUN_FILE).read_text())["settings"]["steps"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_run(run_dir: Path, settings: FinetuneSettings, plan: _Plan, base_sdri: float | None) -> None:
+    record = {"settings": asdict(settings), "library": str(plan.library.root.resolve()),
+              "heldout": [c.relative for c in plan.heldout], "replay": [str(p) for p in plan.replay],
+              "base_path": str(plan.base_path), "base_heldout_sdri": base_sdri}
+    tmp = run_dir / f".{RUN_FILE}.part"
+    tmp.write_text(json.dumps(record, indent=2) + "\n")
+    tmp.replace(run_dir / RUN_FILE)
+
+
+def describe_plan(plan: _Plan) -> str:
+    """One paragraph: files, hours, captions, held-out files and replay."""
+    files = len(plan.train) + len(plan.heldout)
+    hours = sum(c.duration for c in plan.train + plan.heldout) / 3600
+    return (f"library {plan.library.root}: {files} captioned files ({hours:.2f} h), "
+            f"{len(plan.table.captions)} distinct captions; {len(plan.train)} for training, "
+            f"{len(plan.heldout)} held out for scoring; {plan.replay_note}")
+
+
+def _info(run: _Run, plan: _Plan, base_sdri: float | None) -> dict[str, Any]:
+    clips = plan.train + plan.heldout
+    best = run.progress.best_val_sdr
+    return {
+        "base": run.settings.base, "base_path": str(plan.base_path), "library": str(plan.library.root.resolve()),
+        "files": len(clips), "train_files": len(plan.train), "heldout_files": len(plan.heldout),
+        "hours": round(sum(c.duration for c in clips) / 3600, 4), "captions": run.settings.captions,
+        "distinct_captions": len(plan.table.captions), "steps": run.progress.step,
+        "replay": [str(p) for p in plan.replay], "test_mixtures": len(run.testset),
+        "heldout_sdri": round(best, 3) if math.isfinite(best) else None,
+        "base_heldout_sdri": None if base_sdri is None else round(base_sdri, 3),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "soundsift": __version__,
+    }
+
+
+def _publish(run: _Run, plan: _Plan, models_dir: Path, base_sdri: float | None) -> Path:
+    """Write the best-scoring weights (the last ones when nothing was scored) as a named model, atomically."""
+    info = _info(run, plan, base_sdri)
+    network: SeparatorNetwork = run.network
+    encoder = run.encoder
+    if (run.run_dir / "best").is_dir():
+        network, encoder = load_checkpoint(run.run_dir / "best")
+    network.config = dataclasses.replace(network.config, description=describe_finetune(info))
+    models_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{run.settings.name}.", dir=models_dir))
+    target = models_dir / run.settings.name
+    try:
+        save_checkpoint(staging / "model", network, encoder)
+        (staging / "model" / FINETUNE_FILE).write_text(json.dumps(info, indent=2) + "\n")
+        old = models_dir / f".{run.settings.name}.old"
+        shutil.rmtree(old, ignore_errors=True)
+        if target.exists():
+            os.replace(target, old)
+        os.replace(staging / "model", target)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _result(status: str, run: _Run, base_sdri: float | None, model_dir: Path | None = None) -> FinetuneResult:
+    best = run.progress.best_val_sdr
+    info = {}
+    if model_dir is not None:
+        from soundsift.model.finetune_info import read_finetune_info
+
+        info = read_finetune_info(model_dir) or {}
+    return FinetuneResult(status, run.progress.step, run.run_dir, model_dir, base_sdri,
+                          best if math.isfinite(best) else None, info)
+
+
+def _plot(run_dir: Path, title: str) -> None:
+    try:
+        from soundsift.training.plots import plot_log
+    except ImportError:  # matplotlib is part of the [train] extra
+        return
+    try:
+        plot_log(run_dir / "log.csv", run_dir / "training.png", title=f"fine-tuning {title}")
+    except ImportError:
+        return
+
+
+def _to(batch: MixtureBatch, device: torch.device) -> MixtureBatch:
+    return MixtureBatch(batch.parts.to(device), batch.captions, batch.single.to(device))

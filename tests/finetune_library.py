@@ -1,0 +1,26 @@
+"""A generated "personal library" (:mod:`soundsift.training.finetune.demo`) and a tiny base model for the
+fine-tuning tests."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from soundsift.model import EncoderSpec, ModelConfig, init_model, save_checkpoint
+from soundsift.training.finetune.demo import make_library
+from tests.conftest import TINY
+
+__all__ = ["make_compact_base", "make_library", "tree_hashes"]
+
+
+def make_compact_base(directory: Path, seed: int = 0) -> Path:
+    """A tiny, untrained separator with the compact CLAP encoder (it has the audio tower the weak losses need)."""
+    net, enc = init_model(ModelConfig(network=TINY, encoder=EncoderSpec(name="compact"), description="tiny base"),
+                          seed=seed)
+    return save_checkpoint(directory, net, enc)
+
+
+def tree_hashes(root: Path) -> dict[str, str]:
+    """sha256 and mode of every file under ``root`` (and the list of names), to prove nothing changed."""
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() + f" {p.stat().st_mode:o}"
+            for p in sorted(root.rglob("*")) if p.is_file()} | {"folders": " ".join(
+                sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_dir()))}
