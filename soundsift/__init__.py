@@ -16,6 +16,7 @@ from soundsift.errors import (
     SeparationCancelled,
     SoundsiftError,
 )
+from soundsift.queries import AudioExample, AudioQuery
 from soundsift.separation import SegmentSeparator, SeparationOptions
 
 if TYPE_CHECKING:
@@ -28,6 +29,8 @@ _LAZY = {"Separator": "soundsift.separator", "OnnxSeparator": "soundsift.runtime
 
 __all__ = [
     "AudioError",
+    "AudioExample",
+    "AudioQuery",
     "CheckpointError",
     "InvalidArgumentError",
     "NoDefaultModelError",

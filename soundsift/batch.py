@@ -12,6 +12,7 @@ from pathlib import Path
 
 from soundsift.audio import audio_extensions, refuse_overwriting_inputs
 from soundsift.errors import AudioError, SoundsiftError
+from soundsift.queries import QueryLike, query_name
 from soundsift.separation import REST, check_queries
 
 
@@ -53,11 +54,12 @@ def expand_inputs(paths: Sequence[str | Path], exclude: Path | None = None) -> l
     return found
 
 
-def stem_filenames(queries: Sequence[str], include_rest: bool) -> dict[str, str]:
-    """Map each stem name to its file stem; refuses queries whose names would collide."""
+def stem_filenames(queries: Sequence[QueryLike], include_rest: bool) -> dict[str, str]:
+    """Map each stem name (a text, or an audio query's name) to its file stem; refuses names that would collide."""
     names: dict[str, str] = {}
     for i, query in enumerate(check_queries(queries)):
-        names[query] = slugify(query) or f"query-{i + 1}"
+        name = query_name(query)
+        names[name] = slugify(name) or f"query-{i + 1}"
     if include_rest:
         names[REST] = REST
     seen: dict[str, str] = {}
@@ -69,7 +71,7 @@ def stem_filenames(queries: Sequence[str], include_rest: bool) -> dict[str, str]
 
 
 def plan_jobs(
-    inputs: Sequence[Path], queries: Sequence[str], out_dir: Path, extension: str, include_rest: bool = True
+    inputs: Sequence[Path], queries: Sequence[QueryLike], out_dir: Path, extension: str, include_rest: bool = True
 ) -> list[FileJob]:
     """Output paths ``out_dir/<track>/<query-slug>.<ext>`` for every input; tracks are made unique."""
     filenames = stem_filenames(queries, include_rest)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from soundsift import __version__
@@ -79,10 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_separate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("separate", help="extract (or remove) sounds described by text queries")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files, or folders of audio files")
-    p.add_argument("-q", "--query", dest="queries", action="append", metavar="QUERY",
+    p.add_argument("-q", "--query", dest="queries", action="append", default=[], metavar="QUERY",
                    help="what to extract, e.g. 'violin' (repeat for several)")
     p.add_argument("--preset", default=None, metavar="NAME",
                    help="a query preset (queries, mode and levels; see 'soundsift presets list'); -q adds queries")
+    _add_audio_query_options(p)
     p.add_argument("-o", "--output", type=Path, default=Path("separated"), metavar="DIR",
                    help="output folder; stems go to DIR/<track>/<query>.<ext> (default: ./separated)")
     p.add_argument("--mode", choices=("extract", "remove"), default=None,
@@ -105,7 +106,7 @@ def _add_separate(sub: argparse._SubParsersAction) -> None:
                    help="overlap between segments as a fraction of a segment (default: 0.25)")
     p.add_argument("--no-rest", action="store_true", help="do not write the residual 'rest' stem")
     p.add_argument("--quiet", action="store_true", help="no progress bars or summary")
-    p.set_defaults(handler=_run_separate)
+    p.set_defaults(handler=_run_separate, usage_check=_separate_usage)
 
 
 def _add_export_onnx(sub: argparse._SubParsersAction) -> None:
@@ -191,8 +192,10 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="score a model on saved test mixtures (SDR / SIR / SAR / SDRi)")
     _add_model_options(p)
     p.add_argument("--testset", type=Path, required=True, metavar="DIR", help="test corpus folder (manifest.jsonl)")
-    p.add_argument("--queries", choices=("labels", "captions"), default="labels",
-                   help="query each stem by 'the sound of {label}' or by its caption (default: labels)")
+    p.add_argument("--queries", choices=("labels", "captions", "audio"), default="labels",
+                   help="query each stem by 'the sound of {label}', by its caption, or by reference clips of its "
+                        "class (audio; see --references) (default: labels)")
+    _add_eval_audio_options(p)
     p.add_argument("--limit", type=int, default=None, metavar="N", help="score only the first N mixtures")
     p.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write every score to FILE")
     p.set_defaults(handler=_run_eval)
@@ -207,15 +210,50 @@ def _run_eval(args: argparse.Namespace) -> int:
     separator = Separator.load(args.model, device=args.device, encoder_options=dict(args.encoder_options))
     testset = ev.load_testset(args.testset, args.limit)
     template = ev.QUERY_TEMPLATE if args.queries == "labels" else None
+    query_fn = _eval_audio_queries(args) if args.queries == "audio" else None
     with tqdm(total=len(testset), desc="evaluating", unit="mix", leave=False) as bar:
         scores = ev.evaluate(ev.separator_estimator(separator), testset, separator.config.stft, template,
-                             lambda done, total: bar.update(done - bar.n))
-    summary = ev.summarise(scores)
+                             lambda done, total: bar.update(done - bar.n), query_fn)
+    summary = ev.summarise(scores, args.held_out)
     print(ev.format_table(summary))
     if args.json is not None:
-        meta = {"model": str(args.model), "testset": str(args.testset), "queries": args.queries, "limit": args.limit}
+        meta = {"model": str(args.model), "testset": str(args.testset), "queries": args.queries, "limit": args.limit,
+                "held_out": args.held_out}
+        if args.queries == "audio":
+            meta.update(references=[str(r) for r in args.references], reference_split=args.reference_split,
+                        reference_seed=args.reference_seed, examples=args.examples)
         ev.write_report(args.json, scores, summary, meta)
     return 0
+
+
+def _add_eval_audio_options(p: argparse.ArgumentParser) -> None:
+    """Options of ``eval`` for audio-example queries and held-out classes (docs/query_by_example.md)."""
+    p.add_argument("--references", nargs="+", type=Path, default=[], metavar="CORPUS",
+                   help="corpus folders to draw reference clips from (with --queries audio)")
+    p.add_argument("--reference-split", default="val,train", metavar="SPLIT[,SPLIT]",
+                   help="splits the reference clips come from, in order of preference per class "
+                        "(default: val,train; test mixtures use test)")
+    p.add_argument("--reference-seed", type=int, default=0, metavar="N", help="seed of the reference draw (default: 0)")
+    p.add_argument("--examples", type=_positive_int, default=1, metavar="N",
+                   help="reference clips averaged into each audio query (default: 1)")
+    p.add_argument("--held-out", nargs="+", default=[], metavar="CLASS",
+                   help="class labels held out of training: adds 'seen' and 'held-out' rows to the table")
+    p.set_defaults(usage_check=_eval_usage)
+
+
+def _eval_usage(args: argparse.Namespace) -> str | None:
+    if args.queries == "audio" and not args.references:
+        return "--queries audio needs --references CORPUS ... (where the reference clips come from)"
+    return None
+
+
+def _eval_audio_queries(args: argparse.Namespace) -> Callable[..., list]:
+    from soundsift.training.evaluate import audio_example_queries
+    from soundsift.training.references import ReferencePicker
+
+    splits = [s.strip() for s in args.reference_split.split(",") if s.strip()]
+    picker = ReferencePicker(args.references, splits, args.reference_seed, args.examples)
+    return audio_example_queries(picker)
 
 
 def _add_data(sub: argparse._SubParsersAction) -> None:
@@ -255,26 +293,32 @@ def _run_separate(args: argparse.Namespace) -> int:
     from soundsift.audio import check_bit_depth, output_format
     from soundsift.batch import expand_inputs, plan_jobs
     from soundsift.engines import load_separator
-    from soundsift.presets.cli import separate_request
+    from soundsift.presets.cli import QueryRequest, separate_request
     from soundsift.separation import SeparationOptions
 
-    request = separate_request(args.queries, args.mode, args.preset)
+    audio_only = bool(args.audio_queries) and not args.queries and args.preset is None
+    request = QueryRequest([], args.mode or "extract") if audio_only else separate_request(
+        args.queries, args.mode, args.preset)
     check_bit_depth(output_format(Path(f"x.{args.format}")), args.bit_depth, f"--format {args.format}")
+    queries = _separate_queries(request.queries, args)
     inputs = expand_inputs(args.inputs, exclude=args.output)
     problems = _unreadable(inputs)
     if problems:
         for problem in problems:
             print(f"soundsift: error: {problem}", file=sys.stderr)
         return 1
-    jobs = plan_jobs(inputs, request.queries, args.output, args.format, include_rest=not args.no_rest)
-    separator = load_separator(args.model, args.engine, args.device, dict(args.encoder_options), args.threads, args.half)
+    jobs = plan_jobs(inputs, queries, args.output, args.format, include_rest=not args.no_rest)
+    audio = any(not isinstance(q, str) for q in queries)
+    separator = load_separator(args.model, args.engine, args.device, dict(args.encoder_options), args.threads, args.half,
+                               audio_queries=audio)
     options = SeparationOptions(request.mode, args.segment, args.overlap, not args.no_rest, args.segment_batch,
                                 request.gain_db)
     failed = 0
     for job in jobs:
         with _ProgressBar(job.source.name, args.quiet) as progress:
             try:
-                written = separator.separate_file(job.source, job.outputs, options, args.bit_depth, progress)
+                written = separator.separate_file(job.source, job.outputs, options, args.bit_depth, progress,
+                                                  queries=queries)
             except SoundsiftError as exc:
                 print(f"soundsift: error: {exc}", file=sys.stderr)
                 failed += 1
@@ -283,6 +327,40 @@ def _run_separate(args: argparse.Namespace) -> int:
             print(f"{job.source}: wrote {len(written)} stems to {written[0].parent}/ ("
                   + ", ".join(p.name for p in written) + ")")
     return 1 if failed else 0
+
+
+def _add_audio_query_options(p: argparse.ArgumentParser) -> None:
+    """--query-audio and --text-weight (query by example; docs/query_by_example.md)."""
+    p.add_argument("--query-audio", dest="audio_queries", action="append", default=[], metavar="FILE[:START-END]",
+                   help="extract what sounds like this reference clip, optionally cut to START-END seconds; "
+                        "'a.wav,b.wav' averages several examples, 'ref.wav=flute' blends in a text "
+                        "(repeat for several; stems are named like-<file>)")
+    p.add_argument("--text-weight", type=float, default=None, metavar="W",
+                   help="weight of the text in 'FILE=TEXT' audio queries, 0..1 (default: 0.5)")
+
+
+def _separate_usage(args: argparse.Namespace) -> str | None:
+    """A usage problem of ``separate`` that argparse cannot see, or None."""
+    if not args.queries and not args.audio_queries and args.preset is None:
+        return ("separate needs at least one query (-q QUERY) or a query preset (--preset NAME), "
+                "or a reference clip (--query-audio FILE[:START-END])")
+    if args.text_weight is not None and not 0.0 <= args.text_weight <= 1.0:
+        return f"--text-weight must be in [0, 1], got {args.text_weight:g}"
+    return None
+
+
+def _separate_queries(texts: Sequence[str], args: argparse.Namespace) -> list:
+    """The text queries plus the audio queries of ``separate``, every audio example read and checked up front."""
+    from soundsift.queries import DEFAULT_TEXT_WEIGHT, parse_audio_query
+
+    weight = DEFAULT_TEXT_WEIGHT if args.text_weight is None else args.text_weight
+    audio = [parse_audio_query(spec, weight) for spec in args.audio_queries]
+    for query in audio:
+        for example in query.examples:
+            example.load(16_000)  # fails early, naming the file, when an example is unreadable, short or silent
+    from soundsift.separation import check_queries
+
+    return check_queries([*texts, *audio])
 
 
 def _unreadable(inputs: Sequence[Path]) -> list[str]:
@@ -355,8 +433,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``soundsift`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "separate" and not (args.queries or args.preset):
-        parser.error("separate needs at least one query (-q QUERY) or a query preset (--preset NAME)")
+    problem = args.usage_check(args) if hasattr(args, "usage_check") else None
+    if problem:
+        parser.error(problem)
     try:
         return int(args.handler(args))
     except SoundsiftError as exc:

@@ -16,6 +16,7 @@ from typing import Any
 
 from soundsift.errors import CheckpointError, InvalidArgumentError
 from soundsift.model.store import resolve_model
+from soundsift.queries import AUDIO_QUERY_HELP
 from soundsift.runtime.layout import has_onnx_export
 from soundsift.separation import SegmentSeparator
 
@@ -72,14 +73,22 @@ def load_separator(
     encoder_options: Mapping[str, Any] | None = None,
     threads: int | None = None,
     half: bool = False,
+    audio_queries: bool = False,
 ) -> SegmentSeparator:
     """Load a model on the chosen engine; both engines offer the same separate/separate_file API.
 
     ``encoder_options`` and ``half`` apply to the torch engine, ``threads`` (intra-op threads)
     to both; an option the chosen engine cannot honour is an error, not silently dropped.
+    ``audio_queries``: the caller will separate by audio examples, which need the encoder's
+    audio tower: ``auto`` then takes torch, and ``onnx`` is refused.
     """
     path = resolve_model(name_or_path)
-    chosen = choose_engine(path, engine, device)
+    if audio_queries and engine == "onnx":
+        raise InvalidArgumentError(AUDIO_QUERY_HELP)
+    if audio_queries and not torch_installed():
+        raise InvalidArgumentError("audio-example queries need the encoder's audio tower, which runs on PyTorch; "
+                                   "PyTorch is not installed here")
+    chosen = "torch" if audio_queries and engine in ("auto", "torch") else choose_engine(path, engine, device)
     name = str(name_or_path or path.name)
     if chosen == "onnx":
         if encoder_options:

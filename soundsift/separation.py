@@ -22,9 +22,11 @@ from soundsift.audio import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, AtomicAudioWriter,
 from soundsift.errors import AudioError, InvalidArgumentError
 from soundsift.model.chunked import BatchFn, CancelCheck, ProgressCallback, SegmentPlan, chunked_batches
 from soundsift.model.config import ModelConfig
+from soundsift.queries import REST, AudioQuery, QueryLike, check_queries, query_name
+
+__all__ = ["MODES", "REST", "AudioQuery", "SegmentSeparator", "SeparationOptions", "check_queries", "query_name"]
 
 MODES = ("extract", "remove")
-REST = "rest"
 
 
 @dataclass(frozen=True)
@@ -66,23 +68,6 @@ class SeparationOptions:
         return SegmentPlan(total, segment, min(round(self.overlap * segment), segment // 2))
 
 
-def check_queries(queries: Sequence[str] | str) -> list[str]:
-    """Validate queries: a non-empty list of distinct, non-blank strings other than 'rest'."""
-    items = [queries] if isinstance(queries, str) else list(queries)
-    if not items:
-        raise InvalidArgumentError("at least one query is needed")
-    cleaned = []
-    for q in items:
-        if not isinstance(q, str) or not q.strip():
-            raise InvalidArgumentError(f"queries must be non-empty text, got {q!r}")
-        cleaned.append(q.strip())
-    if len(set(cleaned)) != len(cleaned):
-        raise InvalidArgumentError(f"queries must be distinct, got {cleaned}")
-    if REST in cleaned:
-        raise InvalidArgumentError(f"'{REST}' is the name of the residual stem and cannot be a query")
-    return cleaned
-
-
 class SegmentSeparator(abc.ABC):
     """A loaded model that separates arrays and files; engines supply :meth:`_segment_fn`."""
 
@@ -95,8 +80,11 @@ class SegmentSeparator(abc.ABC):
         return 1
 
     @abc.abstractmethod
-    def _segment_fn(self, sample_rate: int, queries: list[str], segment: int) -> BatchFn:
-        """Per-batch extraction: list of (channels, L) native segments -> list of (queries, channels, L)."""
+    def _segment_fn(self, sample_rate: int, queries: list[QueryLike], segment: int) -> BatchFn:
+        """Per-batch extraction: list of (channels, L) native segments -> list of (queries, channels, L).
+
+        ``queries`` are texts and :class:`~soundsift.queries.AudioQuery` objects, already checked.
+        """
 
     def iter_separate(
         self,
@@ -104,26 +92,30 @@ class SegmentSeparator(abc.ABC):
         sample_rate: int,
         channels: int,
         total: int,
-        queries: Sequence[str],
+        queries: Sequence[QueryLike],
         options: SeparationOptions = SeparationOptions(),
         progress: ProgressCallback | None = None,
         cancel: CancelCheck | None = None,
     ) -> Iterator[dict[str, np.ndarray]]:
-        """The engine: yield consecutive finished regions as ``{stem name: (channels, n)}``."""
+        """The engine: yield consecutive finished regions as ``{stem name: (channels, n)}``.
+
+        A text query's stem is named by its text, an audio query's by its ``name``.
+        """
         queries = check_queries(queries)
-        stray = sorted(set(options.gain_db) - set(queries))
+        names = [query_name(q) for q in queries]
+        stray = sorted(set(options.gain_db) - set(names))
         if stray:
-            raise InvalidArgumentError(f"gain_db names {stray[0]!r}, which is not one of the queries {queries}")
+            raise InvalidArgumentError(f"gain_db names {stray[0]!r}, which is not one of the queries {names}")
         plan = options.plan(total, sample_rate)
         fn = self._segment_fn(sample_rate, queries, plan.segment)
         batch = options.segment_batch or self.default_segment_batch
         for inp, out in chunked_batches(blocks, plan, channels, fn, batch, progress, cancel):
-            yield _name_stems(queries, inp, out, options)
+            yield _name_stems(names, inp, out, options)
 
     def separate(
         self,
         audio_or_path: np.ndarray | str | Path,
-        queries: Sequence[str] | str,
+        queries: Sequence[QueryLike] | QueryLike,
         sample_rate: int | None = None,
         mode: str = "extract",
         options: SeparationOptions | None = None,
@@ -132,6 +124,7 @@ class SegmentSeparator(abc.ABC):
     ) -> dict[str, np.ndarray]:
         """Separate an array (with ``sample_rate``) or a file into one stem per query plus ``rest``.
 
+        Queries are texts or :class:`~soundsift.queries.AudioQuery` objects (query by example).
         Arrays are ``(channels, samples)`` or 1-D mono.  Returns ``{name: (channels, samples)}``
         at the input's own rate and channel count.  ``options`` (segment length, overlap,
         whether to return ``rest``) overrides ``mode`` when given.
@@ -154,13 +147,23 @@ class SegmentSeparator(abc.ABC):
         bit_depth: str = "24",
         progress: ProgressCallback | None = None,
         cancel: CancelCheck | None = None,
+        queries: Sequence[QueryLike] | None = None,
     ) -> list[Path]:
         """Stream a file through the engine into one file per stem, in bounded memory.
 
-        ``outputs`` maps each query (and ``rest`` when wanted) to its output path.  Files
-        appear only when the whole separation succeeded; on any error none is written.
+        ``outputs`` maps each query's stem name (and ``rest`` when wanted) to its output path.
+        ``queries`` gives the queries themselves when some are audio queries (their names must
+        be the keys of ``outputs``); by default the keys are the text queries.  Files appear
+        only when the whole separation succeeded; on any error none is written.
         """
-        queries = [name for name in outputs if name != REST]
+        if queries is None:
+            queries = [name for name in outputs if name != REST]
+        else:
+            queries = check_queries(queries)
+            missing = [query_name(q) for q in queries if query_name(q) not in outputs]
+            if missing or len(outputs) - (REST in outputs) != len(queries):
+                raise InvalidArgumentError(f"outputs {sorted(outputs)} do not match the queries' stem names "
+                                           f"{[query_name(q) for q in queries]}")
         options = dataclasses.replace(options, include_rest=REST in outputs)
         with AudioReader(path) as reader:
             writers = {n: AtomicAudioWriter(p, reader.sample_rate, reader.channels, bit_depth) for n, p in outputs.items()}

@@ -28,10 +28,12 @@ from soundsift.model.network import SeparatorNetwork, pad_to
 from soundsift.model.segment_resample import resample_segment
 from soundsift.model.store import resolve_model
 from soundsift.model.unet import Query
+from soundsift.queries import AudioQuery, QueryLike
 from soundsift.separation import MODES, REST, SegmentSeparator, SeparationOptions, check_queries
 
-__all__ = ["MODES", "REST", "SeparationOptions", "Separator", "check_queries", "resolve_device"]
+__all__ = ["MODES", "REST", "AudioQuery", "SeparationOptions", "Separator", "check_queries", "resolve_device"]
 CUDA_SEGMENT_BATCH = 4
+AUDIO_CACHE = 16
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -68,6 +70,7 @@ class Separator(SegmentSeparator):
         self.half = half
         self.config = network.config
         self._query_cache: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
+        self._audio_cache: dict[AudioQuery, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
 
     @classmethod
     def load(
@@ -94,16 +97,22 @@ class Separator(SegmentSeparator):
         """Several segments per network call on a GPU; one on the CPU, where batching gains nothing."""
         return CUDA_SEGMENT_BATCH if self.device.type == "cuda" else 1
 
-    def encode_queries(self, queries: Sequence[str]) -> Query:
-        """Embed queries once; results are cached per text for the life of the separator."""
-        todo = [q for q in queries if q not in self._query_cache]
+    def encode_queries(self, queries: Sequence[QueryLike]) -> Query:
+        """Embed queries; text results are cached per text for the life of the separator.
+
+        Audio queries are embedded by the encoder's audio tower (:mod:`soundsift.model.audio_query`)
+        and cached per :class:`AudioQuery` object (its examples are read once; the most recent
+        ``AUDIO_CACHE`` objects are kept), so streaming stages do not embed them per segment.
+        """
+        texts = [q for q in queries if isinstance(q, str)]
+        todo = list(dict.fromkeys(q for q in texts if q not in self._query_cache))
         if todo:
             with torch.inference_mode():
                 emb = self.encoder.encode_text(todo).to(self.device)
                 tokens, padding = self.encoder.token_states(todo)
             for i, q in enumerate(todo):
                 self._query_cache[q] = (emb[i], tokens[i].to(self.device), padding[i].to(self.device))
-        parts = [self._query_cache[q] for q in queries]
+        parts = [self._query_cache[q] if isinstance(q, str) else self._cached_audio_query(q) for q in queries]
         length = max(p[1].shape[0] for p in parts)
         tokens = torch.stack([torch.nn.functional.pad(p[1], (0, 0, 0, length - p[1].shape[0])) for p in parts])
         padding = torch.stack(
@@ -111,7 +120,35 @@ class Separator(SegmentSeparator):
         )
         return Query(torch.stack([p[0] for p in parts]), tokens, padding)
 
-    def _segment_fn(self, sample_rate: int, queries: list[str], segment: int) -> BatchFn:
+    def _cached_audio_query(self, query: AudioQuery) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`_audio_query`, once per query object (AudioQuery hashes by identity)."""
+        if query not in self._audio_cache:
+            while len(self._audio_cache) >= AUDIO_CACHE:
+                del self._audio_cache[next(iter(self._audio_cache))]
+            self._audio_cache[query] = self._audio_query(query)
+        return self._audio_cache[query]
+
+    def _audio_query(self, query: AudioQuery) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Embedding and token states of an audio query.
+
+        Token states (used by cross-attention separators) are the blended text's, or, for a
+        query without text, the embedding itself as one token.
+        """
+        from soundsift.model.audio_query import embed_audio_query
+
+        emb = embed_audio_query(self.encoder, query, self.config.stft.sample_rate).to(self.device)
+        if query.text is not None:
+            with torch.inference_mode():
+                tokens, padding = self.encoder.token_states([query.text])
+            return emb, tokens[0].to(self.device), padding[0].to(self.device)
+        if self.config.network.cross_attention and self.encoder.token_dim != self.encoder.dim:
+            raise InvalidArgumentError(
+                f"this model attends to text token states ({self.encoder.token_dim}-d) that an audio example does "
+                f"not have; give the audio query '{query.name}' a text too, or use a model without cross-attention")
+        token = emb[None, : self.encoder.token_dim]
+        return emb, token, torch.zeros(1, dtype=torch.bool, device=self.device)
+
+    def _segment_fn(self, sample_rate: int, queries: list[QueryLike], segment: int) -> BatchFn:
         """Per-batch extraction: list of (channels, L) native segments -> list of (queries, channels, L) stems."""
         query = self.encode_queries(queries)
         stft_cfg = self.config.stft

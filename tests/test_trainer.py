@@ -165,7 +165,7 @@ def test_builtin_recipes_cover_every_regime_and_parse(tmp_path, monkeypatch):
     from soundsift.training.regimes import REGIMES
 
     monkeypatch.chdir(tmp_path)
-    assert set(builtin_recipes()) == set(REGIMES) | {"default-model"}
+    assert set(builtin_recipes()) == set(REGIMES) | {"default-model", "zero-shot"}
     for name in REGIMES:
         recipe = load_recipe(name)
         assert recipe.regime == name and recipe.data.corpora == (str(tmp_path / "data" / "music"),)

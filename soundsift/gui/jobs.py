@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from soundsift.queries import QueryLike
 from soundsift.separation import SeparationOptions
 
 
@@ -52,6 +53,7 @@ class JobRequest:
     options: SeparationOptions
     bit_depth: str
     model: ModelChoice
+    queries: tuple[QueryLike, ...] = ()  # texts and reference clips; empty: the text queries named by outputs
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from PyQt6.QtWidgets import (
 
 from soundsift.audio import audio_extensions
 from soundsift.batch import expand_inputs, plan_jobs
+from soundsift.engines import torch_installed
 from soundsift.errors import SoundsiftError
 from soundsift.gui.export import ExportRequest
 from soundsift.gui.jobs import Job, JobRequest, JobState, ModelChoice
@@ -37,13 +38,14 @@ from soundsift.gui.preset_menu import PresetButton
 from soundsift.gui.query_field import QueryField
 from soundsift.gui.queue_model import QueueModel
 from soundsift.gui.queue_panel import QueuePanel
+from soundsift.gui.reference_queries import ReferenceClips
 from soundsift.gui.results import ResultsPanel
 from soundsift.gui.settings import AppSettings, load_history, load_settings, remember_queries, save_settings
 from soundsift.gui.settings_dialog import SettingsDialog
 from soundsift.gui.suggestions import load_presets, preset_queries, query_presets
 from soundsift.gui.worker import Loader, SeparationWorker
 from soundsift.presets import QueryPreset
-from soundsift.separation import SeparationOptions, check_queries
+from soundsift.separation import SeparationOptions, check_queries, query_name
 
 if TYPE_CHECKING:
     from soundsift.gui.finetune_page import FinetunePage
@@ -106,6 +108,8 @@ class MainWindow(QMainWindow):
         request_bar.addWidget(self.remove_button)
         request_bar.addWidget(self.separate_button)
         request_bar.addWidget(settings_button)
+        self.references = ReferenceClips()
+        self.references.message.connect(self.show_message)
         self.banner = QLabel()
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet("QLabel { background: #7a5a00; color: white; padding: 6px; border-radius: 4px; }")
@@ -127,6 +131,7 @@ class MainWindow(QMainWindow):
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addLayout(request_bar)
+        layout.addWidget(self.references)
         layout.addWidget(self.banner)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
@@ -254,10 +259,11 @@ class MainWindow(QMainWindow):
 
     def separate(self) -> list[Job]:
         """Hand every ready file (or, if none, the selected finished ones) to the worker; returns them."""
+        texts, clips = self.query.queries(), self.references.audio_queries()
         try:
-            queries = check_queries(self.query.queries())
+            queries = check_queries([*texts, *clips])
         except SoundsiftError as exc:
-            self.show_message("Type what to pull out first, e.g. violin" if not self.query.queries() else str(exc))
+            self.show_message("Type what to pull out first, e.g. violin" if not texts and not clips else str(exc))
             self.query.setFocus()
             return []
         jobs = [job for job in self.queue.jobs() if job.state is JobState.READY]
@@ -274,15 +280,18 @@ class MainWindow(QMainWindow):
             self.show_message(str(exc))
             return []
         options = SeparationOptions(mode=self.mode(), include_rest=settings.include_rest,
-                                    gain_db=self.preset_levels(queries))
-        model = ModelChoice(settings.model, settings.engine, settings.device)
+                                    gain_db=self.preset_levels(texts))
+        torch_engine = clips and settings.engine == "auto" and torch_installed()  # clips need the audio tower
+        model = ModelChoice(settings.model, "torch" if torch_engine else settings.engine, settings.device)
         for job, plan in zip(jobs, planned):
-            request = JobRequest(job.job_id, job.source, plan.outputs, options, settings.bit_depth, model)
+            request = JobRequest(job.job_id, job.source, plan.outputs, options, settings.bit_depth, model,
+                                 tuple(queries))
             self.queue.update(job.job_id, state=JobState.QUEUED, progress=0.0, message="", request=request, stems=[])
             self.worker.submit(request)
-        self.query.set_suggestions([*remember_queries(self.store, queries), *self.presets])
+        if texts:
+            self.query.set_suggestions([*remember_queries(self.store, check_queries(texts)), *self.presets])
         self._follow_latest = True
-        self.show_message(f"Separating {len(jobs)} file(s) for: {', '.join(queries)}")
+        self.show_message(f"Separating {len(jobs)} file(s) for: {', '.join(query_name(q) for q in queries)}")
         return jobs
 
     def cancel_selected(self) -> None:

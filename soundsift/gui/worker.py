@@ -101,6 +101,7 @@ class SeparationWorker(QThread):
             written = separator.separate_file(
                 request.source, request.outputs, request.options, request.bit_depth,
                 self._progress_reporter(job_id), lambda: self._is_cancelled(job_id),
+                queries=list(request.queries) or None,
             )
             self.job_done.emit(job_id, [self._result(name, path) for name, path in zip(request.outputs, written)])
         except SeparationCancelled:

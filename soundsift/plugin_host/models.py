@@ -9,6 +9,7 @@ import numpy as np
 
 import soundsift
 from soundsift.errors import InvalidArgumentError
+from soundsift.queries import QueryLike, query_name
 from soundsift.separation import SeparationOptions
 
 
@@ -40,7 +41,7 @@ def load_separator(model: str, engine: str, device: str) -> Any:
 
 
 def separate_segment(
-    separator: Any, segment: np.ndarray, queries: list[str], sample_rate: float, options: SeparationOptions
+    separator: Any, segment: np.ndarray, queries: list[QueryLike], sample_rate: float, options: SeparationOptions
 ) -> np.ndarray:
     """Separate one ``(channels, L)`` segment, ``L`` at most a segment long, into ``(queries, channels, L)``.
 
@@ -49,4 +50,4 @@ def separate_segment(
     engine does for a file.
     """
     stems = separator.separate(segment, queries, int(sample_rate), options=options)
-    return np.stack([stems[q] for q in queries])
+    return np.stack([stems[query_name(q)] for q in queries])

@@ -1,13 +1,16 @@
-"""TextSeparate: the separator as one effect, extracting or removing the sound a text describes."""
+"""TextSeparate: the separator as one effect, extracting or removing the sound a text (or an audio example) describes."""
 from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from soundsift.errors import InvalidArgumentError
+from soundsift.plugin_host.models import load_separator
 from soundsift.plugin_host.separating import SeparatingStage
+from soundsift.queries import AudioQuery, QueryLike
 from soundsift.separation import MODES, check_queries
 
 
@@ -20,6 +23,10 @@ class TextSeparate(SeparatingStage):
     segment, cross-faded in like any segment boundary.  ``buffer_size`` is accepted for
     Pedalboard compatibility: the separator always works in whole segments.
 
+    ``query`` may be an :class:`~soundsift.queries.AudioQuery` ("what sounds like this clip",
+    see ``docs/query_by_example.md``); audio queries need the encoder's audio tower, so with
+    ``engine="auto"`` they run on the torch engine.
+
     Example:
         >>> from pedalboard import Reverb
         >>> from soundsift.plugin_host import Chain, TextSeparate
@@ -29,7 +36,7 @@ class TextSeparate(SeparatingStage):
 
     def __init__(
         self,
-        query: str,
+        query: QueryLike,
         mode: str = "extract",
         gain_db: float = 0.0,
         model: str | Path = "default",
@@ -44,13 +51,19 @@ class TextSeparate(SeparatingStage):
         self.gain_db = gain_db
 
     @property
-    def query(self) -> str:
-        """The text describing the sound, e.g. ``"a dog barking"``."""
+    def query(self) -> QueryLike:
+        """The text describing the sound, e.g. ``"a dog barking"``, or an audio query."""
         return self._query
 
     @query.setter
-    def query(self, value: str) -> None:
+    def query(self, value: QueryLike) -> None:
         self._query = check_queries([value])[0]
+
+    def separator(self) -> Any:
+        """The loaded model; an audio query on ``engine="auto"`` takes the torch engine (it has the audio tower)."""
+        if isinstance(self.query, AudioQuery) and self.engine == "auto":
+            return load_separator(self.model, "torch", self.device)
+        return super().separator()
 
     @property
     def mode(self) -> str:
@@ -74,7 +87,7 @@ class TextSeparate(SeparatingStage):
             raise InvalidArgumentError(f"gain_db must be a number of decibels, got {value!r}")
         self._gain_db = float(value)
 
-    def _queries(self) -> list[str]:
+    def _queries(self) -> list[QueryLike]:
         return [self.query]
 
     def _mode(self) -> str:

@@ -28,6 +28,9 @@ def to_dict(processor: Any, where: str = "stage") -> dict[str, Any]:
     as absolute paths, so the table means the same from any folder.
     """
     if isinstance(processor, TextSeparate):
+        if not isinstance(processor.query, str):
+            raise PresetError(f"{where}: TextSeparate with an audio query ({processor.query.name!r}) cannot be saved "
+                              "in a preset; presets hold text queries")
         return {"type": "TextSeparate", "query": processor.query, "mode": processor.mode,
                 "gain_db": processor.gain_db, **_engine_settings(processor)}
     if isinstance(processor, StemChains):

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from soundsift.audio import downmix
-from soundsift.errors import CheckpointError
+from soundsift.errors import CheckpointError, InvalidArgumentError
 from soundsift.model.chunked import BatchFn
 from soundsift.model.config import STFTConfig
 from soundsift.model.encoders.compact_onnx import OnnxTextEncoder
@@ -29,6 +29,7 @@ from soundsift.runtime.dsp import GridProjector, istft, stft
 from soundsift.runtime.layout import ONNX_DIR, TEXT_DIR, ExportRecord, file_sha256
 from soundsift.runtime.network import OnnxNetwork, OnnxQuery
 from soundsift.runtime.sessions import providers_for
+from soundsift.queries import AUDIO_QUERY_HELP, QueryLike
 from soundsift.separation import SegmentSeparator
 
 
@@ -74,8 +75,13 @@ class OnnxSeparator(SegmentSeparator):
         path = resolve_model(name_or_path)
         return cls(path, device, threads, name=str(name_or_path or path.name))
 
-    def encode_queries(self, queries: Sequence[str]) -> OnnxQuery:
-        """Embed queries once; results are cached per text for the life of the separator."""
+    def encode_queries(self, queries: Sequence[QueryLike]) -> OnnxQuery:
+        """Embed queries once; results are cached per text for the life of the separator.
+
+        Audio queries are refused with a clear error: the export carries the text tower only.
+        """
+        if not all(isinstance(q, str) for q in queries):
+            raise InvalidArgumentError(AUDIO_QUERY_HELP)
         todo = [q for q in queries if q not in self._query_cache]
         if todo:
             embedding = self.text.encode_text(todo)
@@ -95,7 +101,7 @@ class OnnxSeparator(SegmentSeparator):
             padding[i, : len(states)] = False
         return OnnxQuery(np.stack([p[0] for p in parts]), tokens, padding)
 
-    def _segment_fn(self, sample_rate: int, queries: list[str], segment: int) -> BatchFn:
+    def _segment_fn(self, sample_rate: int, queries: list[QueryLike], segment: int) -> BatchFn:
         """Per-batch extraction: list of (channels, L) native segments -> list of (queries, channels, L) stems."""
         query = self.encode_queries(queries)
         cfg = self.config.stft

@@ -5,15 +5,33 @@ clips of distinct classes (single sources when 1).  For the semi-supervised regi
 fraction ``single_fraction`` of the items is built from single sources with label captions.
 ``labelled_fraction`` limits the single sources to a seeded per-class subset of the clips
 (the "5% single-source data" settings); mixtures may use every clip.  All randomness comes from the generator the caller passes, so a seeded run is repeatable.
+
+Query by example (``docs/query_by_example.md``): ``exclude_classes`` drops every clip
+carrying one of those labels from the pool, so those classes never reach the separator;
+with ``audio_query_fraction`` > 0 that fraction of the items has each single-source part
+queried by another clip of the same class (a reference drawn from the train split, never
+the part's own clip) instead of its caption.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from soundsift.training.data.mixtures import ClipPool, MixtureSampler
+from soundsift.errors import SoundsiftError
+from soundsift.training.data.mixtures import ClipPool, MixtureOfMixtures, MixtureSampler
 from soundsift.training.recipe import DataRecipe
 from soundsift.training.regimes import MixtureBatch
+
+
+def without_classes(pool: ClipPool, classes: tuple[str, ...]) -> ClipPool:
+    """The pool without clips that carry any of ``classes`` among their labels."""
+    if not classes:
+        return pool
+    unknown = sorted(set(classes) - {label for c in pool.clips for label in c.entry.labels})
+    if unknown:
+        raise SoundsiftError(f"exclude_classes names labels the corpora do not have: {unknown}")
+    held_out = set(classes)
+    return ClipPool([c for c in pool.clips if not held_out & set(c.entry.labels)], pool.sample_rate, pool.samples)
 
 
 def labelled_subset(pool: ClipPool, fraction: float, seed: int) -> ClipPool:
@@ -33,7 +51,9 @@ class BatchSource:
     """Draws batches of mixtures-of-mixtures from the train split of the recipe's corpora."""
 
     def __init__(self, data: DataRecipe, sample_rate: int, batch_size: int) -> None:
-        pool = ClipPool.from_corpora(data.corpora, "train", data.categories, sample_rate)
+        pool = without_classes(ClipPool.from_corpora(data.corpora, "train", data.categories, sample_rate),
+                                data.exclude_classes)
+        self.pool = pool
         self.data = data
         self.batch_size = batch_size
         self.samples = min(round(data.seconds * sample_rate), pool.samples)
@@ -42,17 +62,38 @@ class BatchSource:
         single_pool = labelled_subset(pool, data.labelled_fraction, data.subset_seed)
         self.single = MixtureSampler(single_pool, 1, data.gain_db, weights)
 
-    def _item(self, rng: np.random.Generator) -> tuple[np.ndarray, list[str], bool]:
+    def _item(self, rng: np.random.Generator) -> tuple[np.ndarray, list[str], bool, np.ndarray | None]:
         single = self.data.sources_per_part == 1 or rng.random() < self.data.single_fraction
         sampler = self.single if single else self.weak
         mom = sampler.mixture_of_mixtures(rng, self.data.parts)
         start = int(rng.integers(0, mom.audio.shape[-1] - self.samples + 1))
         parts = np.stack([m.audio[start : start + self.samples] for m in mom.mixtures])
-        return parts, [m.caption for m in mom.mixtures], single
+        refs = None
+        if self.data.audio_query_fraction > 0 and single and rng.random() < self.data.audio_query_fraction:
+            refs = self._references(mom, rng)
+        return parts, [m.caption for m in mom.mixtures], single, refs
+
+    def _references(self, mom: MixtureOfMixtures, rng: np.random.Generator) -> np.ndarray | None:
+        """Per part, another clip of the part's class (``(parts, samples)``); None if a class has one clip only."""
+        refs = []
+        for mixture in mom.mixtures:
+            clip = mixture.clips[0]
+            others = [c for c in self.pool.by_label[clip.entry.label] if c.path != clip.path]
+            if not others:
+                return None
+            audio = self.pool.load(others[int(rng.integers(len(others)))])
+            start = int(rng.integers(0, audio.shape[-1] - self.samples + 1))
+            refs.append(audio[start : start + self.samples])
+        return np.stack(refs)
 
     def next(self, rng: np.random.Generator) -> MixtureBatch:
-        """One batch. Shapes: parts (batch, parts, samples)."""
+        """One batch. Shapes: parts and references (batch, parts, samples)."""
         items = [self._item(rng) for _ in range(self.batch_size)]
         parts = torch.from_numpy(np.stack([i[0] for i in items]).astype(np.float32))
         single = torch.tensor([[i[2]] * self.data.parts for i in items])
-        return MixtureBatch(parts, [i[1] for i in items], single)
+        if self.data.audio_query_fraction == 0:
+            return MixtureBatch(parts, [i[1] for i in items], single)
+        refs = torch.from_numpy(np.stack([i[3] if i[3] is not None else np.zeros_like(i[0]) for i in items])
+                                .astype(np.float32))
+        use = torch.tensor([[i[3] is not None] * self.data.parts for i in items])
+        return MixtureBatch(parts, [i[1] for i in items], single, refs, use)

@@ -25,11 +25,14 @@ from soundsift.errors import SoundsiftError
 from soundsift.model.config import STFTConfig
 from soundsift.model.frontend import istft, stft
 from soundsift.model.network import SeparatorNetwork
+from soundsift.queries import QueryLike, query_name
 from soundsift.separator import SeparationOptions, Separator
 from soundsift.training.data.manifest import Entry, corpus_root, read_manifest
+from soundsift.training.references import ReferencePicker
 
 QUERY_TEMPLATE = "the sound of {label}"
-Estimator = Callable[["TestMixture", list[str]], np.ndarray]
+Estimator = Callable[["TestMixture", list[QueryLike]], np.ndarray]
+QueryFn = Callable[["TestMixture"], list[QueryLike]]
 
 
 @dataclass(frozen=True)
@@ -108,13 +111,14 @@ def _bss(refs: np.ndarray, ests: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     return sdr, sir, sar
 
 
-def score_mixture(item: TestMixture, estimates: np.ndarray, queries: Sequence[str], stft_cfg: STFTConfig) -> list[Score]:
+def score_mixture(item: TestMixture, estimates: np.ndarray, queries: Sequence[QueryLike], stft_cfg: STFTConfig
+                  ) -> list[Score]:
     """BSS-Eval scores of every stem's estimate. Shape: estimates (n, samples)."""
     sdr, sir, sar = _bss(item.stems, estimates)
     base, _, _ = _bss(item.stems, np.repeat(item.mixture[None], len(item.stems), axis=0))
     oracle, _, _ = _bss(item.stems, oracle_irm(item.stems, item.sample_rate, stft_cfg))
     return [
-        Score(item.name, label, query, float(sdr[i]), float(sir[i]), float(sar[i]), float(sdr[i] - base[i]),
+        Score(item.name, label, query_name(query), float(sdr[i]), float(sir[i]), float(sar[i]), float(sdr[i] - base[i]),
               float(oracle[i]))
         for i, (label, query) in enumerate(zip(item.labels, queries))
     ]
@@ -124,9 +128,9 @@ def separator_estimator(separator: Separator) -> Estimator:
     """Estimates from a loaded separator: one stem per query, mono."""
     options = SeparationOptions(include_rest=False)
 
-    def estimate(item: TestMixture, queries: list[str]) -> np.ndarray:
+    def estimate(item: TestMixture, queries: list[QueryLike]) -> np.ndarray:
         stems = separator.separate(item.mixture[None], queries, item.sample_rate, options=options)
-        return np.stack([stems[q][0] for q in queries])
+        return np.stack([stems[query_name(q)][0] for q in queries])
 
     return estimate
 
@@ -138,7 +142,7 @@ def oracle_slot_estimator(network: SeparatorNetwork) -> Estimator:
     query-free baseline, as is usual when MixIT is compared with query-based separators.
     """
 
-    def estimate(item: TestMixture, queries: list[str]) -> np.ndarray:
+    def estimate(item: TestMixture, queries: list[QueryLike]) -> np.ndarray:
         slots = slot_outputs(network, item.mixture, item.sample_rate)
         best = [int(np.argmax([_sdr_like(stem, s) for s in slots])) for stem in item.stems]
         return slots[best]
@@ -171,22 +175,47 @@ def evaluate(
     stft_cfg: STFTConfig,
     query_template: str | None = QUERY_TEMPLATE,
     progress: Callable[[int, int], None] | None = None,
+    query_fn: QueryFn | None = None,
 ) -> list[Score]:
-    """Score every stem of every mixture; ``query_template=None`` queries with stem captions."""
+    """Score every stem of every mixture; ``query_template=None`` queries with stem captions.
+
+    ``query_fn`` (mixture -> one query per stem) overrides both, e.g. audio-example queries
+    (:func:`audio_example_queries`).
+    """
     scores: list[Score] = []
     for i, item in enumerate(testset):
-        queries = list(item.captions) if query_template is None else [
-            query_template.format(label=label) for label in item.labels
-        ]
+        if query_fn is not None:
+            queries = query_fn(item)
+        elif query_template is None:
+            queries = list(item.captions)
+        else:
+            queries = [query_template.format(label=label) for label in item.labels]
         scores.extend(score_mixture(item, estimate(item, queries), queries, stft_cfg))
         if progress is not None:
             progress(i + 1, len(testset))
     return scores
 
 
-def summarise(scores: Sequence[Score]) -> dict[str, dict[str, float]]:
-    """Mean and median of each metric, overall and per class."""
+def audio_example_queries(picker: ReferencePicker) -> QueryFn:
+    """Per stem, an audio query of reference clips of its class (:class:`ReferencePicker`)."""
+
+    def queries(item: TestMixture) -> list[QueryLike]:
+        return [picker.query(label, item.name, i) for i, label in enumerate(item.labels)]
+
+    return queries
+
+
+def summarise(scores: Sequence[Score], held_out: Sequence[str] = ()) -> dict[str, dict[str, float]]:
+    """Mean and median of each metric, overall and per class.
+
+    With ``held_out`` class labels, two more rows: ``seen`` and ``held-out`` (the stems of
+    classes outside / inside that list).
+    """
     groups: dict[str, list[Score]] = {"all": list(scores)}
+    if held_out:
+        groups["seen"] = [s for s in scores if s.label not in held_out]
+        groups["held-out"] = [s for s in scores if s.label in held_out]
+        groups = {k: v for k, v in groups.items() if v}
     for s in scores:
         groups.setdefault(s.label, []).append(s)
     table = {}

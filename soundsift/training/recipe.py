@@ -15,6 +15,8 @@ sources_per_part = 2                 # sources in each captioned part x_n (1: si
 parts = 2                            # N: the network hears x = x_1 + ... + x_N
 seconds = 4.0
 validation = "data/music-test"       # a test set folder for validation SDR (optional)
+audio_query_fraction = 0.0           # query single-source parts by another clip of their class, this often
+exclude_classes = []                 # class labels held out of training entirely (zero-shot evaluation)
 
 [optim]
 steps = 2000
@@ -63,6 +65,14 @@ class DataRecipe:
     subset_seed: int = 0
     validation: str | None = None
     validation_limit: int = 16
+    audio_query_fraction: float = 0.0
+    exclude_classes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.audio_query_fraction <= 1.0:
+            raise ValueError(f"audio_query_fraction must be in [0, 1], got {self.audio_query_fraction}")
+        if isinstance(self.exclude_classes, str) or not all(isinstance(c, str) for c in self.exclude_classes):
+            raise ValueError(f"exclude_classes must be a list of class labels, got {self.exclude_classes!r}")
 
 
 @dataclass(frozen=True)

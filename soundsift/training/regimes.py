@@ -32,16 +32,39 @@ from soundsift.training.captions import clauses_with_weights
 
 @dataclass
 class MixtureBatch:
-    """Parts ``(B, N, samples)`` at the model rate, their captions ``[B][N]``, and which are single sources."""
+    """Parts ``(B, N, samples)`` at the model rate, their captions ``[B][N]``, and which are single sources.
+
+    ``references`` ``(B, N, samples)`` with ``use_reference`` ``(B, N)``: where True, part n's
+    caption query is replaced by the audio embedding of its reference (another clip of the
+    same class; query-by-example training, ``data.audio_query_fraction``).
+    """
 
     parts: torch.Tensor
     captions: list[list[str]]
     single: torch.Tensor
+    references: torch.Tensor | None = None
+    use_reference: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         b, n = self.parts.shape[:2]
         if len(self.captions) != b or any(len(c) != n for c in self.captions) or self.single.shape != (b, n):
             raise ValueError(f"MixtureBatch: parts {tuple(self.parts.shape)} disagree with captions/single flags")
+        if (self.references is None) != (self.use_reference is None) or (
+                self.use_reference is not None and self.use_reference.shape != (b, n)):
+            raise ValueError("MixtureBatch: references and use_reference go together, one flag per part")
+
+    def select(self, mask: torch.Tensor) -> MixtureBatch:
+        """The items where ``mask`` (B,) is True."""
+        idx = mask.nonzero().flatten().tolist()
+        refs = None if self.references is None else self.references[mask]
+        use = None if self.use_reference is None else self.use_reference[mask]
+        return MixtureBatch(self.parts[mask], [self.captions[i] for i in idx], self.single[mask], refs, use)
+
+    def to(self, device: torch.device) -> MixtureBatch:
+        """The batch's tensors on ``device``."""
+        refs = None if self.references is None else self.references.to(device)
+        use = None if self.use_reference is None else self.use_reference.to(device)
+        return MixtureBatch(self.parts.to(device), self.captions, self.single.to(device), refs, use)
 
 
 @dataclass(frozen=True)
@@ -86,9 +109,47 @@ def query_for(encoder: QueryEncoder, texts: Sequence[Sequence[str]], device: tor
                  padding.to(device).reshape(b, q, -1))
 
 
-def separate(network: SeparatorNetwork, encoder: QueryEncoder, spec: Spectra, texts: Sequence[Sequence[str]]) -> torch.Tensor:
-    """Masked magnitudes S(q) = M(x, q) * |X| for per-item texts. -> (B, Q, F, T)."""
-    logits = network.mask_logits(spec.mag, query_for(encoder, texts, spec.mag.device))
+def with_references(query: Query, encoder: QueryEncoder, batch: MixtureBatch, sample_rate: int) -> Query:
+    """Replace the first N (caption) queries of flagged parts by their reference clips' audio embeddings.
+
+    Token states of a replaced query become the embedding as one token (as for audio queries
+    at inference, :meth:`soundsift.separator.Separator._audio_query`).
+    """
+    if batch.use_reference is None or not bool(batch.use_reference.any()):
+        return query
+    n = batch.use_reference.shape[1]
+    flags = batch.use_reference.to(query.embedding.device)
+    with torch.no_grad():
+        refs = batch.references[batch.use_reference]
+        audio = encoder.encode_audio(refs.to(query.embedding.device), sample_rate)
+        audio = audio / audio.norm(dim=-1, keepdim=True).clamp_min(1e-8)
+    embedding = query.embedding.clone()
+    head = embedding[:, :n]
+    head[flags] = audio.to(embedding.dtype)
+    embedding[:, :n] = head
+    tokens, padding = query.tokens, query.padding
+    if tokens is not None and padding is not None and tokens.shape[-1] == embedding.shape[-1]:
+        tokens, padding = tokens.clone(), padding.clone()
+        tok_head, pad_head = tokens[:, :n], padding[:, :n]
+        tok_head[flags] = 0.0
+        tok_head[flags, 0] = audio.to(tokens.dtype)
+        pad_head[flags] = True
+        pad_head[flags, 0] = False
+        tokens[:, :n], padding[:, :n] = tok_head, pad_head
+    return Query(embedding, tokens, padding)
+
+
+def separate(network: SeparatorNetwork, encoder: QueryEncoder, spec: Spectra, texts: Sequence[Sequence[str]],
+             batch: MixtureBatch | None = None) -> torch.Tensor:
+    """Masked magnitudes S(q) = M(x, q) * |X| for per-item texts. -> (B, Q, F, T).
+
+    With ``batch`` (whose captions are the first N texts), flagged parts are queried by their
+    reference clips instead (:func:`with_references`).
+    """
+    query = query_for(encoder, texts, spec.mag.device)
+    if batch is not None:
+        query = with_references(query, encoder, batch, network.config.stft.sample_rate)
+    logits = network.mask_logits(spec.mag, query)
     return torch.sigmoid(logits) * spec.mag[:, None]
 
 
@@ -96,7 +157,7 @@ def mix_separate_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: M
                       weights: LossWeights) -> torch.Tensor:
     """Mix-and-separate (L_URL; supervised when the parts are single sources)."""
     spec = spectra(network, batch)
-    est = separate(network, encoder, spec, batch.captions)
+    est = separate(network, encoder, spec, batch.captions, batch)
     return weights.reconstruction * losses.reconstruction_loss(est, spec.part_mags, spec.weight)
 
 
@@ -131,7 +192,7 @@ def weak_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBa
     clause_texts = [[t for wc in item for t in wc.clauses] for item in split]
     clause_w = torch.tensor([[wc.weights for wc in item] for item in split], device=spec.mag.device)
     texts = [list(caps) + clauses for caps, clauses in zip(batch.captions, clause_texts)]
-    est = separate(network, encoder, spec, texts)
+    est = separate(network, encoder, spec, texts, batch)
     caption_est, clause_est = est[:, :n], est[:, n:]
     url = losses.reconstruction_loss(caption_est, spec.part_mags, spec.weight)
     crl = losses.consistency_loss(clause_est.reshape(b, n, weights.clauses, *est.shape[-2:]), clause_w,
@@ -147,8 +208,7 @@ def semi_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBa
     out = torch.zeros(batch.parts.shape[0], device=batch.parts.device)
     for mask, fn, scale in ((supervised, mix_separate_loss, weights.lambda_s), (~supervised, weak_loss, weights.lambda_u)):
         if mask.any():
-            idx = mask.nonzero().flatten().tolist()
-            sub = MixtureBatch(batch.parts[mask], [batch.captions[i] for i in idx], batch.single[mask])
+            sub = batch.select(mask)
             out = out.index_put((mask.nonzero().flatten(),), scale * fn(network, encoder, sub, weights))
     return out
 

@@ -185,7 +185,12 @@ def _validation_set(recipe: Recipe) -> list:
         return []
     from soundsift.training.evaluate import load_testset
 
-    return load_testset(recipe.data.validation, recipe.data.validation_limit)
+    held_out = set(recipe.data.exclude_classes)
+    if not held_out:
+        return load_testset(recipe.data.validation, recipe.data.validation_limit)
+    testset = load_testset(recipe.data.validation)
+    seen = [item for item in testset if not held_out & set(item.labels)]  # held-out classes stay unseen
+    return seen[: recipe.data.validation_limit]
 
 
 def _progress(recipe: Recipe, progress: Progress, enabled: bool):  # noqa: ANN202
@@ -196,4 +201,4 @@ def _progress(recipe: Recipe, progress: Progress, enabled: bool):  # noqa: ANN20
 
 
 def _to(batch: MixtureBatch, device: torch.device) -> MixtureBatch:
-    return MixtureBatch(batch.parts.to(device), batch.captions, batch.single.to(device))
+    return batch.to(device)
