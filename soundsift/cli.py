@@ -13,6 +13,7 @@ from pathlib import Path
 
 from soundsift import __version__
 from soundsift.errors import SoundsiftError
+from soundsift.separation import OVERLAP, SEGMENT_SECONDS
 
 BIT_DEPTH_CHOICES = ("16", "24", "32f")
 
@@ -100,10 +101,10 @@ def _add_separate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--segment-batch", type=_positive_int, default=None, metavar="N",
                    help="segments per network call (default: 4 on a GPU with torch, else 1)")
     p.add_argument("--half", action="store_true", help="float16 network on a CUDA GPU (torch engine)")
-    p.add_argument("--segment", type=_seconds, default=10.0, metavar="SECONDS",
+    p.add_argument("--segment", type=_seconds, default=SEGMENT_SECONDS, metavar="SECONDS",
                    help="segment length for long inputs (default: 10)")
-    p.add_argument("--overlap", type=_fraction, default=0.25, metavar="FRACTION",
-                   help="overlap between segments as a fraction of a segment (default: 0.25)")
+    p.add_argument("--overlap", type=_fraction, default=OVERLAP, metavar="FRACTION",
+                   help=f"overlap between segments as a fraction of a segment (default: {OVERLAP})")
     p.add_argument("--no-rest", action="store_true", help="do not write the residual 'rest' stem")
     p.add_argument("--quiet", action="store_true", help="no progress bars or summary")
     p.set_defaults(handler=_run_separate, usage_check=_separate_usage)

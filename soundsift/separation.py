@@ -29,6 +29,10 @@ __all__ = ["MODES", "REST", "AudioQuery", "SegmentSeparator", "SeparationOptions
 MODES = ("extract", "remove")
 
 
+SEGMENT_SECONDS = 10.0  # default segment length of chunked separation
+OVERLAP = 0.1  # default cross-fade between segments, as a fraction of a segment (docs/performance.md)
+
+
 @dataclass(frozen=True)
 class SeparationOptions:
     """How a separation runs. ``mode='remove'`` returns, per query, the input minus that sound.
@@ -43,8 +47,8 @@ class SeparationOptions:
     """
 
     mode: str = "extract"
-    segment_seconds: float = 10.0
-    overlap: float = 0.25
+    segment_seconds: float = SEGMENT_SECONDS
+    overlap: float = OVERLAP
     include_rest: bool = True
     segment_batch: int | None = None
     gain_db: Mapping[str, float] = dataclasses.field(default_factory=dict, hash=False)

@@ -12,7 +12,7 @@ from soundsift.model.chunked import SegmentPlan
 from soundsift.plugin_host.models import check_engine, load_separator, separate_segment
 from soundsift.plugin_host.stage import Stage
 from soundsift.plugin_host.streaming import UNBOUNDED, SegmentStream
-from soundsift.separation import SeparationOptions
+from soundsift.separation import OVERLAP, SEGMENT_SECONDS, SeparationOptions
 
 
 class SeparatingStage(Stage):
@@ -28,8 +28,8 @@ class SeparatingStage(Stage):
         model: str | Path = "default",
         engine: str = "auto",
         device: str = "auto",
-        segment_seconds: float = 10.0,
-        overlap: float = 0.25,
+        segment_seconds: float = SEGMENT_SECONDS,
+        overlap: float = OVERLAP,
     ) -> None:
         self._segmenting = SeparationOptions(segment_seconds=float(segment_seconds), overlap=float(overlap))
         self.model = model

@@ -12,7 +12,7 @@ from soundsift.errors import InvalidArgumentError
 from soundsift.plugin_host.align import AlignedSum
 from soundsift.plugin_host.chain import Chain, Processor
 from soundsift.plugin_host.separating import SeparatingStage
-from soundsift.separation import REST, check_queries
+from soundsift.separation import OVERLAP, REST, SEGMENT_SECONDS, check_queries
 
 
 def as_chain(item: Any) -> Chain:
@@ -47,8 +47,8 @@ class StemChains(SeparatingStage):
         model: str | Path = "default",
         engine: str = "auto",
         device: str = "auto",
-        segment_seconds: float = 10.0,
-        overlap: float = 0.25,
+        segment_seconds: float = SEGMENT_SECONDS,
+        overlap: float = OVERLAP,
     ) -> None:
         super().__init__(model, engine, device, segment_seconds, overlap)
         queries = check_queries(list(stems))

@@ -11,7 +11,7 @@ from soundsift.errors import InvalidArgumentError
 from soundsift.plugin_host.models import load_separator
 from soundsift.plugin_host.separating import SeparatingStage
 from soundsift.queries import AudioQuery, QueryLike
-from soundsift.separation import MODES, check_queries
+from soundsift.separation import MODES, OVERLAP, SEGMENT_SECONDS, check_queries
 
 
 class TextSeparate(SeparatingStage):
@@ -42,8 +42,8 @@ class TextSeparate(SeparatingStage):
         model: str | Path = "default",
         engine: str = "auto",
         device: str = "auto",
-        segment_seconds: float = 10.0,
-        overlap: float = 0.25,
+        segment_seconds: float = SEGMENT_SECONDS,
+        overlap: float = OVERLAP,
     ) -> None:
         super().__init__(model, engine, device, segment_seconds, overlap)
         self.query = query

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from soundsift.separation import OVERLAP, SEGMENT_SECONDS
 from soundsift.speedbench.measure import Result
 from soundsift.speedbench.profile import ModuleTime
 
@@ -40,7 +41,8 @@ def render(info: RunInfo, results: Sequence[Result], profile: Sequence[ModuleTim
                 if max(info.load_before, info.load_after) > 0.5 else "."),
              "", f"Model: {info.model}. {info.model_note}".rstrip(), "",
              ("Each row is a fresh process separating a seeded 16-bit stereo 44.1 kHz WAV into one stem per query "
-             "plus `rest`, written as 24-bit WAV (`separate_file`, 10 s segments, 25% overlap). Wall s and RTF "
+             f"plus `rest`, written as 24-bit WAV (`separate_file`, {SEGMENT_SECONDS:g} s segments, {OVERLAP:.0%} "
+             "overlap). Wall s and RTF "
              "(wall time / audio duration) exclude start-up (imports and model loading, its own column); CPU s is "
              "the process's user + system time for the separation; peak RSS covers the whole process."), "",
              "| engine | input | queries | wall s | RTF | vs 1 query | CPU s | peak RSS | start-up s | torch imported |",
