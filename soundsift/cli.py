@@ -193,9 +193,10 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="score a model on saved test mixtures (SDR / SIR / SAR / SDRi)")
     _add_model_options(p)
     p.add_argument("--testset", type=Path, required=True, metavar="DIR", help="test corpus folder (manifest.jsonl)")
-    p.add_argument("--queries", choices=("labels", "captions", "audio"), default="labels",
-                   help="query each stem by 'the sound of {label}', by its caption, or by reference clips of its "
-                        "class (audio; see --references) (default: labels)")
+    p.add_argument("--queries", choices=("labels", "captions", "paraphrases", "audio"), default="labels",
+                   help="query each stem by 'the sound of {label}', by its caption, by a paraphrase of its label "
+                        "never used in training ('fiddle' for violin; labels without one keep the label query), "
+                        "or by reference clips of its class (audio; see --references) (default: labels)")
     _add_eval_audio_options(p)
     p.add_argument("--limit", type=int, default=None, metavar="N", help="score only the first N mixtures")
     p.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write every score to FILE")
@@ -211,7 +212,8 @@ def _run_eval(args: argparse.Namespace) -> int:
     separator = Separator.load(args.model, device=args.device, encoder_options=dict(args.encoder_options))
     testset = ev.load_testset(args.testset, args.limit)
     template = ev.QUERY_TEMPLATE if args.queries == "labels" else None
-    query_fn = _eval_audio_queries(args) if args.queries == "audio" else None
+    query_fn = (_eval_audio_queries(args) if args.queries == "audio"
+                else ev.paraphrase_queries if args.queries == "paraphrases" else None)
     with tqdm(total=len(testset), desc="evaluating", unit="mix", leave=False) as bar:
         scores = ev.evaluate(ev.separator_estimator(separator), testset, separator.config.stft, template,
                              lambda done, total: bar.update(done - bar.n), query_fn)

@@ -73,6 +73,16 @@ def test_eval_command(tmp_path, tiny_model, capsys):
     assert len(data["scores"]) == 4 and data["meta"]["queries"] == "captions"
 
 
+def test_paraphrase_queries_replace_labels_that_have_one(tmp_path, tiny_model):
+    root = _make_testset(tmp_path / "corpus", count=1)
+    item = ev.load_testset(root)[0]
+    assert ev.paraphrase_queries(item) == ["fiddle", "a downpour"]
+    report = tmp_path / "report.json"
+    assert main(["eval", "--model", str(tiny_model), "--testset", str(root), "--json", str(report),
+                 "--queries", "paraphrases"]) == 0
+    assert [s["query"] for s in json.loads(report.read_text())["scores"]] == ["fiddle", "a downpour"]
+
+
 def test_testset_without_mixtures_is_a_clear_error(tmp_path):
     write_manifest(tmp_path / "manifest.jsonl", [])
     with pytest.raises(Exception, match="no mixtures"):

@@ -205,6 +205,18 @@ def audio_example_queries(picker: ReferencePicker) -> QueryFn:
     return queries
 
 
+def paraphrase_queries(item: TestMixture) -> list[QueryLike]:
+    """Per stem, the first paraphrase naming its class ("fiddle" for violin; never a training
+    caption, :data:`~soundsift.training.clap.captions.PARAPHRASES`), else its label query."""
+    from soundsift.training.clap.captions import PARAPHRASES
+
+    first = {}
+    for paraphrase in PARAPHRASES:
+        for label in paraphrase.targets:
+            first.setdefault(label, paraphrase.query)
+    return [first.get(label, QUERY_TEMPLATE.format(label=label)) for label in item.labels]
+
+
 def summarise(scores: Sequence[Score], held_out: Sequence[str] = ()) -> dict[str, dict[str, float]]:
     """Mean and median of each metric, overall and per class.
 
