@@ -12,7 +12,9 @@ import abc
 import contextlib
 import dataclasses
 import math
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +33,7 @@ MODES = ("extract", "remove")
 
 SEGMENT_SECONDS = 10.0  # default segment length of chunked separation
 OVERLAP = 0.1  # default cross-fade between segments, as a fraction of a segment (docs/performance.md)
+WRITE_AHEAD = 2  # separated regions that may wait for the writer thread
 
 
 @dataclass(frozen=True)
@@ -172,16 +175,40 @@ class SegmentSeparator(abc.ABC):
         with AudioReader(path) as reader:
             writers = {n: AtomicAudioWriter(p, reader.sample_rate, reader.channels, bit_depth) for n, p in outputs.items()}
             try:
-                for region in self.iter_separate(
-                    reader.blocks(), reader.sample_rate, reader.channels, reader.frames, queries, options, progress, cancel
-                ):
-                    for name, block in region.items():
-                        writers[name].write(block)
+                regions = self.iter_separate(reader.blocks(), reader.sample_rate, reader.channels, reader.frames,
+                                             queries, options, progress, cancel)
+                _write_behind(regions, writers)
             except BaseException:
                 for writer in reversed(list(writers.values())):
                     writer.abort()
                 raise
         return [writer.commit() for writer in writers.values()]
+
+
+def _write_behind(regions: Iterable[dict[str, np.ndarray]], writers: Mapping[str, AtomicAudioWriter]) -> None:
+    """Write each region's stems on a writer thread while the next region is separated.
+
+    Encoding and writing the stems (about 0.15 s per 3-minute 24-bit stereo stem) then
+    overlaps the separation; at most ``WRITE_AHEAD`` regions wait, so memory stays bounded.
+    Returns once everything is written; an error from either side propagates.
+    """
+    def write(region: dict[str, np.ndarray]) -> None:
+        for name, block in region.items():
+            writers[name].write(block)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="soundsift-write") as pool:
+        pending: deque[Future[None]] = deque()
+        try:
+            for region in regions:
+                pending.append(pool.submit(write, region))
+                while len(pending) > WRITE_AHEAD:
+                    pending.popleft().result()
+            while pending:
+                pending.popleft().result()
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
 
 
 def _name_stems(queries: list[str], inp: np.ndarray, out: np.ndarray, options: SeparationOptions) -> dict[str, np.ndarray]:
