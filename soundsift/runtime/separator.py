@@ -4,8 +4,8 @@ Per segment: downmix and resample to the model rate (:mod:`soundsift.model.segme
 as the torch engine does), the model-rate STFT magnitude, the encoder graph once, the
 decoder graph per query, the masks carried onto each channel's native-rate STFT, and the
 inverse STFT, all in numpy and onnxruntime.  The native STFTs (one task per channel) run on
-a thread pool while the segment is resampled, and the inverse STFTs (one task per channel,
-all queries in one batched FFT) share the pool; numpy's FFT releases the GIL.
+a thread pool while the segment is resampled, and the inverse STFTs (one per query and
+channel) share the pool; numpy's FFT releases the GIL.
 """
 from __future__ import annotations
 
@@ -127,10 +127,11 @@ class OnnxSeparator(SegmentSeparator):
         native = projector.project(masks, channels[0].shape[1])
         out = np.empty((len(masks), len(channels), length), dtype=np.float32)
 
-        def synthesize(c: int) -> None:
-            out[:, c] = istft(channels[c] * native, projector.n_fft, projector.hop_length, length)
+        def synthesize(q: int, c: int) -> None:
+            out[q, c] = istft(channels[c] * native[q], projector.n_fft, projector.hop_length, length)[0]
 
-        for task in [self._pool.submit(synthesize, c) for c in range(len(channels))]:
+        tasks = [self._pool.submit(synthesize, q, c) for q in range(len(masks)) for c in range(len(channels))]
+        for task in tasks:
             task.result()
         return out
 
