@@ -17,10 +17,11 @@ import torch
 
 from soundsift.model.encoders.compact_weights import read_weights
 from soundsift.model.encoders.minilm_files import locate_minilm
-from soundsift.training.clap.captions import Paraphrase, caption_pool, class_prompt
+from soundsift.training.clap.captions import Paraphrase, class_prompt
 from soundsift.training.clap.clips import load_clips
 from soundsift.training.clap.report import embed_clips
 from soundsift.training.clap.text_features import TextFeatures
+from soundsift.training.clap.trainer import training_captions
 
 DEV_PARAPHRASES = (
     Paraphrase("a squeezebox", ("accordion",)), Paraphrase("a spanish guitar", ("acoustic guitar",)),
@@ -49,8 +50,7 @@ def main() -> None:
     val = load_clips(args.corpora, "val", rate, 4.0)
     classes = train.classes
     features = TextFeatures(locate_minilm())
-    table = [c for label in classes
-             for c in caption_pool(label, (c for c, lab in zip(train.captions, train.labels) if lab == label))]
+    table, _ = training_captions(train, classes)
     pooled = features(table)
     with torch.no_grad():
         audio = embed_clips(model, val)

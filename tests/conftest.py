@@ -1,6 +1,7 @@
 """Shared fixtures: tiny seeded models made by the tests, and generated audio files."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,15 @@ def isolated_model_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: 
     monkeypatch.setenv("SOUNDSIFT_BUNDLED_MODELS", str(store / "bundled"))
     monkeypatch.setenv("SOUNDSIFT_PRESETS", str(store / "presets"))
     return store
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """Tiny models run fastest on one thread, and far slower with two on a busy machine (use per module)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")

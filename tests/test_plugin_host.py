@@ -4,11 +4,9 @@ from __future__ import annotations
 import itertools
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
-import torch
 from pedalboard import Compressor, Gain, Pedalboard, Resample, Reverb
 
 from soundsift.errors import InvalidArgumentError
@@ -21,13 +19,7 @@ SR = 16_000
 SEGMENT = 0.25  # seconds: the separator's latency is 4000 samples at 16 kHz
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """Tiny models run fastest on one thread, and far slower with two on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

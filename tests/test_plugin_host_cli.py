@@ -1,13 +1,11 @@
 """``soundsift process INPUT --chain PRESET -o OUT``, and the file streaming behind it."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
-import torch
 from pedalboard import Compressor, Gain, Resample, Reverb
 
 from soundsift.audio import read_audio
@@ -21,12 +19,7 @@ from tests.test_cli import run_cli
 SR = 16_000
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def wet_chain(model: Path) -> Chain:

@@ -1,14 +1,12 @@
 """Chain presets: every parameter survives a TOML round trip, and bad presets are clear errors."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pedalboard
 import pytest
 import soundfile
-import torch
 from pedalboard import Compressor, Convolution, Gain, LadderFilter, Limiter, Resample, Reverb
 
 from soundsift.errors import PresetError
@@ -20,12 +18,7 @@ from tests.conftest import test_signal
 SR = 16_000
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def full_chain(model: Path, impulse_response: Path) -> Chain:

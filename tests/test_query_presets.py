@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
-import torch
 
 from soundsift.audio import read_audio
 from soundsift.cli import main
@@ -34,12 +32,7 @@ SR = 16_000
 QUERY_PRESETS = {"dialogue", "strings", "brass", "rain-and-wind", "remove-crowd", "duck-engine"}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def on_model(chain, model: Path):

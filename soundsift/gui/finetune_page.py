@@ -212,7 +212,7 @@ class FinetunePage(QWidget):
         self.progress.setValue(0)
         self.worker = FinetuneWorker(settings, resume, self.device, table, self)
         self.worker.event.connect(self._event)
-        self.worker.finished_run.connect(self._finished)
+        self.worker.succeeded.connect(self._finished)
         self.worker.failed.connect(self._failed)
         self.worker.start()
         self._set_running(True)

@@ -30,16 +30,14 @@ class CallThread(QThread):
             self.succeeded.emit(result)
 
 
-class FinetuneWorker(QThread):
-    """One fine-tuning run: ``event`` carries each :class:`FinetuneEvent`, then ``finished_run`` or ``failed``."""
+class FinetuneWorker(CallThread):
+    """One fine-tuning run: ``event`` carries each :class:`FinetuneEvent`, then ``succeeded`` or ``failed``."""
 
     event = pyqtSignal(object)
-    finished_run = pyqtSignal(object)
-    failed = pyqtSignal(str)
 
     def __init__(self, settings: Any, resume: bool, device: str, table: Any = None,
                  parent: QObject | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(self._finetune, parent)
         from soundsift.training.finetune.run import FinetuneControl
 
         self.settings = settings
@@ -48,15 +46,8 @@ class FinetuneWorker(QThread):
         self.table = table
         self.control = FinetuneControl()
 
-    def run(self) -> None:
+    def _finetune(self) -> Any:
         from soundsift.training.finetune.run import finetune
 
-        try:
-            result = finetune(self.settings, resume=self.resume, device=self.device, table=self.table,
-                              on_event=self.event.emit, control=self.control)
-        except SoundsiftError as exc:
-            self.failed.emit(str(exc))
-        except Exception as exc:  # noqa: BLE001 - a bug must not kill the app; show it
-            self.failed.emit(f"{type(exc).__name__}: {exc}")
-        else:
-            self.finished_run.emit(result)
+        return finetune(self.settings, resume=self.resume, device=self.device, table=self.table,
+                        on_event=self.event.emit, control=self.control)

@@ -25,11 +25,11 @@ from soundsift.model.encoders.compact_onnx import OnnxTextEncoder
 from soundsift.model.model_dir import WEIGHTS_FILE, read_config
 from soundsift.model.segment_resample import resample_segment
 from soundsift.model.store import resolve_model
+from soundsift.queries import AUDIO_QUERY_HELP, QueryLike
 from soundsift.runtime.dsp import GridProjector, istft, stft
 from soundsift.runtime.layout import ONNX_DIR, TEXT_DIR, ExportRecord, file_sha256
 from soundsift.runtime.network import OnnxNetwork, OnnxQuery
 from soundsift.runtime.sessions import providers_for
-from soundsift.queries import AUDIO_QUERY_HELP, QueryLike
 from soundsift.separation import SegmentSeparator
 
 

@@ -137,7 +137,7 @@ def train_clap(
 
     train = load_clips(settings.corpora, "train", rate, settings.clip_seconds, loading("train clips"))
     classes = train.classes
-    captions, pools = _caption_table(train, classes)
+    captions, pools = training_captions(train, classes)
     caption_features = features(captions)
     optimizer = _optimizer(model, settings)
     generator = torch.Generator().manual_seed(settings.seed)
@@ -174,7 +174,7 @@ def train_clap(
     return report
 
 
-def _caption_table(clips: ClipSet, classes: list[str]) -> tuple[list[str], list[list[int]]]:
+def training_captions(clips: ClipSet, classes: list[str]) -> tuple[list[str], list[list[int]]]:
     """All distinct training captions, and for each class the indices of its captions."""
     table: list[str] = []
     pools: list[list[int]] = []
