@@ -40,6 +40,17 @@ def test_numpy_mask_projection_matches_torch(sample_rate: int) -> None:
         assert np.abs(got - expected).max() <= 1e-6
 
 
+
+def test_mask_bands_apply_the_projected_mask() -> None:
+    cfg, rng = STFTConfig(), np.random.default_rng(2)
+    projector = dsp.GridProjector(cfg, 44100)
+    masks = rng.random((2, cfg.n_bins, 30), dtype=np.float32)
+    spec = dsp.stft(rng.standard_normal((2, 44100)).astype(np.float32), projector.n_fft, projector.hop_length)
+    dense = projector.project(masks, spec.shape[1])
+    bands = projector.bands(masks, spec.shape[1])
+    for q in range(2):
+        assert np.array_equal(bands.apply(spec, q), spec * dense[q])
+
 def _stream(audio: np.ndarray, block: int) -> list[np.ndarray]:
     return [audio[:, i : i + block] for i in range(0, audio.shape[1], block)]
 

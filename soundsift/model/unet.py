@@ -21,7 +21,8 @@ path ends in K weight maps W_k at half resolution, and
 mask = sigmoid(sum_k s_k c_k up(W_k) F_k + b), so no per-query work runs on the full grid.
 F_k = A X + b_F is a 1x1 map of the finest encoder features X (C0 channels), so the sum is
 computed as sum_c X_c up(V_c) + up(V_b) with V = [A | b_F]^T diag(s c) W at half resolution:
-C0 + 1 maps instead of K cross the full grid per query.
+C0 + 1 maps instead of K cross the full grid per query.  The shared maps carry a channel of
+ones for the V_b term, so the per-query full-grid work is one upsampling and one weighted sum.
 Without it the fused head is folded into one per-query 1x1 kernel (sum_k c_k s_k H_k), the
 same function with K times less work at full resolution.
 """
@@ -126,7 +127,7 @@ class Encoded:
     skips: list[torch.Tensor]  # per decoder level, finest first: its precomputed skip contributions
     bottom: torch.Tensor
     size: tuple[int, int]
-    maps: torch.Tensor | None = None  # late fusion: the finest encoder features X (N, C0, F, T)
+    maps: torch.Tensor | None = None  # late fusion: [X | 1], the finest encoder features and ones (N, C0+1, F, T)
 
     def tensors(self) -> tuple[torch.Tensor, ...]:
         """The features as a flat tuple: skips, bottom, then the fusion maps when present."""
@@ -207,7 +208,7 @@ class ConditionalUNet(nn.Module):
             if self.film_enc is not None and emb is not None:
                 x = self.film_enc[i](x, emb)
             if i < self.first and self.shared_maps is not None:
-                maps = x
+                maps = torch.cat([x, x.new_ones(x.shape[0], 1, *x.shape[2:])], 1)
             else:
                 skips.append(self.dec[i - self.first].share(x))
             x = down(x)
@@ -233,9 +234,10 @@ class ConditionalUNet(nn.Module):
             rows = torch.cat([self.shared_maps.weight.flatten(1), self.shared_maps.bias[:, None]], 1)
             kernel = torch.einsum("kc,nk,kd->ncd", rows, weights, self.head.weight.flatten(1))
             offset = torch.einsum("kc,nk,k->nc", rows, weights, self.head.bias)
-            local = torch.einsum("ndhw,ncd->nchw", x, kernel) + offset[:, :, None, None]
+            n, d, h, w = x.shape
+            local = (kernel @ x.reshape(n, d, h * w) + offset[:, :, None]).reshape(n, -1, h, w)
             local = F.interpolate(local, scale_factor=2.0, mode="bilinear", align_corners=False)
-            logits = (local[:, :-1] * enc.maps).sum(1) + local[:, -1]
+            logits = (local * enc.maps).sum(1)
         f, t = enc.size
         return (logits + self.fusion_bias)[:, :f, :t]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -38,7 +39,8 @@ def istft(spec: np.ndarray, n_fft: int, hop_length: int, length: int) -> np.ndar
     """Inverse of :func:`stft`. Shape: (N, frames, bins) complex64 -> (N, length) float32."""
     count, frames = spec.shape[:2]
     taps = math.ceil(n_fft / hop_length)
-    pieces = np.fft.irfft(spec, n=n_fft, axis=-1) * hann(n_fft)
+    pieces = np.fft.irfft(spec, n=n_fft, axis=-1)
+    pieces *= hann(n_fft)
     if taps * hop_length != n_fft:
         pieces = np.pad(pieces, ((0, 0), (0, 0), (0, taps * hop_length - n_fft)))
     pieces = pieces.reshape(count, frames, taps, hop_length)
@@ -46,7 +48,8 @@ def istft(spec: np.ndarray, n_fft: int, hop_length: int, length: int) -> np.ndar
     for j in range(taps):
         out[:, j : j + frames] += pieces[:, :, j]
     start = n_fft // 2
-    wave = out.reshape(count, -1)[:, start : start + length] / _envelope(n_fft, hop_length, frames)[start : start + length]
+    wave = out.reshape(count, -1)[:, start : start + length]
+    wave /= _envelope(n_fft, hop_length, frames)[start : start + length]
     if wave.shape[-1] < length:
         wave = np.pad(wave, ((0, 0), (0, length - wave.shape[-1])))
     return wave
@@ -79,14 +82,37 @@ class GridProjector:
         self.freq, self.top = frequency_taps(cfg, sample_rate, self.n_fft)
         self.bins = self.n_fft // 2 + 1
 
+    def bands(self, masks: np.ndarray, native_frames: int) -> MaskBands:
+        """Shape: (Q, model bins, model frames) -> masks on the native frames, in two bands (see :class:`MaskBands`)."""
+        t = time_taps(self.cfg, self.sample_rate, self.hop_length, masks.shape[-1], native_frames)
+        rows = np.ascontiguousarray(masks.transpose(0, 2, 1))
+        timed = rows[:, t.lo]
+        timed += (rows[:, t.hi] - timed) * t.frac[:, None]
+        low = np.take(timed, self.freq.lo, axis=-1)
+        low += (np.take(timed, self.freq.hi, axis=-1) - low) * self.freq.frac
+        return MaskBands(low, timed @ self.top)
+
     def project(self, masks: np.ndarray, native_frames: int) -> np.ndarray:
         """Shape: (Q, model bins, model frames) -> (Q, native frames, native bins)."""
-        t = time_taps(self.cfg, self.sample_rate, self.hop_length, masks.shape[-1], native_frames)
-        timed = masks[:, :, t.lo] * (1 - t.frac) + masks[:, :, t.hi] * t.frac
-        timed = timed.transpose(0, 2, 1)
-        f = self.freq
+        bands = self.bands(masks, native_frames)
         out = np.empty((masks.shape[0], native_frames, self.bins), dtype=np.float32)
-        inside = f.lo.size
-        out[..., :inside] = timed[..., f.lo] * (1 - f.frac) + timed[..., f.hi] * f.frac
-        out[..., inside:] = (timed @ self.top)[..., None]
+        out[..., : bands.low.shape[-1]] = bands.low
+        out[..., bands.low.shape[-1] :] = bands.top[..., None]
+        return out
+
+
+@dataclass(frozen=True)
+class MaskBands:
+    """Native-grid masks kept in two bands: interpolated bins up to the model's Nyquist
+    frequency, and one value per frame above it, so the flat top band is never written out."""
+
+    low: np.ndarray  # (Q, frames, bins below the model's Nyquist frequency)
+    top: np.ndarray  # (Q, frames)
+
+    def apply(self, spec: np.ndarray, query: int) -> np.ndarray:
+        """One query's mask times a native spectrum. Shape: (N, frames, bins) complex -> same."""
+        inside = self.low.shape[-1]
+        out = np.empty_like(spec)
+        np.multiply(spec[..., :inside], self.low[query], out=out[..., :inside])
+        np.multiply(spec[..., inside:], self.top[query][:, None], out=out[..., inside:])
         return out

@@ -124,11 +124,11 @@ class OnnxSeparator(SegmentSeparator):
                ) -> np.ndarray:
         """Masks (Q, bins, frames) onto each channel's native STFT (1, frames, bins) -> stems (Q, channels, L)."""
         channels = [future.result() for future in spec]
-        native = projector.project(masks, channels[0].shape[1])
+        bands = projector.bands(masks, channels[0].shape[1])
         out = np.empty((len(masks), len(channels), length), dtype=np.float32)
 
         def synthesize(q: int, c: int) -> None:
-            out[q, c] = istft(channels[c] * native[q], projector.n_fft, projector.hop_length, length)[0]
+            out[q, c] = istft(bands.apply(channels[c], q), projector.n_fft, projector.hop_length, length)[0]
 
         tasks = [self._pool.submit(synthesize, q, c) for q in range(len(masks)) for c in range(len(channels))]
         for task in tasks:

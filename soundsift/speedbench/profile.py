@@ -132,14 +132,14 @@ def profile_front_end(cfg: STFTConfig, sample_rate: int = 44_100, channels: int 
     mono = resample_segment(downmix(chunk), sample_rate, cfg.sample_rate)[None]
     spec = stft(chunk, projector.n_fft, projector.hop_length)
     masks = rng.random((1, cfg.n_bins, 1 + mono.shape[1] // cfg.hop_length), dtype=np.float32)
-    native = projector.project(masks, spec.shape[1])
+    bands = projector.bands(masks, spec.shape[1])
     stages: dict[str, Callable[[], object]] = {
         "downmix + resample": lambda: resample_segment(downmix(chunk), sample_rate, cfg.sample_rate),
         "model-rate STFT magnitude": lambda: model_magnitude(mono, cfg),
         f"native STFT ({channels} ch)": lambda: stft(chunk, projector.n_fft, projector.hop_length),
-        "mask projection (per query)": lambda: projector.project(masks, spec.shape[1]),
+        "mask projection (per query)": lambda: projector.bands(masks, spec.shape[1]),
         f"mask x STFT + iSTFT ({channels} ch, per query)":
-            lambda: istft(spec * native[0], projector.n_fft, projector.hop_length, chunk.shape[1]),
+            lambda: istft(bands.apply(spec, 0), projector.n_fft, projector.hop_length, chunk.shape[1]),
     }
     return [ModuleTime("front end", name, _cpu_ms(run, repeats)) for name, run in stages.items()]
 
