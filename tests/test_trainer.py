@@ -110,6 +110,33 @@ def test_resume_continues_from_the_last_checkpoint(workspace, tmp_path):
     assert steps == [1, 2, 3, 4]
 
 
+
+def test_cosine_schedule_is_a_function_of_the_step():
+    from soundsift.training.recipe import OptimRecipe
+
+    assert {OptimRecipe(lr=0.01).lr_at(s) for s in (0, 500, 999)} == {0.01}
+    optim = OptimRecipe(steps=1000, lr=0.01, schedule="cosine", decay_start=200, final_lr=0.001)
+    rates = [optim.lr_at(s) for s in range(1000)]
+    assert rates[:201] == pytest.approx([0.01] * 201) and optim.lr_at(1000) == pytest.approx(0.001)
+    assert all(a >= b - 1e-12 for a, b in zip(rates, rates[1:])) and rates[600] == pytest.approx(0.0055)
+    with pytest.raises(ValueError, match="schedule must be one of"):
+        OptimRecipe(schedule="step")
+    with pytest.raises(ValueError, match="decay_start"):
+        OptimRecipe(steps=10, schedule="cosine", decay_start=10)
+
+
+def test_cosine_run_logs_the_schedule(workspace):
+    text = _recipe(workspace, steps=4).read_text().replace(
+        "log_every = 1", 'log_every = 1\nschedule = "cosine"\ndecay_start = 1\nfinal_lr = 0.0003')
+    recipe = workspace / "cosine.toml"
+    recipe.write_text(text)
+    run = workspace / "cosine-run"
+    train(load_recipe(recipe), run, progress_bar=False)
+    rows = list(csv.DictReader((run / "log.csv").open()))
+    optim = load_recipe(recipe).optim
+    assert [float(r["lr"]) for r in rows] == pytest.approx([optim.lr_at(s) for s in range(4)])
+    assert float(rows[0]["lr"]) == 0.003 > float(rows[-1]["lr"])
+
 def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "soundsift", *args]
 

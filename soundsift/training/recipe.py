@@ -22,6 +22,7 @@ exclude_classes = []                 # class labels held out of training entirel
 steps = 2000
 batch_size = 8
 lr = 1e-3
+schedule = "constant"                # or "cosine": from lr at decay_start down to final_lr at the last step
 
 [loss]                               # soundsift.training.regimes.LossWeights fields
 clauses = 2
@@ -30,6 +31,7 @@ clauses = 2
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +77,9 @@ class DataRecipe:
             raise ValueError(f"exclude_classes must be a list of class labels, got {self.exclude_classes!r}")
 
 
+SCHEDULES = {"constant", "cosine"}
+
+
 @dataclass(frozen=True)
 class OptimRecipe:
     """Optimisation, checkpointing and logging cadence."""
@@ -88,6 +93,22 @@ class OptimRecipe:
     checkpoint_every: int = 100
     validate_every: int = 500
     log_every: int = 10
+    schedule: str = "constant"  # or "cosine": lr until decay_start, then a half cosine down to final_lr at steps
+    decay_start: int = 0
+    final_lr: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {sorted(SCHEDULES)}, got {self.schedule!r}")
+        if not 0 <= self.decay_start < self.steps:
+            raise ValueError(f"decay_start must be in [0, steps), got {self.decay_start} with steps = {self.steps}")
+
+    def lr_at(self, step: int) -> float:
+        """The learning rate of optimizer step ``step`` (0-based); a pure function of the step, so resuming keeps it."""
+        if self.schedule == "constant" or step < self.decay_start:
+            return self.lr
+        done = min(1.0, (step - self.decay_start) / (self.steps - self.decay_start))
+        return self.final_lr + (self.lr - self.final_lr) * 0.5 * (1.0 + math.cos(math.pi * done))
 
 
 @dataclass(frozen=True)

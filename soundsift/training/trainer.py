@@ -142,6 +142,8 @@ def train(recipe: Recipe, run_dir: Path, resume: bool = False, device: str = "au
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(network.parameters(), recipe.optim.grad_clip)
+        for group in optimizer.param_groups:
+            group["lr"] = recipe.optim.lr_at(progress.step)
         optimizer.step()
         progress.step += 1
         bar.update(1)
