@@ -35,6 +35,19 @@ def test_new_report_file_and_bad_arguments(tmp_path: Path) -> None:
     assert doc.read_text() == f"# Performance\n\n{report.BEGIN}\nnumbers\n{report.END}\n"
     assert main(["bench", "speed", "--engines", "tensorrt", "--quick", "--workdir", str(tmp_path)]) == 1
     assert main(["bench", "speed", "--fresh-model", '{"width": 3}', "--quick", "--workdir", str(tmp_path)]) == 1
+    assert main(["bench", "speed", "--repeats", "0", "--quick", "--workdir", str(tmp_path)]) == 1
+
+
+def test_repeated_cases_report_the_median_and_range(tmp_path: Path, monkeypatch) -> None:
+    from soundsift.speedbench import measure
+
+    walls = iter([3.0, 1.0, 2.0])
+    monkeypatch.setattr(measure, "run_case", lambda case, *a: measure.Result(case, 0.1, next(walls), 1.0, 2**20, False))
+    result = measure.median_case(measure.Case("onnx", 3.0, 1), tmp_path, tmp_path, 1, 3)
+    assert (result.seconds, result.spread) == (2.0, (1.0, 3.0))
+    info = report.RunInfo("soundsift bench speed --repeats 3", 1, "m", "", 0.0, 0.0, 3)
+    text = report.render(info, [result], [])
+    assert "median of 3 runs" in text and "| onnx | 3 s | 1 | 2.00 (1.00–3.00) |" in text
 
 
 def test_inputs_are_seeded_and_made_once(tmp_path: Path) -> None:

@@ -28,6 +28,8 @@ def add_bench_speed_parser(sub: argparse._SubParsersAction) -> None:
                    help="input lengths in seconds (default: 10,180,1800)")
     p.add_argument("--queries", default=None, metavar="N,...", help="query counts (default: 1,8)")
     p.add_argument("--threads", type=int, default=None, metavar="N", help="CPU threads for both engines (default: all)")
+    p.add_argument("--repeats", type=int, default=1, metavar="N",
+                   help="run each case N times and report the median wall time with its range (default: 1)")
     p.add_argument("--quick", action="store_true", help="a 3-second input with 1 and 2 queries (a smoke test)")
     p.add_argument("--profile", action="store_true", help="also profile the ONNX network per U-Net module")
     p.add_argument("--workdir", type=Path, default=None, metavar="DIR",
@@ -52,7 +54,7 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
     from soundsift.runtime.layout import has_onnx_export
     from soundsift.speedbench import models, report
     from soundsift.speedbench.inputs import make_input
-    from soundsift.speedbench.measure import Case, run_case
+    from soundsift.speedbench.measure import Case, median_case
     from soundsift.speedbench.profile import network_cpu_ms, profile_front_end, profile_network
 
     engines = _items(args.engines, str)
@@ -61,6 +63,8 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
     durations = _items(args.durations, float) if args.durations else (QUICK_DURATIONS if args.quick else DURATIONS)
     counts = _items(args.queries, int) if args.queries else (QUICK_QUERY_COUNTS if args.quick else QUERY_COUNTS)
     threads = args.threads or os.cpu_count() or 1
+    if args.repeats < 1:
+        raise InvalidArgumentError(f"--repeats takes a positive count, got {args.repeats}")
     model = resolve_model(args.model) if args.fresh_model is None else models.fresh_model(workdir, _json(args.fresh_model))
     if ("onnx" in engines or args.profile) and not has_onnx_export(model):
         raise InvalidArgumentError(f"{model} has no ONNX export; run 'soundsift export-onnx {model}' first")
@@ -70,14 +74,14 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
         audio = make_input(workdir / f"input-{seconds:g}s.wav", seconds)
         for engine in engines:
             for count in counts:
-                result = run_case(Case(engine, seconds, count), model, audio, threads)
+                result = median_case(Case(engine, seconds, count), model, audio, threads, args.repeats)
                 print(f"{engine:5s} {seconds:7g} s  {count} queries: {result.seconds:8.2f} s  RTF {result.rtf:.4f}  "
                       f"peak {result.peak_rss / 2**20:.0f} MiB", file=sys.stderr)
                 results.append(result)
     profile = ([*profile_network(model, threads), *network_cpu_ms(model), *profile_front_end(read_config(model).stft)]
                if args.profile else [])
     info = report.RunInfo(_command(), threads, models.describe(model), "" if args.fresh_model is None else models.FRESH_NOTE,
-                          load_before, os.getloadavg()[0])
+                          load_before, os.getloadavg()[0], args.repeats)
     section = report.render(info, results, profile)
     print(section)
     if args.output is not None:

@@ -1,6 +1,7 @@
 """Benchmark cases and their measurement, each case in a fresh worker process."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -33,6 +34,7 @@ class Result:
     cpu_s: float
     peak_rss: int
     torch_imported: bool
+    spread: tuple[float, float] | None = None  # min and max wall time when the case was repeated
 
     @property
     def rtf(self) -> float:
@@ -45,6 +47,13 @@ def queries(count: int) -> list[str]:
     if not 1 <= count <= len(QUERY_POOL):
         raise SoundsiftError(f"the speed bench has {len(QUERY_POOL)} queries; asked for {count}")
     return list(QUERY_POOL[:count])
+
+
+def median_case(case: Case, model: Path, input_path: Path, threads: int, repeats: int) -> Result:
+    """Run ``case`` ``repeats`` times: the run with the median wall time, with the min and max beside it."""
+    runs = sorted((run_case(case, model, input_path, threads) for _ in range(repeats)), key=lambda r: r.seconds)
+    middle = runs[(len(runs) - 1) // 2]
+    return middle if repeats == 1 else dataclasses.replace(middle, spread=(runs[0].seconds, runs[-1].seconds))
 
 
 def run_case(case: Case, model: Path, input_path: Path, threads: int) -> Result:

@@ -29,6 +29,7 @@ class RunInfo:
     model_note: str
     load_before: float
     load_after: float
+    repeats: int = 1
 
 
 def render(info: RunInfo, results: Sequence[Result], profile: Sequence[ModuleTime]) -> str:
@@ -43,7 +44,9 @@ def render(info: RunInfo, results: Sequence[Result], profile: Sequence[ModuleTim
              ("Each row is a fresh process separating a seeded 16-bit stereo 44.1 kHz WAV into one stem per query "
              f"plus `rest`, written as 24-bit WAV (`separate_file`, {SEGMENT_SECONDS:g} s segments, {OVERLAP:.0%} "
              "overlap). Wall s and RTF "
-             "(wall time / audio duration) exclude start-up (imports and model loading, its own column); CPU s is "
+             + (f"(the median of {info.repeats} runs, their range in brackets; wall time / audio duration) "
+                if info.repeats > 1 else "(wall time / audio duration) ")
+             + "exclude start-up (imports and model loading, its own column); CPU s is "
              "the process's user + system time for the separation; peak RSS covers the whole process."), "",
              "| engine | input | queries | wall s | RTF | vs 1 query | CPU s | peak RSS | start-up s | torch imported |",
              "|---|---|---|---|---|---|---|---|---|---|"]
@@ -51,7 +54,8 @@ def render(info: RunInfo, results: Sequence[Result], profile: Sequence[ModuleTim
     for r in results:
         base = single.get((r.case.engine, r.case.seconds))
         ratio = f"{r.seconds / base:.2f}×" if base else "–"
-        lines.append(f"| {r.case.engine} | {_duration(r.case.seconds)} | {r.case.queries} | {r.seconds:.2f} | "
+        wall = f"{r.seconds:.2f}" + (f" ({r.spread[0]:.2f}–{r.spread[1]:.2f})" if r.spread else "")
+        lines.append(f"| {r.case.engine} | {_duration(r.case.seconds)} | {r.case.queries} | {wall} | "
                      f"{r.rtf:.4f} | {ratio} | {r.cpu_s:.1f} | {r.peak_rss / 2**20:.0f} MiB | {r.startup_s:.1f} | "
                      f"{'yes' if r.torch_imported else 'no'} |")
     if profile:
