@@ -41,11 +41,12 @@ def test_numpy_mask_projection_matches_torch(sample_rate: int) -> None:
 
 
 
-def test_mask_bands_apply_the_projected_mask() -> None:
+@pytest.mark.parametrize("sample_rate", [8000, 16000, 44100])
+def test_mask_bands_apply_the_projected_mask(sample_rate: int) -> None:
     cfg, rng = STFTConfig(), np.random.default_rng(2)
-    projector = dsp.GridProjector(cfg, 44100)
+    projector = dsp.GridProjector(cfg, sample_rate)
     masks = rng.random((2, cfg.n_bins, 30), dtype=np.float32)
-    spec = dsp.stft(rng.standard_normal((2, 44100)).astype(np.float32), projector.n_fft, projector.hop_length)
+    spec = dsp.stft(rng.standard_normal((2, sample_rate)).astype(np.float32), projector.n_fft, projector.hop_length)
     dense = projector.project(masks, spec.shape[1])
     bands = projector.bands(masks, spec.shape[1])
     for q in range(2):
