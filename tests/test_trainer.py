@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import os
 import signal
@@ -118,24 +119,25 @@ def test_cosine_schedule_is_a_function_of_the_step():
     optim = OptimRecipe(steps=1000, lr=0.01, schedule="cosine", decay_start=200, final_lr=0.001)
     rates = [optim.lr_at(s) for s in range(1000)]
     assert rates[:201] == pytest.approx([0.01] * 201) and optim.lr_at(1000) == pytest.approx(0.001)
-    assert all(a >= b - 1e-12 for a, b in zip(rates, rates[1:])) and rates[600] == pytest.approx(0.0055)
+    assert all(a >= b - 1e-12 for a, b in itertools.pairwise(rates)) and rates[600] == pytest.approx(0.0055)
     with pytest.raises(ValueError, match="schedule must be one of"):
         OptimRecipe(schedule="step")
     with pytest.raises(ValueError, match="decay_start"):
         OptimRecipe(steps=10, schedule="cosine", decay_start=10)
 
 
-def test_cosine_run_logs_the_schedule(workspace):
+def test_cosine_run_logs_the_schedule(workspace, tmp_path):
     text = _recipe(workspace, steps=4).read_text().replace(
         "log_every = 1", 'log_every = 1\nschedule = "cosine"\ndecay_start = 1\nfinal_lr = 0.0003')
     recipe = workspace / "cosine.toml"
     recipe.write_text(text)
-    run = workspace / "cosine-run"
-    train(load_recipe(recipe), run, progress_bar=False)
+    run, loaded = tmp_path / "run", load_recipe(recipe)
+    train(loaded, run, progress_bar=False)
     rows = list(csv.DictReader((run / "log.csv").open()))
-    optim = load_recipe(recipe).optim
+    optim = loaded.optim
     assert [float(r["lr"]) for r in rows] == pytest.approx([optim.lr_at(s) for s in range(4)])
     assert float(rows[0]["lr"]) == 0.003 > float(rows[-1]["lr"])
+
 
 def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "soundsift", *args]
