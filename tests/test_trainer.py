@@ -126,6 +126,19 @@ def test_cosine_schedule_is_a_function_of_the_step():
         OptimRecipe(steps=10, schedule="cosine", decay_start=10)
 
 
+def test_warm_restarts_repeat_the_decay_from_each_restart():
+    from soundsift.training.recipe import OptimRecipe
+
+    single = OptimRecipe(steps=300, lr=0.01, schedule="cosine", decay_start=100, final_lr=0.001)
+    cycled = OptimRecipe(steps=500, lr=0.01, schedule="cosine", decay_start=100, final_lr=0.001, restarts=(300,))
+    assert [cycled.lr_at(s) for s in range(300)] == pytest.approx([single.lr_at(s) for s in range(300)])
+    assert cycled.lr_at(299) < 0.0011 and cycled.lr_at(300) == pytest.approx(0.01)
+    assert cycled.lr_at(400) == pytest.approx(0.0055) and cycled.lr_at(500) == pytest.approx(0.001)
+    for bad in ((100,), (400, 350), (500,)):
+        with pytest.raises(ValueError, match="restarts"):
+            OptimRecipe(steps=500, schedule="cosine", decay_start=100, restarts=bad)
+
+
 def test_cosine_run_logs_the_schedule(workspace, tmp_path):
     text = _recipe(workspace, steps=4).read_text().replace(
         "log_every = 1", 'log_every = 1\nschedule = "cosine"\ndecay_start = 1\nfinal_lr = 0.0003')

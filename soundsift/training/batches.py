@@ -11,6 +11,10 @@ carrying one of those labels from the pool, so those classes never reach the sep
 with ``audio_query_fraction`` > 0 that fraction of the items has each single-source part
 queried by another clip of the same class (a reference drawn from the train split, never
 the part's own clip) instead of its caption.
+
+With ``augment_speed`` / ``augment_eq_db`` set, each part is changed at random
+(:mod:`soundsift.training.source_augment`) before the parts are summed; the changed part
+is also the target.  Off by default, and then no random numbers are drawn for it.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from soundsift.errors import SoundsiftError
 from soundsift.training.data.mixtures import ClipPool, MixtureOfMixtures, MixtureSampler
 from soundsift.training.recipe import DataRecipe
 from soundsift.training.regimes import MixtureBatch
+from soundsift.training.source_augment import augment_part
 
 
 def without_classes(pool: ClipPool, classes: tuple[str, ...]) -> ClipPool:
@@ -67,11 +72,15 @@ class BatchSource:
         sampler = self.single if single else self.weak
         mom = sampler.mixture_of_mixtures(rng, self.data.parts)
         start = int(rng.integers(0, mom.audio.shape[-1] - self.samples + 1))
-        parts = np.stack([m.audio[start : start + self.samples] for m in mom.mixtures])
+        parts = np.stack([self._augment(m.audio, rng)[start : start + self.samples] for m in mom.mixtures])
         refs = None
         if self.data.audio_query_fraction > 0 and single and rng.random() < self.data.audio_query_fraction:
             refs = self._references(mom, rng)
         return parts, [m.caption for m in mom.mixtures], single, refs
+
+    def _augment(self, audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        aug = self.data.augmentation
+        return augment_part(audio, aug, rng) if aug.active else audio
 
     def _references(self, mom: MixtureOfMixtures, rng: np.random.Generator) -> np.ndarray | None:
         """Per part, another clip of the part's class (``(parts, samples)``); None if a class has one clip only."""

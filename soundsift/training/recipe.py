@@ -16,6 +16,8 @@ parts = 2                            # N: the network hears x = x_1 + ... + x_N
 seconds = 4.0
 validation = "data/music-test"       # a test set folder for validation SDR (optional)
 audio_query_fraction = 0.0           # query single-source parts by another clip of their class, this often
+augment_speed = 0.0                  # play each part at a random rate in [1 - x, 1 + x] (0: off)
+augment_eq_db = 0.0                  # and through a smooth random equaliser of up to x dB (0: off)
 exclude_classes = []                 # class labels held out of training entirely (zero-shot evaluation)
 
 [optim]
@@ -23,6 +25,7 @@ steps = 2000
 batch_size = 8
 lr = 1e-3
 schedule = "constant"                # or "cosine": from lr at decay_start down to final_lr at the last step
+restarts = []                        # cosine: steps where the rate goes back up to lr (warm restarts)
 
 [loss]                               # soundsift.training.regimes.LossWeights fields
 clauses = 2
@@ -40,6 +43,7 @@ from typing import Any
 from soundsift.errors import SoundsiftError
 from soundsift.model.config import EncoderSpec, ModelConfig, NetworkConfig, STFTConfig
 from soundsift.training.regimes import REGIMES, LossWeights
+from soundsift.training.source_augment import SourceAugmentation
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -69,12 +73,20 @@ class DataRecipe:
     validation_limit: int = 16
     audio_query_fraction: float = 0.0
     exclude_classes: tuple[str, ...] = ()
+    augment_speed: float = 0.0
+    augment_eq_db: float = 0.0
 
     def __post_init__(self) -> None:
+        SourceAugmentation(self.augment_speed, self.augment_eq_db)  # raises ValueError on a bad range
         if not 0.0 <= self.audio_query_fraction <= 1.0:
             raise ValueError(f"audio_query_fraction must be in [0, 1], got {self.audio_query_fraction}")
         if isinstance(self.exclude_classes, str) or not all(isinstance(c, str) for c in self.exclude_classes):
             raise ValueError(f"exclude_classes must be a list of class labels, got {self.exclude_classes!r}")
+
+    @property
+    def augmentation(self) -> SourceAugmentation:
+        """The random changes made to each part before mixing (docs/training.md)."""
+        return SourceAugmentation(self.augment_speed, self.augment_eq_db)
 
 
 SCHEDULES = {"constant", "cosine"}
@@ -96,18 +108,28 @@ class OptimRecipe:
     schedule: str = "constant"  # or "cosine": lr until decay_start, then a half cosine down to final_lr at steps
     decay_start: int = 0
     final_lr: float = 0.0
+    restarts: tuple[int, ...] = ()  # cosine only: steps where the rate jumps back to lr and decays again
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {sorted(SCHEDULES)}, got {self.schedule!r}")
         if not 0 <= self.decay_start < self.steps:
             raise ValueError(f"decay_start must be in [0, steps), got {self.decay_start} with steps = {self.steps}")
+        bounds = (self.decay_start, *self.restarts, self.steps)
+        if any(b <= a for a, b in zip(bounds, bounds[1:])):
+            raise ValueError(f"restarts must rise strictly between decay_start and steps, got {list(self.restarts)}")
 
     def lr_at(self, step: int) -> float:
-        """The learning rate of optimizer step ``step`` (0-based); a pure function of the step, so resuming keeps it."""
+        """The learning rate of optimizer step ``step`` (0-based); a pure function of the step, so resuming keeps it.
+
+        With ``restarts`` the decay is cut into cycles (decay_start, r1), (r1, r2), ... (rk, steps),
+        each a half cosine from ``lr`` to ``final_lr`` (warm restarts, as in SGDR).
+        """
         if self.schedule == "constant" or step < self.decay_start:
             return self.lr
-        done = min(1.0, (step - self.decay_start) / (self.steps - self.decay_start))
+        start = max(b for b in (self.decay_start, *self.restarts) if b <= step)
+        end = min((b for b in (*self.restarts, self.steps) if b > step), default=self.steps)
+        done = min(1.0, (step - start) / (end - start))
         return self.final_lr + (self.lr - self.final_lr) * 0.5 * (1.0 + math.cos(math.pi * done))
 
 
