@@ -173,7 +173,7 @@ def test_kill_loses_at_most_one_checkpoint_interval(workspace, tmp_path):
     assert saved >= 4 and logged - saved <= 2
     short = _recipe(workspace, steps=saved + 2)
     result = subprocess.run(_cli("train", "separator", "--recipe", str(short), "--run-dir", str(run), "--resume"),
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
     assert json.loads(state.read_text())["step"] == saved + 2
     steps = [int(r["step"]) for r in csv.DictReader((run / "log.csv").open())]
@@ -186,7 +186,7 @@ def test_two_process_ddp_on_gloo(workspace, tmp_path):
            "-m", "soundsift", "train", "separator", "--recipe", str(_recipe(workspace, "mix_separate", 2, 3)),
            "--run-dir", str(run), "--device", "cpu"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads((run / "checkpoint" / "trainer.json").read_text())["step"] == 3
     Separator.load(run / "checkpoint", "cpu")

@@ -34,6 +34,7 @@ clauses = 2
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import sys
 from dataclasses import dataclass, field
@@ -116,7 +117,7 @@ class OptimRecipe:
         if not 0 <= self.decay_start < self.steps:
             raise ValueError(f"decay_start must be in [0, steps), got {self.decay_start} with steps = {self.steps}")
         bounds = (self.decay_start, *self.restarts, self.steps)
-        if any(b <= a for a, b in zip(bounds, bounds[1:])):
+        if any(b <= a for a, b in itertools.pairwise(bounds)):
             raise ValueError(f"restarts must rise strictly between decay_start and steps, got {list(self.restarts)}")
 
     def lr_at(self, step: int) -> float:
