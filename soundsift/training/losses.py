@@ -116,7 +116,7 @@ def mixit_loss(est: torch.Tensor, mixtures: torch.Tensor, loss: PairLoss = neg_s
     Shapes: est (batch, M, time); mixtures (batch, G, time) -> (batch,).  ``loss`` maps
     ``(batch, time)`` pairs to ``(batch,)``.
     """
-    b, m, _ = est.shape
+    m = est.shape[1]
     g = mixtures.shape[1]
     options = _assignments(m, g).to(est)
     remixed = torch.einsum("agm,bmt->abgt", options, est)

@@ -110,7 +110,7 @@ class TrainingLog:
         with path.open("w", newline="") as f:
             csv.writer(f).writerows(kept)
 
-    def write(self, **row: float | int | str) -> None:
+    def write(self, **row: float | str) -> None:
         with self.path.open("a", newline="") as f:
             csv.writer(f).writerow([row.get(k, "") for k in LOG_FIELDS])
 
@@ -195,7 +195,7 @@ def _validation_set(recipe: Recipe) -> list:
     return seen[: recipe.data.validation_limit]
 
 
-def _progress(recipe: Recipe, progress: Progress, enabled: bool):  # noqa: ANN202
+def _progress(recipe: Recipe, progress: Progress, enabled: bool):
     from tqdm import tqdm
 
     return tqdm(total=recipe.optim.steps, initial=progress.step, desc=recipe.name, unit="step",
