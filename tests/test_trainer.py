@@ -217,6 +217,20 @@ def test_builtin_recipes_cover_every_regime_and_parse(tmp_path, monkeypatch):
     assert default.data.corpora == tuple(str(tmp_path / "data" / c) for c in ("music", "speech", "sfx"))
 
 
+def test_weak_rows_pad_captions_to_as_many_clauses_as_sources(tmp_path):
+    from soundsift.training.bench_quality import BUDGETS, ROWS, row_recipe
+    from soundsift.training.recipe import RecipeError, parse_recipe
+
+    for row in ROWS:
+        recipe = row_recipe(row, BUDGETS["small"], tmp_path, None, 0)
+        if recipe.regime in ("weak", "semi"):
+            assert recipe.loss.clauses == max(2, row.sources_per_part), row.name
+    with pytest.raises(RecipeError, match="loss.clauses = 2 is below data.sources_per_part = 3"):
+        parse_recipe({"regime": "weak", "data": {"corpora": ["c"], "sources_per_part": 3}})
+    assert parse_recipe({"regime": "weak", "data": {"corpora": ["c"], "sources_per_part": 3},
+                         "loss": {"clauses": 3}}).loss.clauses == 3
+
+
 def test_bench_quality_trains_scores_and_resumes(workspace, tmp_path, monkeypatch):
     from soundsift.training.bench_quality import format_results, run_bench
 

@@ -90,7 +90,8 @@ def row_recipe(row: Row, budget: Budget, corpus: Path, validation: Path | None, 
     optim = dataclasses.replace(base.optim, steps=budget.steps, batch_size=budget.batch_size, seed=seed,
                                 validate_every=budget.validate_every, checkpoint_every=max(1, budget.steps // 10))
     model = dataclasses.replace(base.model, network=network)
-    return dataclasses.replace(base, name=row.name, model=model, data=data, optim=optim)
+    loss = dataclasses.replace(base.loss, clauses=max(base.loss.clauses, row.sources_per_part))
+    return dataclasses.replace(base, name=row.name, model=model, data=data, optim=optim, loss=loss)
 
 
 def score_row(run_dir: Path, recipe: Recipe, testset: Sequence[ev.TestMixture]) -> dict[str, float]:

@@ -28,7 +28,7 @@ schedule = "constant"                # or "cosine": from lr at decay_start down 
 restarts = []                        # cosine: steps where the rate goes back up to lr (warm restarts)
 
 [loss]                               # soundsift.training.regimes.LossWeights fields
-clauses = 2
+clauses = 2                          # P: clauses per caption (weak, semi); at least sources_per_part
 ```
 """
 from __future__ import annotations
@@ -202,6 +202,12 @@ def parse_recipe(data: dict[str, Any], where: str = "recipe", base: Path | None 
         raise RecipeError(f"{where}.data: 'corpora' must list at least one corpus folder")
     if regime == "supervised" and dataset.sources_per_part != 1:
         raise RecipeError(f"{where}: the supervised regime needs data.sources_per_part = 1 (single sources)")
+    loss = _build(LossWeights, data.get("loss", {}), f"{where}.loss")
+    if regime in ("weak", "semi") and loss.clauses < dataset.sources_per_part:
+        raise RecipeError(
+            f"{where}: loss.clauses = {loss.clauses} is below data.sources_per_part = {dataset.sources_per_part}; "
+            "captions of that many sources would be cut to fewer clauses than they name"
+        )
     model = _model(data.get("model", {}), where)
     if regime in ("nit", "mixit") and model.network.learned_queries < 1:
         raise RecipeError(f"{where}: the {regime} regime needs model.network.learned_queries >= 1 (noise heads / slots)")
@@ -211,7 +217,7 @@ def parse_recipe(data: dict[str, Any], where: str = "recipe", base: Path | None 
         model=model,
         data=dataset,
         optim=_build(OptimRecipe, data.get("optim", {}), f"{where}.optim"),
-        loss=_build(LossWeights, data.get("loss", {}), f"{where}.loss"),
+        loss=loss,
     )
 
 
