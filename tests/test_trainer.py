@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from soundsift import Separator
+from soundsift.errors import SoundsiftError
 from soundsift.training.data.mixtures import TestsetSettings, build_testset
 from soundsift.training.recipe import RecipeError, load_recipe
 from soundsift.training.trainer import train
@@ -241,3 +242,5 @@ def test_bench_quality_trains_scores_and_resumes(workspace, tmp_path, monkeypatc
     assert "| supervised |" in format_results(results)
     monkeypatch.setattr("soundsift.training.bench_quality.train", lambda *a, **k: pytest.fail("row retrained"))
     assert run_bench(out, workspace / "corpus", workspace / "valset", rows=rows, steps=2, limit=1) == results
+    with pytest.raises(SoundsiftError, match=r"supervised\.json: row 'supervised' was trained from another recipe"):
+        run_bench(out, workspace / "corpus", workspace / "valset", rows=rows, steps=3, limit=1)

@@ -4,8 +4,9 @@ One separator architecture is trained under every regime (supervised on single s
 mix-and-separate and the weak method with 2/3/4-source parts; MixIT; semi-supervised with
 5% / 25% labelled single sources, next to supervised training on those 5% / 25% alone) and
 each is scored on fixed 2-source test mixtures rendered with a SoundFont held out of
-training.  Each row trains into ``OUT/runs/<row>`` and writes ``OUT/rows/<row>.json``; rows
-already scored are skipped, so an interrupted bench resumes where it stopped.
+training.  Each row trains into ``OUT/runs/<row>`` and writes ``OUT/rows/<row>.json`` with the
+recipe it trained from; rows already scored are skipped, so an interrupted bench resumes
+where it stopped, and a row whose recipe has changed since is refused rather than reused.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from soundsift.errors import SoundsiftError
 from soundsift.separator import Separator
 from soundsift.training import evaluate as ev
 from soundsift.training.recipe import Recipe, load_recipe
@@ -118,19 +120,38 @@ def run_bench(out: Path, corpus: Path, testset_dir: Path, budget: str = "small",
     results: dict[str, dict[str, float]] = {}
     for row in chosen:
         result_file = out / "rows" / f"{row.name}.json"
-        if result_file.exists():
-            results[row.name] = json.loads(result_file.read_text())["scores"]
-            continue
         recipe = row_recipe(row, size, corpus, validation, seed)
+        if result_file.exists():
+            results[row.name] = _saved_scores(result_file, recipe)
+            continue
         train(recipe, out / "runs" / row.name, resume=True)
         results[row.name] = score_row(out / "runs" / row.name, recipe, testset)
         result_file.parent.mkdir(parents=True, exist_ok=True)
         payload = {"row": dataclasses.asdict(row), "budget": dataclasses.asdict(size), "seed": seed,
-                   "scores": results[row.name]}
+                   "recipe": recipe_fingerprint(recipe), "scores": results[row.name]}
         tmp = result_file.with_suffix(".part")
         tmp.write_text(json.dumps(payload, indent=2))
         tmp.replace(result_file)
     return results
+
+
+def recipe_fingerprint(recipe: Recipe) -> dict:
+    """What decides a row's training, as JSON data: the recipe without its data paths (corpora may move)."""
+    data = dataclasses.replace(recipe.data, corpora=(), validation=None)
+    return json.loads(json.dumps(dataclasses.asdict(dataclasses.replace(recipe, data=data))))
+
+
+def _saved_scores(result_file: Path, recipe: Recipe) -> dict[str, float]:
+    """A scored row's results, refused when it was trained from another recipe (rows of older
+    versions, saved without one, are taken as they are)."""
+    payload = json.loads(result_file.read_text())
+    if "recipe" in payload and payload["recipe"] != recipe_fingerprint(recipe):
+        raise SoundsiftError(
+            f"{result_file}: row '{recipe.name}' was trained from another recipe than this bench now gives it "
+            f"(budget, seed or soundsift version changed); move it and {result_file.parent.parent / 'runs' / recipe.name} "
+            "away to train the row again"
+        )
+    return payload["scores"]
 
 
 def format_results(results: dict[str, dict[str, float]]) -> str:
