@@ -7,6 +7,15 @@ from soundsift.training.captions import clauses_with_weights, split_caption
 
 CASES = [
     ("A man talks while a dog barks", ["a man talks", "a dog barks"]),
+    ("a bassoon plays as drums are played", ["a bassoon plays", "drums are played"]),
+    ("an electric bass plays with drums in the background", ["an electric bass plays", "drums in the background"]),
+    ("a trumpet plays with drums and an accordion in the background",
+     ["a trumpet plays", "drums", "an accordion in the background"]),
+    ("a man speaks with excitement as bells ring", ["a man speaks with excitement", "bells ring"]),
+    ("rain falls with sea waves in the background", ["rain falls", "sea waves in the background"]),
+    ("a lion roars as something explodes and an engine revs", ["a lion roars", "something explodes", "an engine revs"]),
+    ("a pig grunts with hooves clattering, an explosion and an engine running in the background",
+     ["a pig grunts", "hooves clattering", "an explosion", "an engine running in the background"]),
     ("a dog barks and a cat meows", ["a dog barks", "a cat meows"]),
     ("Rain falls, thunder rumbles", ["rain falls", "thunder rumbles"]),
     ("A man speaks followed by an engine starting", ["a man speaks", "an engine starting"]),
@@ -83,3 +92,21 @@ def test_weights_count_each_source_once():
     assert abs(sum(result.weights) - 2) < 1e-9
     with pytest.raises(ValueError):
         clauses_with_weights("x", 0)
+
+
+@pytest.mark.parametrize("count", [2, 3, 4])
+def test_composed_captions_of_every_class_split_into_one_clause_per_source(count):
+    import numpy as np
+
+    from soundsift.training.data.compose import compose_caption
+    from soundsift.training.data.vocabulary import VOCABULARY
+
+    labels = sorted(VOCABULARY)
+    rng = np.random.default_rng(count)
+    wrong = []
+    for _ in range(1500):
+        chosen = rng.choice(labels, size=count, replace=False)
+        caption = compose_caption([VOCABULARY[str(label)] for label in chosen], rng)
+        if len(split_caption(caption)) != count:
+            wrong.append(caption)
+    assert not wrong, wrong[:5]

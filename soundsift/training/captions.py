@@ -33,6 +33,13 @@ _SOURCE_START = frozenset({
     "distant", "loud", "quiet", "soft", "people", "someone", "somebody", "birds", "dogs", "cars", "music",
     "rain", "wind", "water", "thunder", "traffic", "applause", "footsteps", "engines", "children", "men", "women",
     "his", "her", "their", "background", "crowd", "audience",
+    # plural sources that take no article ("a bass plays as drums are played", "with bells in the background")
+    "drums", "bells", "cymbals", "strings", "guitars", "violins", "horns", "trumpets", "voices", "insects",
+    "crickets", "frogs", "bees", "waves", "leaves", "cows", "sheep", "goats", "horses", "chickens", "pigs",
+    "vehicles", "machines", "sirens", "hooves", "something",
+    # describing words that open a source ("with running water", "as heavy rain falls")
+    "sea", "ocean", "running", "flowing", "rushing", "crackling", "chirping", "barking", "heavy", "gentle", "faint",
+    "steady",
 })
 _PLACEHOLDER = "\u0000"
 _SPLIT = re.compile(
