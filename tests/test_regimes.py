@@ -84,7 +84,8 @@ def test_semi_loss_uses_supervised_loss_on_single_source_items():
     out = semi_loss(net, enc, mixed, weights)
     sup = mix_separate_loss(net, enc, MixtureBatch(single.parts[:1], single.captions[:1], single.single[:1]), weights)
     wk = weak_loss(net, enc, MixtureBatch(weak.parts[1:], weak.captions[1:], weak.single[1:]), weights)
-    torch.testing.assert_close(out, torch.cat([2.0 * sup, 0.5 * wk]))
+    # one item of each in a batch of two: each term is the mean over its own items, so both count double
+    torch.testing.assert_close(out, torch.cat([2.0 * 2 * sup, 0.5 * 2 * wk]))
 
 
 def test_every_regime_runs():

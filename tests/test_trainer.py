@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import itertools
 import json
 import os
@@ -15,6 +16,7 @@ import pytest
 
 from soundsift import Separator
 from soundsift.errors import SoundsiftError
+from soundsift.training.captions import split_caption
 from soundsift.training.data.mixtures import TestsetSettings, build_testset
 from soundsift.training.recipe import RecipeError, load_recipe
 from soundsift.training.trainer import train
@@ -204,6 +206,20 @@ def test_labelled_subset_is_seeded_and_keeps_every_class(workspace):
     assert labelled_subset(pool, 1.0, 0) is pool
 
 
+def test_semi_batches_open_with_a_fixed_number_of_labelled_items(workspace):
+    import numpy as np
+
+    from soundsift.training.batches import BatchSource
+    from soundsift.training.recipe import DataRecipe
+
+    data = DataRecipe(corpora=(str(workspace / "corpus"),), sources_per_part=2, seconds=0.5, single_fraction=0.5)
+    for fraction, size, singles in ((0.5, 4, 2), (0.1, 4, 1), (0.0, 4, 0), (1.0, 3, 3)):
+        source = BatchSource(dataclasses.replace(data, single_fraction=fraction), 16000, size)
+        batch = source.next(np.random.default_rng(0))
+        assert batch.single.all(dim=1).tolist() == [True] * singles + [False] * (size - singles)
+        assert all(len(split_caption(c)) == 2 for item in batch.captions[singles:] for c in item)
+
+
 def test_builtin_recipes_cover_every_regime_and_parse(tmp_path, monkeypatch):
     from soundsift.training.recipe import builtin_recipes
     from soundsift.training.regimes import REGIMES
@@ -226,6 +242,8 @@ def test_weak_rows_pad_captions_to_as_many_clauses_as_sources(tmp_path):
         recipe = row_recipe(row, BUDGETS["small"], tmp_path, None, 0)
         if recipe.regime in ("weak", "semi"):
             assert recipe.loss.clauses == max(2, row.sources_per_part), row.name
+        labelled = recipe.optim.batch_size * (recipe.data.single_fraction or 1.0)
+        assert labelled == BUDGETS["small"].batch_size, row.name  # every row sees as many labelled items
     with pytest.raises(RecipeError, match="loss.clauses = 2 is below data.sources_per_part = 3"):
         parse_recipe({"regime": "weak", "data": {"corpora": ["c"], "sources_per_part": 3}})
     assert parse_recipe({"regime": "weak", "data": {"corpora": ["c"], "sources_per_part": 3},

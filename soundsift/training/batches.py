@@ -1,8 +1,9 @@
 """Training batches drawn on the fly from corpora, as :class:`MixtureBatch` objects.
 
 Each item is a mixture of ``parts`` captioned parts; a part holds ``sources_per_part``
-clips of distinct classes (single sources when 1).  For the semi-supervised regime a
-fraction ``single_fraction`` of the items is built from single sources with label captions.
+clips of distinct classes (single sources when 1).  For the semi-supervised regime the
+first ``round(single_fraction * batch_size)`` items of every batch (at least one when the
+fraction is above 0) are built from single sources with label captions.
 ``labelled_fraction`` limits the single sources to a seeded per-class subset of the clips
 (the "5% single-source data" settings); mixtures may use every clip.  All randomness comes from the generator the caller passes, so a seeded run is repeatable.
 
@@ -66,9 +67,10 @@ class BatchSource:
         self.weak = MixtureSampler(pool, data.sources_per_part, data.gain_db, weights)
         single_pool = labelled_subset(pool, data.labelled_fraction, data.subset_seed)
         self.single = MixtureSampler(single_pool, 1, data.gain_db, weights)
+        fraction = data.single_fraction
+        self.singles = min(batch_size, max(round(fraction * batch_size), 1)) if fraction > 0 else 0
 
-    def _item(self, rng: np.random.Generator) -> tuple[np.ndarray, list[str], bool, np.ndarray | None]:
-        single = self.data.sources_per_part == 1 or rng.random() < self.data.single_fraction
+    def _item(self, rng: np.random.Generator, single: bool) -> tuple[np.ndarray, list[str], bool, np.ndarray | None]:
         sampler = self.single if single else self.weak
         mom = sampler.mixture_of_mixtures(rng, self.data.parts)
         start = int(rng.integers(0, mom.audio.shape[-1] - self.samples + 1))
@@ -97,7 +99,7 @@ class BatchSource:
 
     def next(self, rng: np.random.Generator) -> MixtureBatch:
         """One batch. Shapes: parts and references (batch, parts, samples)."""
-        items = [self._item(rng) for _ in range(self.batch_size)]
+        items = [self._item(rng, self.data.sources_per_part == 1 or i < self.singles) for i in range(self.batch_size)]
         parts = torch.from_numpy(np.stack([i[0] for i in items]).astype(np.float32))
         single = torch.tensor([[i[2]] * self.data.parts for i in items])
         if self.data.audio_query_fraction == 0:

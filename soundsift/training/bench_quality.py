@@ -89,7 +89,9 @@ def row_recipe(row: Row, budget: Budget, corpus: Path, validation: Path | None, 
         labelled_fraction=row.labelled_fraction, single_fraction=row.single_fraction,
         validation=str(validation) if validation else None,
     )
-    optim = dataclasses.replace(base.optim, steps=budget.steps, batch_size=budget.batch_size, seed=seed,
+    # semi rows: as many labelled items per step as the supervised rows have, plus the weak ones
+    batch_size = round(budget.batch_size / row.single_fraction) if row.single_fraction else budget.batch_size
+    optim = dataclasses.replace(base.optim, steps=budget.steps, batch_size=batch_size, seed=seed,
                                 validate_every=budget.validate_every, checkpoint_every=max(1, budget.steps // 10))
     model = dataclasses.replace(base.model, network=network)
     loss = dataclasses.replace(base.loss, clauses=max(base.loss.clauses, row.sources_per_part))

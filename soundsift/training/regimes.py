@@ -203,13 +203,20 @@ def weak_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBa
 
 def semi_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBatch,
               weights: LossWeights) -> torch.Tensor:
-    """Supervised loss on all-single-source items, weak loss on the others, per item."""
+    """Supervised loss on all-single-source items, weak loss on the others, per item.
+
+    Each group's items are scaled by batch size / group size, so that the batch mean is
+    lambda_s * mean(L_sup) + lambda_u * mean(L_weak): each term a mean over its own items,
+    as in L = lambda_s L_sup + lambda_u L_weak, whatever share of the batch each group has.
+    """
     supervised = batch.single.all(dim=1)
-    out = torch.zeros(batch.parts.shape[0], device=batch.parts.device)
+    size = batch.parts.shape[0]
+    out = torch.zeros(size, device=batch.parts.device)
     for mask, fn, scale in ((supervised, mix_separate_loss, weights.lambda_s), (~supervised, weak_loss, weights.lambda_u)):
         if mask.any():
             sub = batch.select(mask)
-            out = out.index_put((mask.nonzero().flatten(),), scale * fn(network, encoder, sub, weights))
+            share = size / int(mask.sum())
+            out = out.index_put((mask.nonzero().flatten(),), scale * share * fn(network, encoder, sub, weights))
     return out
 
 
