@@ -260,5 +260,6 @@ def test_bench_quality_trains_scores_and_resumes(workspace, tmp_path, monkeypatc
     assert "| supervised |" in format_results(results)
     monkeypatch.setattr("soundsift.training.bench_quality.train", lambda *a, **k: pytest.fail("row retrained"))
     assert run_bench(out, workspace / "corpus", workspace / "valset", rows=rows, steps=2, limit=1) == results
-    with pytest.raises(SoundsiftError, match=r"supervised\.json: row 'supervised' was trained from another recipe"):
-        run_bench(out, workspace / "corpus", workspace / "valset", rows=rows, steps=3, limit=1)
+    for changed in ({"steps": 3}, {"steps": 2, "batch_size": 3}):
+        with pytest.raises(SoundsiftError, match=r"supervised\.json: row 'supervised' was trained from another recipe"):
+            run_bench(out, workspace / "corpus", workspace / "valset", rows=rows, limit=1, **changed)

@@ -114,9 +114,11 @@ def score_row(run_dir: Path, recipe: Recipe, testset: Sequence[ev.TestMixture]) 
 
 def run_bench(out: Path, corpus: Path, testset_dir: Path, budget: str = "small", rows: Sequence[str] | None = None,
               validation: Path | None = None, seed: int = 0, limit: int | None = None,
-              steps: int | None = None) -> dict[str, dict[str, float]]:
+              steps: int | None = None, batch_size: int | None = None) -> dict[str, dict[str, float]]:
     """Train and score every requested row; returns ``{row: scores}`` (also saved per row)."""
     size = BUDGETS[budget] if steps is None else dataclasses.replace(BUDGETS[budget], steps=steps, validate_every=steps)
+    if batch_size is not None:
+        size = dataclasses.replace(size, batch_size=batch_size)
     chosen = [r for r in ROWS if rows is None or r.name in rows]
     testset = ev.load_testset(testset_dir, limit)
     results: dict[str, dict[str, float]] = {}

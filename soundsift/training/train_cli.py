@@ -44,6 +44,8 @@ def add_bench_quality_parser(bench_sub: argparse._SubParsersAction) -> None:
                    help="small: about an hour on 2 CPU cores; large: for a GPU")
     p.add_argument("--rows", default=None, metavar="A,B", help="only these rows (default: all)")
     p.add_argument("--steps", type=int, default=None, help="override the budget's training steps per row")
+    p.add_argument("--batch-size", type=int, default=None, metavar="N",
+                   help="override the budget's batch (labelled items per step; semi rows add as many weak ones)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="score only the first N test mixtures")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--out", type=Path, default=Path("bench/quality"), metavar="DIR")
@@ -55,7 +57,7 @@ def _run_bench_quality(args: argparse.Namespace) -> int:
 
     rows = None if args.rows is None else [r.strip() for r in args.rows.split(",") if r.strip()]
     results = run_bench(args.out, args.corpus, args.testset, args.budget, rows, args.validation, args.seed,
-                        args.limit, args.steps)
+                        args.limit, args.steps, args.batch_size)
     table = format_results(results)
     (args.out / "table.md").write_text(table + "\n")
     print(table)
