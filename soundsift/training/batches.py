@@ -53,6 +53,11 @@ def labelled_subset(pool: ClipPool, fraction: float, seed: int) -> ClipPool:
     return ClipPool(keep, pool.sample_rate, pool.samples)
 
 
+def _labelled_items(fraction: float, batch_size: int) -> int:
+    """How many items of a batch are single-source ones: ``round(fraction * batch_size)``, at least one if ``fraction`` > 0."""
+    return min(batch_size, max(round(fraction * batch_size), 1)) if fraction > 0 else 0
+
+
 class BatchSource:
     """Draws batches of mixtures-of-mixtures from the train split of the recipe's corpora."""
 
@@ -67,8 +72,8 @@ class BatchSource:
         self.weak = MixtureSampler(pool, data.sources_per_part, data.gain_db, weights)
         single_pool = labelled_subset(pool, data.labelled_fraction, data.subset_seed)
         self.single = MixtureSampler(single_pool, 1, data.gain_db, weights)
-        fraction = data.single_fraction
-        self.singles = min(batch_size, max(round(fraction * batch_size), 1)) if fraction > 0 else 0
+        self.augmentation = data.augmentation
+        self.singles = batch_size if data.sources_per_part == 1 else _labelled_items(data.single_fraction, batch_size)
 
     def _item(self, rng: np.random.Generator, single: bool) -> tuple[np.ndarray, list[str], bool, np.ndarray | None]:
         sampler = self.single if single else self.weak
@@ -81,8 +86,7 @@ class BatchSource:
         return parts, [m.caption for m in mom.mixtures], single, refs
 
     def _augment(self, audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        aug = self.data.augmentation
-        return augment_part(audio, aug, rng) if aug.active else audio
+        return augment_part(audio, self.augmentation, rng) if self.augmentation.active else audio
 
     def _references(self, mom: MixtureOfMixtures, rng: np.random.Generator) -> np.ndarray | None:
         """Per part, another clip of the part's class (``(parts, samples)``); None if a class has one clip only."""
@@ -99,7 +103,7 @@ class BatchSource:
 
     def next(self, rng: np.random.Generator) -> MixtureBatch:
         """One batch. Shapes: parts and references (batch, parts, samples)."""
-        items = [self._item(rng, self.data.sources_per_part == 1 or i < self.singles) for i in range(self.batch_size)]
+        items = [self._item(rng, i < self.singles) for i in range(self.batch_size)]
         parts = torch.from_numpy(np.stack([i[0] for i in items]).astype(np.float32))
         single = torch.tensor([[i[2]] * self.data.parts for i in items])
         if self.data.audio_query_fraction == 0:
