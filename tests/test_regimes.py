@@ -12,12 +12,14 @@ from soundsift.training.regimes import (
     REGIMES,
     LossWeights,
     MixtureBatch,
+    jitter,
     mix_separate_loss,
     mixit_regime_loss,
     noise_invariant_regime_loss,
     semi_loss,
     weak_loss,
 )
+from soundsift.model.unet import Query
 from tests.conftest import TINY
 
 
@@ -108,3 +110,24 @@ def test_mixit_regime_sends_gradient_to_the_slots():
     assert loss.shape == (2,)
     loss.sum().backward()
     assert net.learned.grad is not None and net.learned.grad.abs().sum() > 0
+
+
+def test_jitter_moves_the_part_queries_by_the_asked_length_and_is_seeded():
+    emb = torch.nn.functional.normalize(torch.randn(3, 4, 32, generator=torch.Generator().manual_seed(0)), dim=-1)
+    query = Query(emb, None, None)
+    moved = jitter(query, 2, 0.5, seed=7).embedding
+    assert torch.equal(moved, jitter(query, 2, 0.5, seed=7).embedding)
+    assert not torch.allclose(moved, jitter(query, 2, 0.5, seed=8).embedding)
+    assert torch.equal(moved[:, 2:], emb[:, 2:]) and torch.allclose(moved.norm(dim=-1), torch.ones(3, 4))
+    cos = (moved[:, :2] * emb[:, :2]).sum(-1)
+    assert 0.75 < cos.mean() < 0.99 and (cos < 0.999).all()  # a random step of 0.5 from a unit vector: about 0.9
+
+
+def test_query_noise_changes_the_loss_only_when_asked():
+    net, enc = _model()
+    plain = _batch(single=True)
+    noisy = dataclasses.replace(plain, query_noise=0.5, noise_seed=3)
+    base = mix_separate_loss(net, enc, plain, LossWeights())
+    assert torch.equal(base, mix_separate_loss(net, enc, dataclasses.replace(plain, noise_seed=3), LossWeights()))
+    assert not torch.allclose(base, mix_separate_loss(net, enc, noisy, LossWeights()))
+    assert torch.equal(mix_separate_loss(net, enc, noisy, LossWeights()), mix_separate_loss(net, enc, noisy, LossWeights()))

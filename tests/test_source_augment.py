@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from soundsift.training.batches import BatchSource
 from soundsift.training.recipe import DataRecipe, RecipeError, parse_recipe
@@ -61,6 +62,8 @@ def test_ranges_are_checked_in_recipes(tmp_path):
     for bad in ({"augment_speed": -0.1}, {"augment_eq_db": 40}):
         with pytest.raises(RecipeError, match="recipe.data.*augment"):
             parse_recipe({"regime": "supervised", "data": {"corpora": ["c"], **bad}})
+    with pytest.raises(RecipeError, match="recipe.data.*query_noise"):
+        parse_recipe({"regime": "supervised", "data": {"corpora": ["c"], "query_noise": -0.5}})
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +81,14 @@ def test_batches_are_augmented_per_part_and_repeatable(corpus):
     assert np.array_equal(first.parts.numpy(), again.parts.numpy())
     assert not np.allclose(first.parts.numpy(), base.parts.numpy())
     assert first.captions == again.captions
+
+
+def test_query_noise_seeds_each_batch_and_draws_nothing_when_off(corpus):
+    plain = DataRecipe(corpora=(str(corpus),), seconds=0.5)
+    noisy = dataclasses.replace(plain, query_noise=0.5)
+    rng = np.random.default_rng(0)
+    first, second = (BatchSource(noisy, RATE, 2).next(rng) for _ in range(2))
+    assert first.query_noise == 0.5 and first.noise_seed != second.noise_seed
+    base = BatchSource(plain, RATE, 2).next(np.random.default_rng(0))
+    assert base.query_noise == 0.0 and np.array_equal(base.parts.numpy(), first.parts.numpy())
+    assert first.select(torch.tensor([False, True])).noise_seed == first.noise_seed

@@ -250,6 +250,16 @@ def test_weak_rows_pad_captions_to_as_many_clauses_as_sources(tmp_path):
                          "loss": {"clauses": 3}}).loss.clauses == 3
 
 
+def test_saved_bench_rows_match_recipes_that_only_add_settings_that_are_off():
+    from soundsift.training.bench_quality import same_recipe
+
+    saved = {"regime": "weak", "data": {"parts": 2, "gain_db": 5.0}}
+    assert same_recipe(saved, {"regime": "weak", "data": {"parts": 2, "gain_db": 5.0, "query_noise": 0.0}})
+    assert not same_recipe(saved, {"regime": "weak", "data": {"parts": 2, "gain_db": 5.0, "query_noise": 0.5}})
+    assert not same_recipe(saved, {"regime": "weak", "data": {"parts": 3, "gain_db": 5.0}})
+    assert not same_recipe(saved, {"regime": "weak", "data": {"parts": 2}})
+
+
 def test_bench_quality_trains_scores_and_resumes(workspace, tmp_path, monkeypatch):
     from soundsift.training.bench_quality import format_results, run_bench
 

@@ -145,11 +145,26 @@ def recipe_fingerprint(recipe: Recipe) -> dict:
     return json.loads(json.dumps(dataclasses.asdict(dataclasses.replace(recipe, data=data))))
 
 
+def same_recipe(saved: dict, current: dict) -> bool:
+    """Whether a saved fingerprint matches the current one; a setting added to soundsift after
+    the row was saved matches when it is off (0, empty, None or False), as new settings start."""
+    for key, value in current.items():
+        if key not in saved:
+            if value:
+                return False
+        elif isinstance(value, dict) and isinstance(saved[key], dict):
+            if not same_recipe(saved[key], value):
+                return False
+        elif saved[key] != value:
+            return False
+    return set(saved) <= set(current)
+
+
 def _saved_scores(result_file: Path, recipe: Recipe) -> dict[str, float]:
     """A scored row's results, refused when it was trained from another recipe (rows of older
     versions, saved without one, are taken as they are)."""
     payload = json.loads(result_file.read_text())
-    if "recipe" in payload and payload["recipe"] != recipe_fingerprint(recipe):
+    if "recipe" in payload and not same_recipe(payload["recipe"], recipe_fingerprint(recipe)):
         raise SoundsiftError(
             f"{result_file}: row '{recipe.name}' was trained from another recipe than this bench now gives it "
             f"(budget, seed or soundsift version changed); move it and {result_file.parent.parent / 'runs' / recipe.name} "

@@ -37,6 +37,8 @@ class MixtureBatch:
     ``references`` ``(B, N, samples)`` with ``use_reference`` ``(B, N)``: where True, part n's
     caption query is replaced by the audio embedding of its reference (another clip of the
     same class; query-by-example training, ``data.audio_query_fraction``).
+    ``query_noise`` > 0: the parts' query embeddings are moved by random vectors of that norm
+    drawn from ``noise_seed`` (:func:`jitter`; ``data.query_noise``).
     """
 
     parts: torch.Tensor
@@ -44,6 +46,8 @@ class MixtureBatch:
     single: torch.Tensor
     references: torch.Tensor | None = None
     use_reference: torch.Tensor | None = None
+    query_noise: float = 0.0
+    noise_seed: int = 0
 
     def __post_init__(self) -> None:
         b, n = self.parts.shape[:2]
@@ -58,13 +62,15 @@ class MixtureBatch:
         idx = mask.nonzero().flatten().tolist()
         refs = None if self.references is None else self.references[mask]
         use = None if self.use_reference is None else self.use_reference[mask]
-        return MixtureBatch(self.parts[mask], [self.captions[i] for i in idx], self.single[mask], refs, use)
+        return MixtureBatch(self.parts[mask], [self.captions[i] for i in idx], self.single[mask], refs, use,
+                            self.query_noise, self.noise_seed)
 
     def to(self, device: torch.device) -> MixtureBatch:
         """The batch's tensors on ``device``."""
         refs = None if self.references is None else self.references.to(device)
         use = None if self.use_reference is None else self.use_reference.to(device)
-        return MixtureBatch(self.parts.to(device), self.captions, self.single.to(device), refs, use)
+        return MixtureBatch(self.parts.to(device), self.captions, self.single.to(device), refs, use,
+                            self.query_noise, self.noise_seed)
 
 
 @dataclass(frozen=True)
@@ -139,16 +145,35 @@ def with_references(query: Query, encoder: QueryEncoder, batch: MixtureBatch, sa
     return Query(embedding, tokens, padding)
 
 
+def jitter(query: Query, count: int, norm: float, seed: int) -> Query:
+    """The first ``count`` query embeddings moved by random vectors of length ``norm`` and renormalised.
+
+    Teaches the separator to answer nearby embeddings alike (a paraphrase lands near, not on,
+    its label's caption); token states are left as they are.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    head = query.embedding[:, :count]
+    noise = torch.randn(head.shape, generator=generator).to(head)
+    noise = norm * noise / noise.norm(dim=-1, keepdim=True).clamp_min(1e-8)
+    moved = head / head.norm(dim=-1, keepdim=True).clamp_min(1e-8) + noise
+    embedding = query.embedding.clone()
+    embedding[:, :count] = moved / moved.norm(dim=-1, keepdim=True).clamp_min(1e-8)
+    return Query(embedding, query.tokens, query.padding)
+
+
 def separate(network: SeparatorNetwork, encoder: QueryEncoder, spec: Spectra, texts: Sequence[Sequence[str]],
              batch: MixtureBatch | None = None) -> torch.Tensor:
     """Masked magnitudes S(q) = M(x, q) * |X| for per-item texts. -> (B, Q, F, T).
 
     With ``batch`` (whose captions are the first N texts), flagged parts are queried by their
-    reference clips instead (:func:`with_references`).
+    reference clips instead (:func:`with_references`), and the N part queries are jittered
+    when the batch asks for it (:func:`jitter`).
     """
     query = query_for(encoder, texts, spec.mag.device)
     if batch is not None:
         query = with_references(query, encoder, batch, network.config.stft.sample_rate)
+        if batch.query_noise > 0:
+            query = jitter(query, batch.parts.shape[1], batch.query_noise, batch.noise_seed)
     logits = network.mask_logits(spec.mag, query)
     return torch.sigmoid(logits) * spec.mag[:, None]
 
