@@ -8,6 +8,7 @@ import torch
 
 from soundsift.model import EncoderSpec, ModelConfig, init_model
 from soundsift.model.encoders.ngram import NgramTextEncoder
+from soundsift.model.unet import Query
 from soundsift.training.regimes import (
     REGIMES,
     LossWeights,
@@ -19,7 +20,6 @@ from soundsift.training.regimes import (
     semi_loss,
     weak_loss,
 )
-from soundsift.model.unet import Query
 from tests.conftest import TINY
 
 
