@@ -106,11 +106,11 @@ class BatchSource:
         items = [self._item(rng, i < self.singles) for i in range(self.batch_size)]
         parts = torch.from_numpy(np.stack([i[0] for i in items]).astype(np.float32))
         single = torch.tensor([[i[2]] * self.data.parts for i in items])
+        refs = use = None
+        if self.data.audio_query_fraction > 0:
+            refs = torch.from_numpy(np.stack([i[3] if i[3] is not None else np.zeros_like(i[0]) for i in items])
+                                    .astype(np.float32))
+            use = torch.tensor([[i[3] is not None] * self.data.parts for i in items])
         noise = self.data.query_noise
         seed = int(rng.integers(2**62)) if noise > 0 else 0
-        if self.data.audio_query_fraction == 0:
-            return MixtureBatch(parts, [i[1] for i in items], single, query_noise=noise, noise_seed=seed)
-        refs = torch.from_numpy(np.stack([i[3] if i[3] is not None else np.zeros_like(i[0]) for i in items])
-                                .astype(np.float32))
-        use = torch.tensor([[i[3] is not None] * self.data.parts for i in items])
         return MixtureBatch(parts, [i[1] for i in items], single, refs, use, noise, seed)

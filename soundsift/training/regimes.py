@@ -18,7 +18,7 @@ mixture) with one caption each; the network hears x = sum_n x_n.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -62,15 +62,15 @@ class MixtureBatch:
         idx = mask.nonzero().flatten().tolist()
         refs = None if self.references is None else self.references[mask]
         use = None if self.use_reference is None else self.use_reference[mask]
-        return MixtureBatch(self.parts[mask], [self.captions[i] for i in idx], self.single[mask], refs, use,
-                            self.query_noise, self.noise_seed)
+        return replace(self, parts=self.parts[mask], captions=[self.captions[i] for i in idx], single=self.single[mask],
+                       references=refs, use_reference=use)
 
     def to(self, device: torch.device) -> MixtureBatch:
         """The batch's tensors on ``device``."""
         refs = None if self.references is None else self.references.to(device)
         use = None if self.use_reference is None else self.use_reference.to(device)
-        return MixtureBatch(self.parts.to(device), self.captions, self.single.to(device), refs, use,
-                            self.query_noise, self.noise_seed)
+        return replace(self, parts=self.parts.to(device), single=self.single.to(device), references=refs,
+                       use_reference=use)
 
 
 @dataclass(frozen=True)
