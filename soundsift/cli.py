@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from soundsift import __version__
+from soundsift.cli_args import key_value
 from soundsift.errors import SoundsiftError
 from soundsift.separation import OVERLAP, SEGMENT_SECONDS
 
@@ -39,22 +40,11 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _key_value(text: str) -> tuple[str, object]:
-    """KEY=VALUE with VALUE read as JSON when it is (true, 3, 0.5), else kept as text."""
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got '{text}'")
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
-
-
 def _add_model_options(p: argparse.ArgumentParser) -> None:
     """--model, --device and --encoder-option, shared by every command that loads a separator."""
     p.add_argument("--model", default=None, metavar="NAME_OR_PATH", help="model name or directory (default: default)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="compute device (default: auto)")
-    p.add_argument("--encoder-option", dest="encoder_options", action="append", default=[], type=_key_value,
+    p.add_argument("--encoder-option", dest="encoder_options", action="append", default=[], type=key_value,
                    metavar="KEY=VALUE", help="override a query-encoder option, e.g. checkpoint=/path/to/clap.pt")
 
 

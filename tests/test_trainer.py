@@ -250,6 +250,21 @@ def test_weak_rows_pad_captions_to_as_many_clauses_as_sources(tmp_path):
                          "loss": {"clauses": 3}}).loss.clauses == 3
 
 
+def test_bench_loss_overrides_reach_every_row_and_bad_ones_are_named(tmp_path):
+    from soundsift.training.bench_quality import BUDGETS, ROWS, row_recipe
+
+    for row in ROWS:
+        recipe = row_recipe(row, BUDGETS["small"], tmp_path, None, 0, {"semantic": 5, "clauses": 2})
+        assert recipe.loss.semantic == 5.0 and isinstance(recipe.loss.semantic, float), row.name
+        assert recipe.loss.clauses == max(2, row.sources_per_part), row.name  # never below the sources
+        assert recipe.loss.consistency == row_recipe(row, BUDGETS["small"], tmp_path, None, 0).loss.consistency
+    weak = ROWS[[r.name for r in ROWS].index("weak-2")]
+    for bad, message in (({"semantc": 1}, r"unknown key\(s\) \['semantc'\]"), ({"semantic": -1}, "expected a number >= 0"),
+                         ({"semantic": "high"}, "expected a number"), ({"clauses": 2.5}, "expected a whole number")):
+        with pytest.raises(SoundsiftError, match=message):
+            row_recipe(weak, BUDGETS["small"], tmp_path, None, 0, bad)
+
+
 def test_saved_bench_rows_match_recipes_that_only_add_settings_that_are_off():
     from soundsift.training.bench_quality import same_recipe
 
@@ -270,6 +285,6 @@ def test_bench_quality_trains_scores_and_resumes(workspace, tmp_path, monkeypatc
     assert "| supervised |" in format_results(results)
     monkeypatch.setattr("soundsift.training.bench_quality.train", lambda *a, **k: pytest.fail("row retrained"))
     assert run_bench(out, workspace / "corpus", workspace / "valset", rows=rows, steps=2, limit=1) == results
-    for changed in ({"steps": 3}, {"steps": 2, "batch_size": 3}):
+    for changed in ({"steps": 3}, {"steps": 2, "batch_size": 3}, {"steps": 2, "loss": {"reconstruction": 1.0}}):
         with pytest.raises(SoundsiftError, match=r"supervised\.json: row 'supervised' was trained from another recipe"):
             run_bench(out, workspace / "corpus", workspace / "valset", rows=rows, limit=1, **changed)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from soundsift.errors import SoundsiftError
 from soundsift.separator import Separator
 from soundsift.training import evaluate as ev
 from soundsift.training.recipe import Recipe, load_recipe
+from soundsift.training.regimes import LossWeights
 from soundsift.training.trainer import train
 
 PAPER_MUSIC_SDR = {  # Mahmud et al. 2024, MUSIC 2-source test, SDR (dB)
@@ -79,8 +80,26 @@ ROWS = (
 )
 
 
-def row_recipe(row: Row, budget: Budget, corpus: Path, validation: Path | None, seed: int) -> Recipe:
-    """The built-in recipe of ``row`` resized to the budget and pointed at the given data."""
+def loss_with(weights: LossWeights, overrides: Mapping[str, object]) -> LossWeights:
+    """``weights`` with some ``[loss]`` fields replaced (``bench quality --loss KEY=VALUE``)."""
+    known = {f.name: type(f.default) for f in dataclasses.fields(LossWeights)}
+    unknown = sorted(set(overrides) - set(known))
+    if unknown:
+        raise SoundsiftError(f"--loss: unknown key(s) {unknown}; known: {sorted(known)}")
+    values = {}
+    for key, value in overrides.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise SoundsiftError(f"--loss {key}={value}: expected a number >= 0")
+        if known[key] is int and value != int(value):
+            raise SoundsiftError(f"--loss {key}={value}: expected a whole number")
+        values[key] = known[key](value)
+    return dataclasses.replace(weights, **values)
+
+
+def row_recipe(row: Row, budget: Budget, corpus: Path, validation: Path | None, seed: int,
+               loss: Mapping[str, object] | None = None) -> Recipe:
+    """The built-in recipe of ``row`` resized to the budget and pointed at the given data,
+    with ``loss`` overriding fields of its ``[loss]`` table."""
     base = load_recipe(row.recipe)
     network = dataclasses.replace(base.model.network, base_channels=budget.base_channels, depth=budget.depth,
                                   decoder_width=budget.decoder_width, late_fusion=budget.late_fusion)
@@ -94,8 +113,9 @@ def row_recipe(row: Row, budget: Budget, corpus: Path, validation: Path | None, 
     optim = dataclasses.replace(base.optim, steps=budget.steps, batch_size=batch_size, seed=seed,
                                 validate_every=budget.validate_every, checkpoint_every=max(1, budget.steps // 10))
     model = dataclasses.replace(base.model, network=network)
-    loss = dataclasses.replace(base.loss, clauses=max(base.loss.clauses, row.sources_per_part))
-    return dataclasses.replace(base, name=row.name, model=model, data=data, optim=optim, loss=loss)
+    weights = loss_with(base.loss, loss or {})
+    weights = dataclasses.replace(weights, clauses=max(weights.clauses, row.sources_per_part))
+    return dataclasses.replace(base, name=row.name, model=model, data=data, optim=optim, loss=weights)
 
 
 def score_row(run_dir: Path, recipe: Recipe, testset: Sequence[ev.TestMixture]) -> dict[str, float]:
@@ -114,17 +134,21 @@ def score_row(run_dir: Path, recipe: Recipe, testset: Sequence[ev.TestMixture]) 
 
 def run_bench(out: Path, corpus: Path, testset_dir: Path, budget: str = "small", rows: Sequence[str] | None = None,
               validation: Path | None = None, seed: int = 0, limit: int | None = None,
-              steps: int | None = None, batch_size: int | None = None) -> dict[str, dict[str, float]]:
-    """Train and score every requested row; returns ``{row: scores}`` (also saved per row)."""
+              steps: int | None = None, batch_size: int | None = None,
+              loss: Mapping[str, object] | None = None) -> dict[str, dict[str, float]]:
+    """Train and score every requested row; returns ``{row: scores}`` (also saved per row).
+
+    ``loss`` overrides ``[loss]`` fields of every row's recipe (an ablation of the table).
+    """
     size = BUDGETS[budget] if steps is None else dataclasses.replace(BUDGETS[budget], steps=steps, validate_every=steps)
     if batch_size is not None:
         size = dataclasses.replace(size, batch_size=batch_size)
     chosen = [r for r in ROWS if rows is None or r.name in rows]
+    recipes = [row_recipe(row, size, corpus, validation, seed, loss) for row in chosen]  # bad settings stop here
     testset = ev.load_testset(testset_dir, limit)
     results: dict[str, dict[str, float]] = {}
-    for row in chosen:
+    for row, recipe in zip(chosen, recipes):
         result_file = out / "rows" / f"{row.name}.json"
-        recipe = row_recipe(row, size, corpus, validation, seed)
         if result_file.exists():
             results[row.name] = _saved_scores(result_file, recipe)
             continue

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from soundsift.cli_args import key_value
+
 
 def add_separator_parser(train_sub: argparse._SubParsersAction) -> None:
     """Register ``train separator`` under the ``train`` command group."""
@@ -48,6 +50,8 @@ def add_bench_quality_parser(bench_sub: argparse._SubParsersAction) -> None:
                    help="override the budget's batch (labelled items per step; semi rows add as many weak ones)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="score only the first N test mixtures")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--loss", action="append", default=[], type=key_value, metavar="KEY=VALUE",
+                   help="override a [loss] weight in every row, e.g. semantic=5 (an ablation; use its own -o)")
     p.add_argument("-o", "--out", type=Path, default=Path("bench/quality"), metavar="DIR")
     p.set_defaults(handler=_run_bench_quality)
 
@@ -57,7 +61,7 @@ def _run_bench_quality(args: argparse.Namespace) -> int:
 
     rows = None if args.rows is None else [r.strip() for r in args.rows.split(",") if r.strip()]
     results = run_bench(args.out, args.corpus, args.testset, args.budget, rows, args.validation, args.seed,
-                        args.limit, args.steps, args.batch_size)
+                        args.limit, args.steps, args.batch_size, dict(args.loss))
     table = format_results(results)
     (args.out / "table.md").write_text(table + "\n")
     print(table)
