@@ -78,6 +78,9 @@ def test_recipe_errors_name_the_problem(tmp_path):
     bad.write_text('regime = "nit"\n[data]\ncorpora=["x"]\n')
     with pytest.raises(RecipeError, match="learned_queries"):
         load_recipe(bad)
+    bad.write_text('regime = "weak"\n[data]\ncorpora=["x"]\n[loss]\nsemantic = -0.5\n')
+    with pytest.raises(RecipeError, match=r"bad\.toml\.loss: semantic = -0\.5: expected a number >= 0"):
+        load_recipe(bad)
     with pytest.raises(RecipeError, match="no such recipe"):
         load_recipe(tmp_path / "missing.toml")
 

@@ -21,7 +21,7 @@ import numpy as np
 from soundsift.errors import SoundsiftError
 from soundsift.separator import Separator
 from soundsift.training import evaluate as ev
-from soundsift.training.recipe import Recipe, load_recipe
+from soundsift.training.recipe import Recipe, load_recipe, loss_weights
 from soundsift.training.regimes import LossWeights
 from soundsift.training.trainer import train
 
@@ -81,19 +81,9 @@ ROWS = (
 
 
 def loss_with(weights: LossWeights, overrides: Mapping[str, object]) -> LossWeights:
-    """``weights`` with some ``[loss]`` fields replaced (``bench quality --loss KEY=VALUE``)."""
-    known = {f.name: type(f.default) for f in dataclasses.fields(LossWeights)}
-    unknown = sorted(set(overrides) - set(known))
-    if unknown:
-        raise SoundsiftError(f"--loss: unknown key(s) {unknown}; known: {sorted(known)}")
-    values = {}
-    for key, value in overrides.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise SoundsiftError(f"--loss {key}={value}: expected a number >= 0")
-        if known[key] is int and value != int(value):
-            raise SoundsiftError(f"--loss {key}={value}: expected a whole number")
-        values[key] = known[key](value)
-    return dataclasses.replace(weights, **values)
+    """``weights`` with some ``[loss]`` fields replaced (``bench quality --loss KEY=VALUE``),
+    checked as a recipe's ``[loss]`` table is."""
+    return loss_weights({**dataclasses.asdict(weights), **overrides}, "--loss")
 
 
 def row_recipe(row: Row, budget: Budget, corpus: Path, validation: Path | None, seed: int,

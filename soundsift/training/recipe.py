@@ -165,6 +165,11 @@ def _build(cls: type, data: Any, where: str) -> Any:
         raise RecipeError(f"{where}: {exc}") from None
 
 
+def loss_weights(table: dict[str, Any], where: str) -> LossWeights:
+    """A ``[loss]`` table as :class:`LossWeights`, with errors naming ``where`` and the key."""
+    return _build(LossWeights, table, where)
+
+
 def _model(data: dict[str, Any], where: str) -> ModelConfig:
     unknown = sorted(set(data) - {"network", "encoder", "stft", "description"})
     if unknown:
@@ -206,7 +211,7 @@ def parse_recipe(data: dict[str, Any], where: str = "recipe", base: Path | None 
         raise RecipeError(f"{where}.data: 'corpora' must list at least one corpus folder")
     if regime == "supervised" and dataset.sources_per_part != 1:
         raise RecipeError(f"{where}: the supervised regime needs data.sources_per_part = 1 (single sources)")
-    loss = _build(LossWeights, data.get("loss", {}), f"{where}.loss")
+    loss = loss_weights(data.get("loss", {}), f"{where}.loss")
     if regime in ("weak", "semi") and loss.clauses < dataset.sources_per_part:
         raise RecipeError(
             f"{where}: loss.clauses = {loss.clauses} is below data.sources_per_part = {dataset.sources_per_part}; "

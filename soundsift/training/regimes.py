@@ -18,7 +18,7 @@ mixture) with one caption each; the network hears x = sum_n x_n.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
 import torch
 
@@ -83,6 +83,19 @@ class LossWeights:
     clauses: int = 2
     lambda_s: float = 1.0
     lambda_u: float = 1.0
+
+    def __post_init__(self) -> None:
+        """Weights must be numbers >= 0 (stored as floats), clauses a whole number >= 1."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ValueError(f"{f.name} = {value!r}: expected a number >= 0")
+            if f.name == "clauses":
+                if value != int(value) or value < 1:
+                    raise ValueError(f"clauses = {value!r}: expected a whole number >= 1")
+                object.__setattr__(self, f.name, int(value))
+            else:
+                object.__setattr__(self, f.name, float(value))
 
 
 @dataclass
