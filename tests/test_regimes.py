@@ -10,9 +10,11 @@ from soundsift.model import EncoderSpec, ModelConfig, init_model
 from soundsift.model.encoders.ngram import NgramTextEncoder
 from soundsift.model.unet import Query
 from soundsift.training.regimes import (
+    BLEND_MARGIN,
     REGIMES,
     LossWeights,
     MixtureBatch,
+    blend,
     jitter,
     mix_separate_loss,
     mixit_regime_loss,
@@ -123,6 +125,28 @@ def test_jitter_moves_the_part_queries_by_the_asked_length_and_is_seeded():
     assert 0.75 < cos.mean() < 0.99 and (cos < 0.999).all()  # a random step of 0.5 from a unit vector: about 0.9
 
 
+def test_blend_keeps_each_part_query_nearest_its_own_part_and_is_seeded():
+    emb = torch.nn.functional.normalize(torch.randn(6, 4, 32, generator=torch.Generator().manual_seed(0)), dim=-1)
+    query = Query(emb, None, None)
+    mixed = blend(query, 2, 0.7, seed=5).embedding
+    assert torch.equal(mixed, blend(query, 2, 0.7, seed=5).embedding)
+    assert torch.equal(mixed[:, 2:], emb[:, 2:]) and torch.allclose(mixed.norm(dim=-1), torch.ones(6, 4))
+    cosine = mixed[:, :2] @ emb[:, :2].transpose(1, 2)  # (item, blended part, original part)
+    own, other = cosine.diagonal(dim1=1, dim2=2), cosine.flip(-1).diagonal(dim1=1, dim2=2)
+    moved = own < 0.9999
+    assert moved.any() and (own[moved] > other[moved] + BLEND_MARGIN).all()
+    assert (own[moved] < 0.95).any()  # shares of up to 70% reach far from the caption
+    assert torch.allclose(blend(query, 2, 0.7, seed=6).embedding[:, 2:], emb[:, 2:])
+
+
+def test_blend_leaves_a_query_that_would_come_nearer_another_part_as_it_was():
+    a, b = torch.eye(4)[:2]
+    emb = torch.stack([a, b])[None].repeat(3, 1, 1)  # every item: two parts, and the batch holds only a and b
+    mixed = blend(Query(emb, None, None), 2, 0.99, seed=0).embedding
+    cosine = mixed @ emb.transpose(1, 2)
+    assert (cosine.diagonal(dim1=1, dim2=2) > cosine.flip(-1).diagonal(dim1=1, dim2=2) + BLEND_MARGIN).all()
+
+
 def test_query_noise_changes_the_loss_only_when_asked():
     net, enc = _model()
     plain = _batch(single=True)
@@ -131,3 +155,5 @@ def test_query_noise_changes_the_loss_only_when_asked():
     assert torch.equal(base, mix_separate_loss(net, enc, dataclasses.replace(plain, noise_seed=3), LossWeights()))
     assert not torch.allclose(base, mix_separate_loss(net, enc, noisy, LossWeights()))
     assert torch.equal(mix_separate_loss(net, enc, noisy, LossWeights()), mix_separate_loss(net, enc, noisy, LossWeights()))
+    blended = dataclasses.replace(plain, query_blend=0.7, noise_seed=3)
+    assert not torch.allclose(base, mix_separate_loss(net, enc, blended, LossWeights()))

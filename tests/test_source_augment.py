@@ -64,6 +64,9 @@ def test_ranges_are_checked_in_recipes(tmp_path):
             parse_recipe({"regime": "supervised", "data": {"corpora": ["c"], **bad}})
     with pytest.raises(RecipeError, match="recipe.data.*query_noise"):
         parse_recipe({"regime": "supervised", "data": {"corpora": ["c"], "query_noise": -0.5}})
+    for bad in (-0.1, 1.0):
+        with pytest.raises(RecipeError, match="recipe.data.*query_blend"):
+            parse_recipe({"regime": "supervised", "data": {"corpora": ["c"], "query_blend": bad}})
 
 
 @pytest.fixture(scope="module")
@@ -92,3 +95,5 @@ def test_query_noise_seeds_each_batch_and_draws_nothing_when_off(corpus):
     base = BatchSource(plain, RATE, 2).next(np.random.default_rng(0))
     assert base.query_noise == 0.0 and np.array_equal(base.parts.numpy(), first.parts.numpy())
     assert first.select(torch.tensor([False, True])).noise_seed == first.noise_seed
+    blended = BatchSource(dataclasses.replace(plain, query_blend=0.7), RATE, 2).next(np.random.default_rng(0))
+    assert blended.query_blend == 0.7 and blended.query_noise == 0.0 and blended.noise_seed != 0

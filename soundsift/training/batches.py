@@ -111,6 +111,6 @@ class BatchSource:
             refs = torch.from_numpy(np.stack([i[3] if i[3] is not None else np.zeros_like(i[0]) for i in items])
                                     .astype(np.float32))
             use = torch.tensor([[i[3] is not None] * self.data.parts for i in items])
-        noise = self.data.query_noise
-        seed = int(rng.integers(2**62)) if noise > 0 else 0
-        return MixtureBatch(parts, [i[1] for i in items], single, refs, use, noise, seed)
+        noise, mixing = self.data.query_noise, self.data.query_blend
+        seed = int(rng.integers(2**62)) if noise > 0 or mixing > 0 else 0
+        return MixtureBatch(parts, [i[1] for i in items], single, refs, use, noise, seed, mixing)

@@ -19,6 +19,7 @@ audio_query_fraction = 0.0           # query single-source parts by another clip
 augment_speed = 0.0                  # play each part at a random rate in [1 - x, 1 + x] (0: off)
 augment_eq_db = 0.0                  # and through a smooth random equaliser of up to x dB (0: off)
 query_noise = 0.0                    # move each part's query embedding by a random vector of this length (0: off)
+query_blend = 0.0                    # mix up to this share of another part's query into each part's query (0: off)
 exclude_classes = []                 # class labels held out of training entirely (zero-shot evaluation)
 
 [optim]
@@ -78,11 +79,14 @@ class DataRecipe:
     augment_speed: float = 0.0
     augment_eq_db: float = 0.0
     query_noise: float = 0.0
+    query_blend: float = 0.0
 
     def __post_init__(self) -> None:
         SourceAugmentation(self.augment_speed, self.augment_eq_db)  # raises ValueError on a bad range
         if not 0.0 <= self.query_noise <= 2.0:
             raise ValueError(f"query_noise must be in [0, 2] (a length next to unit embeddings), got {self.query_noise}")
+        if not 0.0 <= self.query_blend < 1.0:
+            raise ValueError(f"query_blend must be in [0, 1) (the largest share of another query), got {self.query_blend}")
         if not 0.0 <= self.audio_query_fraction <= 1.0:
             raise ValueError(f"audio_query_fraction must be in [0, 1], got {self.audio_query_fraction}")
         if isinstance(self.exclude_classes, str) or not all(isinstance(c, str) for c in self.exclude_classes):

@@ -38,7 +38,9 @@ class MixtureBatch:
     caption query is replaced by the audio embedding of its reference (another clip of the
     same class; query-by-example training, ``data.audio_query_fraction``).
     ``query_noise`` > 0: the parts' query embeddings are moved by random vectors of that norm
-    drawn from ``noise_seed`` (:func:`jitter`; ``data.query_noise``).
+    drawn from ``noise_seed`` (:func:`jitter`; ``data.query_noise``).  ``query_blend`` > 0:
+    before that, each is mixed with another part's query of the batch (:func:`blend`;
+    ``data.query_blend``).
     """
 
     parts: torch.Tensor
@@ -48,6 +50,7 @@ class MixtureBatch:
     use_reference: torch.Tensor | None = None
     query_noise: float = 0.0
     noise_seed: int = 0
+    query_blend: float = 0.0
 
     def __post_init__(self) -> None:
         b, n = self.parts.shape[:2]
@@ -174,17 +177,49 @@ def jitter(query: Query, count: int, norm: float, seed: int) -> Query:
     return Query(embedding, query.tokens, query.padding)
 
 
+BLEND_MARGIN = 0.1
+
+
+def blend(query: Query, count: int, amount: float, seed: int) -> Query:
+    """The first ``count`` query embeddings each mixed with a random one of the batch's ``count``-part queries.
+
+    A part's query q becomes normalise((1 - w) q + w d), w uniform in [0, ``amount``], kept
+    only where it stays nearer q than every other part's query of its item by
+    :data:`BLEND_MARGIN` in cosine.  Teaches the separator to give the source of its mixture
+    that a query is nearest to, however far the query is from every training caption (a
+    paraphrase between two classes, "fiddle" between violin and viola); token states are
+    left as they are.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    head = query.embedding[:, :count]
+    head = head / head.norm(dim=-1, keepdim=True).clamp_min(1e-8)
+    b = head.shape[0]
+    pick = torch.randint(b * count, (b, count), generator=generator).to(head.device)
+    weight = (amount * torch.rand((b, count, 1), generator=generator)).to(head)
+    mixed = (1 - weight) * head + weight * head.reshape(b * count, -1)[pick]
+    mixed = mixed / mixed.norm(dim=-1, keepdim=True).clamp_min(1e-8)
+    cosine = mixed @ head.transpose(1, 2)
+    own = cosine.diagonal(dim1=1, dim2=2)
+    others = cosine.masked_fill(torch.eye(count, dtype=torch.bool, device=head.device), -2.0).amax(dim=-1)
+    keep = (own > others + BLEND_MARGIN)[..., None]
+    embedding = query.embedding.clone()
+    embedding[:, :count] = torch.where(keep, mixed, head)
+    return Query(embedding, query.tokens, query.padding)
+
+
 def separate(network: SeparatorNetwork, encoder: QueryEncoder, spec: Spectra, texts: Sequence[Sequence[str]],
              batch: MixtureBatch | None = None) -> torch.Tensor:
     """Masked magnitudes S(q) = M(x, q) * |X| for per-item texts. -> (B, Q, F, T).
 
     With ``batch`` (whose captions are the first N texts), flagged parts are queried by their
-    reference clips instead (:func:`with_references`), and the N part queries are jittered
-    when the batch asks for it (:func:`jitter`).
+    reference clips instead (:func:`with_references`), and the N part queries are blended
+    and jittered when the batch asks for it (:func:`blend`, :func:`jitter`).
     """
     query = query_for(encoder, texts, spec.mag.device)
     if batch is not None:
         query = with_references(query, encoder, batch, network.config.stft.sample_rate)
+        if batch.query_blend > 0:
+            query = blend(query, batch.parts.shape[1], batch.query_blend, batch.noise_seed + 1)
         if batch.query_noise > 0:
             query = jitter(query, batch.parts.shape[1], batch.query_noise, batch.noise_seed)
     logits = network.mask_logits(spec.mag, query)
