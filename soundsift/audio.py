@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import numpy as np
 import soundfile
@@ -148,7 +149,7 @@ class AudioReader:
     def close(self) -> None:
         self._file.close()
 
-    def __enter__(self) -> AudioReader:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -328,7 +329,7 @@ class AtomicAudioWriter:
                 except OSError:
                     break
 
-    def __enter__(self) -> AtomicAudioWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Self
 
 from soundsift import __version__
 from soundsift.cli_args import key_value
@@ -382,7 +383,7 @@ class _ProgressBar:
         self._bar.n = done
         self._bar.refresh()
 
-    def __enter__(self) -> _ProgressBar:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -18,7 +18,7 @@ from tests.test_audio import BAD_KINDS, _bad_inputs
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run ``python -m soundsift`` in a fresh interpreter, as a user's shell would."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run([sys.executable, "-m", "soundsift", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "soundsift", *map(str, args)], capture_output=True, text=True, check=False,
                           cwd=cwd, env=env, timeout=300)
 
 

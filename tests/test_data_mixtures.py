@@ -8,8 +8,8 @@ import pytest
 import soundfile
 
 from soundsift.cli import main
-from soundsift.training.data.manifest import Entry, read_manifest, write_manifest
 from soundsift.errors import SoundsiftError
+from soundsift.training.data.manifest import Entry, read_manifest, write_manifest
 from soundsift.training.data.mixtures import ClipPool, MixtureSampler, PoolClip, TestsetSettings, build_testset
 from tests.test_data_helpers import corpus_hashes
 

@@ -36,8 +36,8 @@ from soundsift.gui.settings import (
     save_settings,
 )
 from soundsift.gui.suggestions import preset_queries
-from soundsift.presets import PresetEntry
 from soundsift.gui.worker import SeparationWorker
+from soundsift.presets import PresetEntry
 from soundsift.separation import SegmentSeparator, SeparationOptions
 from soundsift.separator import Separator
 from tests.conftest import test_signal, write_test_file

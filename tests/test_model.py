@@ -73,7 +73,7 @@ def test_shared_encoder_flag():
 
 
 def test_late_fusion_keeps_the_query_path_off_the_full_resolution_grid():
-    net, enc = _net(late_fusion=True, depth=3)
+    net, _ = _net(late_fusion=True, depth=3)
     encoded = net.net.encode(torch.rand(1, 1, 512, 40))
     assert encoded.maps is not None and encoded.maps.shape[-2:] == (512, 40)
     assert [s.shape[-2] for s in encoded.skips] == [256, 128]
