@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, fields, replace
 
 import torch
 
+from soundsift.model.audio_query import unit
 from soundsift.model.encoders import QueryEncoder
 from soundsift.model.frontend import istft
 from soundsift.model.network import SeparatorNetwork
@@ -144,7 +145,7 @@ def with_references(query: Query, encoder: QueryEncoder, batch: MixtureBatch, sa
     with torch.no_grad():
         refs = batch.references[batch.use_reference]
         audio = encoder.encode_audio(refs.to(query.embedding.device), sample_rate)
-        audio = audio / audio.norm(dim=-1, keepdim=True).clamp_min(1e-8)
+        audio = unit(audio)
     embedding = query.embedding.clone()
     head = embedding[:, :n]
     head[flags] = audio.to(embedding.dtype)
@@ -170,10 +171,10 @@ def jitter(query: Query, count: int, norm: float, seed: int) -> Query:
     generator = torch.Generator().manual_seed(seed)
     head = query.embedding[:, :count]
     noise = torch.randn(head.shape, generator=generator).to(head)
-    noise = norm * noise / noise.norm(dim=-1, keepdim=True).clamp_min(1e-8)
-    moved = head / head.norm(dim=-1, keepdim=True).clamp_min(1e-8) + noise
+    noise = norm * unit(noise)
+    moved = unit(head) + noise
     embedding = query.embedding.clone()
-    embedding[:, :count] = moved / moved.norm(dim=-1, keepdim=True).clamp_min(1e-8)
+    embedding[:, :count] = unit(moved)
     return Query(embedding, query.tokens, query.padding)
 
 
@@ -192,12 +193,12 @@ def blend(query: Query, count: int, amount: float, seed: int) -> Query:
     """
     generator = torch.Generator().manual_seed(seed)
     head = query.embedding[:, :count]
-    head = head / head.norm(dim=-1, keepdim=True).clamp_min(1e-8)
+    head = unit(head)
     b = head.shape[0]
     pick = torch.randint(b * count, (b, count), generator=generator).to(head.device)
     weight = (amount * torch.rand((b, count, 1), generator=generator)).to(head)
     mixed = (1 - weight) * head + weight * head.reshape(b * count, -1)[pick]
-    mixed = mixed / mixed.norm(dim=-1, keepdim=True).clamp_min(1e-8)
+    mixed = unit(mixed)
     cosine = mixed @ head.transpose(1, 2)
     own = cosine.diagonal(dim1=1, dim2=2)
     others = cosine.masked_fill(torch.eye(count, dtype=torch.bool, device=head.device), -2.0).amax(dim=-1)
