@@ -79,22 +79,6 @@ def test_weak_loss_gradient_reaches_the_separator_through_the_frozen_encoder():
     assert all(p.grad is None for p in enc.parameters())
 
 
-def test_solo_adds_the_clause_terms_of_each_part_heard_alone():
-    net, enc = _model()
-    net.eval()  # no dropout: the same network output in every call
-    batch = _batch()
-    paper = LossWeights(clauses=3)
-    with torch.no_grad():
-        base = weak_loss(net, enc, batch, paper)
-        with_solo = weak_loss(net, enc, batch, dataclasses.replace(paper, solo=2.0))
-        # the paper's clause terms with each of the four parts as its own one-part mixture, all in one batch
-        alone = MixtureBatch(batch.parts.reshape(4, 1, -1), [[c] for item in batch.captions for c in item],
-                             torch.zeros(4, 1, dtype=torch.bool))
-        per_part = weak_loss(net, enc, alone, dataclasses.replace(paper, reconstruction=0.0))
-    torch.testing.assert_close(with_solo - base, 2.0 * per_part.reshape(2, 2).sum(dim=1))
-    assert torch.equal(base, weak_loss(net, enc, batch, dataclasses.replace(paper, solo=0.0)))
-
-
 def test_semi_loss_uses_supervised_loss_on_single_source_items():
     net, enc = _model()
     single, weak = _batch(single=True), _batch()

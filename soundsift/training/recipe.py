@@ -31,7 +31,6 @@ restarts = []                        # cosine: steps where the rate goes back up
 
 [loss]                               # soundsift.training.regimes.LossWeights fields
 clauses = 2                          # P: clauses per caption (weak, semi); at least sources_per_part
-solo = 0.0                           # weak: weight of the clause terms on each part heard alone (0: the paper)
 ```
 """
 from __future__ import annotations

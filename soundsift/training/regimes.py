@@ -7,9 +7,6 @@ mixture) with one caption each; the network hears x = sum_n x_n.
   sources and label captions this is supervised mix-and-separate.
 - ``weak`` (Mahmud et al. 2024): L_URL plus the clause consistency L_CRL and the bi-modal
   semantic loss L_CNT through the frozen encoder's audio tower, weighted as in the paper.
-  With ``[loss] solo`` > 0, each part x_n is also heard alone and its clauses separated
-  from it under the same L_CRL and L_CNT, that term scaled by ``solo`` (not in the paper:
-  clause queries then also meet mixtures as sparse as the test mixtures).
 - ``nit`` (CLIPSep): each caption query explains its part together with whichever of the
   network's learned noise heads fit it best (noise invariant training).
 - ``mixit`` (Wisdom et al. 2020): query-free; the network's learned slots separate x and
@@ -82,16 +79,12 @@ class MixtureBatch:
 
 @dataclass(frozen=True)
 class LossWeights:
-    """Weights of the loss terms (defaults: the official code's 0.5 L_CNT + 5 (L_CRL + L_URL)).
-
-    ``solo``: weight of the clause terms on each part heard alone (:func:`weak_loss`); 0 is the paper.
-    """
+    """Weights of the loss terms (defaults: the official code's 0.5 L_CNT + 5 (L_CRL + L_URL))."""
 
     semantic: float = 0.5
     consistency: float = 5.0
     reconstruction: float = 5.0
     clauses: int = 2
-    solo: float = 0.0
     lambda_s: float = 1.0
     lambda_u: float = 1.0
 
@@ -264,50 +257,22 @@ def _semantic(network: SeparatorNetwork, encoder: QueryEncoder, spec: Spectra, c
     return losses.semantic_loss(audio_emb, text_emb, targets, encoder.logit_scale).reshape(b, q).mean(dim=1)
 
 
-def _clause_terms(network: SeparatorNetwork, encoder: QueryEncoder, spec: Spectra, captions: list[list[str]],
-                  weights: LossWeights, texts_before: list[list[str]], length: int,
-                  batch: MixtureBatch | None) -> tuple[torch.Tensor, ...]:
-    """Each caption's clauses separated from the input of ``spec``: (L_CRL, L_CNT, separations of ``texts_before``).
-
-    ``texts_before`` (per item) are queried in the same pass ahead of the clauses; ``length``: samples per part.
-    """
-    b, n = len(captions), len(captions[0])
-    split = [[clauses_with_weights(c, weights.clauses) for c in item] for item in captions]
-    clause_texts = [[t for wc in item for t in wc.clauses] for item in split]
-    clause_w = torch.tensor([[wc.weights for wc in item] for item in split], device=spec.mag.device)
-    texts = [list(before) + clauses for before, clauses in zip(texts_before, clause_texts)]
-    est = separate(network, encoder, spec, texts, batch)
-    head = len(texts_before[0])
-    clause_est = est[:, head:]
-    crl = losses.consistency_loss(clause_est.reshape(b, n, weights.clauses, *est.shape[-2:]), clause_w,
-                                  spec.part_mags, spec.weight)
-    cnt = _semantic(network, encoder, spec, clause_est, clause_texts, length)
-    return crl, cnt, est[:, :head]
-
-
-def _solo_terms(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBatch,
-                weights: LossWeights) -> torch.Tensor:
-    """L_CRL and L_CNT (paper weights) of each part's clauses separated from that part heard alone, summed per item."""
-    b, n, length = batch.parts.shape
-    alone = MixtureBatch(batch.parts.reshape(b * n, 1, length), [[c] for item in batch.captions for c in item],
-                         batch.single.reshape(b * n, 1))
-    spec = spectra(network, alone)
-    crl, cnt, _ = _clause_terms(network, encoder, spec, alone.captions, weights, [[] for _ in range(b * n)], length,
-                                 None)
-    return (weights.semantic * cnt + weights.consistency * crl).reshape(b, n).sum(dim=1)
-
-
 def weak_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBatch,
               weights: LossWeights) -> torch.Tensor:
-    """The paper's weakly-supervised total: semantic + consistency + reconstruction (+ ``solo`` x the part-alone terms)."""
+    """The paper's weakly-supervised total: semantic + consistency + reconstruction."""
     spec = spectra(network, batch)
-    crl, cnt, caption_est = _clause_terms(network, encoder, spec, batch.captions, weights, batch.captions,
-                                          batch.parts.shape[-1], batch)
+    b, n = batch.parts.shape[:2]
+    split = [[clauses_with_weights(c, weights.clauses) for c in item] for item in batch.captions]
+    clause_texts = [[t for wc in item for t in wc.clauses] for item in split]
+    clause_w = torch.tensor([[wc.weights for wc in item] for item in split], device=spec.mag.device)
+    texts = [list(caps) + clauses for caps, clauses in zip(batch.captions, clause_texts)]
+    est = separate(network, encoder, spec, texts, batch)
+    caption_est, clause_est = est[:, :n], est[:, n:]
     url = losses.reconstruction_loss(caption_est, spec.part_mags, spec.weight)
-    total = weights.semantic * cnt + weights.consistency * crl + weights.reconstruction * url
-    if weights.solo > 0:
-        total = total + weights.solo * _solo_terms(network, encoder, batch, weights)
-    return total
+    crl = losses.consistency_loss(clause_est.reshape(b, n, weights.clauses, *est.shape[-2:]), clause_w,
+                                  spec.part_mags, spec.weight)
+    cnt = _semantic(network, encoder, spec, clause_est, clause_texts, batch.parts.shape[-1])
+    return weights.semantic * cnt + weights.consistency * crl + weights.reconstruction * url
 
 
 def semi_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBatch,
