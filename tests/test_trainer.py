@@ -253,6 +253,19 @@ def test_weak_rows_pad_captions_to_as_many_clauses_as_sources(tmp_path):
                          "loss": {"clauses": 3}}).loss.clauses == 3
 
 
+def test_every_budget_can_be_named_on_the_command_line_and_medium_only_trains_longer():
+    from soundsift.cli import build_parser
+    from soundsift.training.bench_quality import BUDGETS
+
+    parser = build_parser()
+    for name in BUDGETS:
+        args = parser.parse_args(["bench", "quality", "--budget", name])
+        assert args.budget == name
+    small, medium = BUDGETS["small"], BUDGETS["medium"]
+    assert medium.steps == 3 * small.steps
+    assert dataclasses.replace(medium, steps=small.steps, validate_every=small.validate_every) == small
+
+
 def test_bench_loss_overrides_reach_every_row_and_bad_ones_are_named(tmp_path):
     from soundsift.training.bench_quality import BUDGETS, ROWS, row_recipe
 

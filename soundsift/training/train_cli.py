@@ -42,8 +42,9 @@ def add_bench_quality_parser(bench_sub: argparse._SubParsersAction) -> None:
     p.add_argument("--testset", type=Path, default=Path("data/music-test"), metavar="DIR",
                    help="2-source test mixtures from the held-out SoundFont (default: data/music-test)")
     p.add_argument("--validation", type=Path, default=None, metavar="DIR", help="validation mixtures (optional)")
-    p.add_argument("--budget", choices=("small", "large"), default="small",
-                   help="small: about an hour on 2 CPU cores; large: for a GPU")
+    p.add_argument("--budget", choices=("small", "medium", "large"), default="small",
+                   help="small: about an hour on 2 CPU cores; medium: the same rows trained 3x longer "
+                        "(about 4 hours); large: for a GPU")
     p.add_argument("--rows", default=None, metavar="A,B", help="only these rows (default: all)")
     p.add_argument("--steps", type=int, default=None, help="override the budget's training steps per row")
     p.add_argument("--batch-size", type=int, default=None, metavar="N",
