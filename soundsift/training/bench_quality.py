@@ -49,7 +49,7 @@ BUDGETS = {
     # late fusion and a half-width decoder keep the many-query weak rows near an hour in all on 2 CPU cores
     "small": Budget(steps=300, batch_size=6, base_channels=8, depth=4, seconds=2.0, validate_every=300,
                     decoder_width=0.5, late_fusion=True),
-    # the small rows trained three times as long: long enough for the weak rows' L_CNT to pull ahead
+    # the small rows trained three times as long, to see whether the weak rows' L_CNT gains with training time
     "medium": Budget(steps=900, batch_size=6, base_channels=8, depth=4, seconds=2.0, validate_every=900,
                      decoder_width=0.5, late_fusion=True),
     "large": Budget(steps=20000, batch_size=16, base_channels=16, depth=5, seconds=4.0, validate_every=1000),
