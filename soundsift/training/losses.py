@@ -68,6 +68,33 @@ def consistency_loss(
     return reconstruction_loss(combined, refs, weight)
 
 
+def disjointness_loss(
+    clause_est: torch.Tensor, clause_weights: torch.Tensor, mixture_mag: torch.Tensor, weight: torch.Tensor
+) -> torch.Tensor:
+    """L_DIS = mean(W * |X| * sum_{c<d} m_c m_d): distinct clauses' masks m = S / |X| overlapping.
+
+    A W-disjoint orthogonality prior: sources rarely share a time-frequency bin, so each bin
+    should go to one clause.  L_CRL is indifferent to how a part's energy is split among its
+    clauses; without this term, bins the encoder cannot place are split evenly (a mask near
+    1/P for each clause), which a 2-source mixture then hears as a source at part strength.
+    Repeated clauses (weights 1/copies) count once: with u = sum_k w_k m_k and
+    v = sum_k w_k m_k^2 over all clauses of an item, sum_{c<d} m_c m_d = (u^2 - v) / 2.
+    Shapes: clause_est (batch, Q, freq, time); clause_weights (batch, Q);
+    mixture_mag, weight (batch, freq, time) -> (batch,).
+    """
+    if clause_est.shape[:2] != clause_weights.shape:
+        raise ValueError(
+            f"disjointness_loss: clause_est {tuple(clause_est.shape)} and clause_weights "
+            f"{tuple(clause_weights.shape)} disagree on (batch, Q)"
+        )
+    mag = mixture_mag[:, None]
+    masks = clause_est / mag.clamp_min(1e-8)
+    w = clause_weights[..., None, None]
+    u = (w * masks).sum(dim=1)
+    v = (w * masks.square()).sum(dim=1)
+    return (weight * mixture_mag * (u.square() - v) / 2).flatten(1).mean(dim=1)
+
+
 def semantic_loss(
     audio_emb: torch.Tensor, text_emb: torch.Tensor, targets: torch.Tensor, logit_scale: float
 ) -> torch.Tensor:
