@@ -275,13 +275,12 @@ def weak_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBa
     est = separate(network, encoder, spec, texts, batch)
     caption_est, clause_est = est[:, :n], est[:, n:]
     url = losses.reconstruction_loss(caption_est, spec.part_mags, spec.weight)
-    crl = losses.consistency_loss(clause_est.reshape(b, n, weights.clauses, *est.shape[-2:]), clause_w,
-                                  spec.part_mags, spec.weight)
+    per_part = clause_est.reshape(b, n, weights.clauses, *est.shape[-2:])
+    crl = losses.consistency_loss(per_part, clause_w, spec.part_mags, spec.weight)
     cnt = _semantic(network, encoder, spec, clause_est, clause_texts, batch.parts.shape[-1])
     total = weights.semantic * cnt + weights.consistency * crl + weights.reconstruction * url
     if weights.disjoint:
-        total = total + weights.disjoint * losses.disjointness_loss(clause_est, clause_w.flatten(1), spec.mag,
-                                                                    spec.weight)
+        total = total + weights.disjoint * losses.disjointness_loss(per_part, clause_w, spec.mag, spec.weight)
     return total
 
 
