@@ -223,34 +223,6 @@ def test_semi_batches_open_with_a_fixed_number_of_labelled_items(workspace):
         assert all(len(split_caption(c)) == 2 for item in batch.captions[singles:] for c in item)
 
 
-def test_one_part_batches_hold_single_captioned_mixtures_at_the_asked_rate(workspace):
-    import numpy as np
-
-    from soundsift.training.batches import BatchSource
-    from soundsift.training.recipe import DataRecipe
-
-    data = DataRecipe(corpora=(str(workspace / "corpus"),), sources_per_part=2, seconds=0.5)
-    rng = np.random.default_rng(0)
-    plain = [BatchSource(data, 16000, 2).next(rng).parts.shape[1] for _ in range(4)]
-    mixed = BatchSource(dataclasses.replace(data, one_part_fraction=0.5), 16000, 2)
-    batches = [mixed.next(rng) for _ in range(40)]
-    sizes = [b.parts.shape[1] for b in batches]
-    assert plain == [2] * 4 and set(sizes) == {1, 2} and 10 <= sizes.count(1) <= 30
-    ones = [b for b in batches if b.parts.shape[1] == 1]
-    assert all(b.single.shape == (2, 1) and len(split_caption(b.captions[0][0])) == 2 for b in ones)
-
-
-def test_one_part_fraction_is_refused_outside_the_weak_regime(workspace):
-    text = _recipe(workspace, "mix_separate", sources=2).read_text() + "\n"
-    path = workspace / "one-part.toml"
-    path.write_text(text.replace("parts = 2\n", "parts = 2\none_part_fraction = 0.5\n"))
-    with pytest.raises(RecipeError, match="one_part_fraction is for the weak regime only"):
-        load_recipe(path)
-    path.write_text(text.replace("parts = 2\n", "parts = 2\none_part_fraction = 1.5\n"))
-    with pytest.raises(RecipeError, match=r"one_part_fraction must be in \[0, 1\]"):
-        load_recipe(path)
-
-
 def test_builtin_recipes_cover_every_regime_and_parse(tmp_path, monkeypatch):
     from soundsift.training.recipe import builtin_recipes
     from soundsift.training.regimes import REGIMES

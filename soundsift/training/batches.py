@@ -13,11 +13,6 @@ with ``audio_query_fraction`` > 0 that fraction of the items has each single-sou
 queried by another clip of the same class (a reference drawn from the train split, never
 the part's own clip) instead of its caption.
 
-With ``one_part_fraction`` > 0 (weak regime), that share of batches, drawn per batch, hold
-single captioned mixtures (N = 1) instead of mixtures of ``parts`` of them: the network
-then hears as few sources at once as a part has, nearer the 2-source mixtures it is used
-on, and L_CRL / L_CNT still teach its clauses.
-
 With ``augment_speed`` / ``augment_eq_db`` set, each part is changed at random
 (:mod:`soundsift.training.source_augment`) before the parts are summed; the changed part
 is also the target.  Off by default, and then no random numbers are drawn for it.
@@ -80,10 +75,9 @@ class BatchSource:
         self.augmentation = data.augmentation
         self.singles = batch_size if data.sources_per_part == 1 else _labelled_items(data.single_fraction, batch_size)
 
-    def _item(self, rng: np.random.Generator, single: bool, parts: int
-              ) -> tuple[np.ndarray, list[str], bool, np.ndarray | None]:
+    def _item(self, rng: np.random.Generator, single: bool) -> tuple[np.ndarray, list[str], bool, np.ndarray | None]:
         sampler = self.single if single else self.weak
-        mom = sampler.mixture_of_mixtures(rng, parts)
+        mom = sampler.mixture_of_mixtures(rng, self.data.parts)
         start = int(rng.integers(0, mom.audio.shape[-1] - self.samples + 1))
         parts = np.stack([self._augment(m.audio, rng)[start : start + self.samples] for m in mom.mixtures])
         refs = None
@@ -107,22 +101,16 @@ class BatchSource:
             refs.append(audio[start : start + self.samples])
         return np.stack(refs)
 
-    def _parts(self, rng: np.random.Generator) -> int:
-        """N for the next batch: 1 with probability ``one_part_fraction``, else ``parts`` (no draw when 0)."""
-        fraction = self.data.one_part_fraction
-        return 1 if fraction > 0 and rng.random() < fraction else self.data.parts
-
     def next(self, rng: np.random.Generator) -> MixtureBatch:
         """One batch. Shapes: parts and references (batch, parts, samples)."""
-        count = self._parts(rng)
-        items = [self._item(rng, i < self.singles, count) for i in range(self.batch_size)]
+        items = [self._item(rng, i < self.singles) for i in range(self.batch_size)]
         parts = torch.from_numpy(np.stack([i[0] for i in items]).astype(np.float32))
-        single = torch.tensor([[i[2]] * count for i in items])
+        single = torch.tensor([[i[2]] * self.data.parts for i in items])
         refs = use = None
         if self.data.audio_query_fraction > 0:
             refs = torch.from_numpy(np.stack([i[3] if i[3] is not None else np.zeros_like(i[0]) for i in items])
                                     .astype(np.float32))
-            use = torch.tensor([[i[3] is not None] * count for i in items])
+            use = torch.tensor([[i[3] is not None] * self.data.parts for i in items])
         noise, mixing = self.data.query_noise, self.data.query_blend
         seed = int(rng.integers(2**62)) if noise > 0 or mixing > 0 else 0
         return MixtureBatch(parts, [i[1] for i in items], single, refs, use, noise, seed, mixing)

@@ -20,7 +20,6 @@ augment_speed = 0.0                  # play each part at a random rate in [1 - x
 augment_eq_db = 0.0                  # and through a smooth random equaliser of up to x dB (0: off)
 query_noise = 0.0                    # move each part's query embedding by a random vector of this length (0: off)
 query_blend = 0.0                    # mix up to this share of another part's query into each part's query (0: off)
-one_part_fraction = 0.0              # weak: this share of batches are single captioned mixtures (N = 1)
 exclude_classes = []                 # class labels held out of training entirely (zero-shot evaluation)
 
 [optim]
@@ -81,12 +80,9 @@ class DataRecipe:
     augment_eq_db: float = 0.0
     query_noise: float = 0.0
     query_blend: float = 0.0
-    one_part_fraction: float = 0.0
 
     def __post_init__(self) -> None:
         SourceAugmentation(self.augment_speed, self.augment_eq_db)  # raises ValueError on a bad range
-        if not 0.0 <= self.one_part_fraction <= 1.0:
-            raise ValueError(f"one_part_fraction must be in [0, 1], got {self.one_part_fraction}")
         if not 0.0 <= self.query_noise <= 2.0:
             raise ValueError(f"query_noise must be in [0, 2] (a length next to unit embeddings), got {self.query_noise}")
         if not 0.0 <= self.query_blend < 1.0:
@@ -217,9 +213,6 @@ def parse_recipe(data: dict[str, Any], where: str = "recipe", base: Path | None 
     )
     if not dataset.corpora:
         raise RecipeError(f"{where}.data: 'corpora' must list at least one corpus folder")
-    if dataset.one_part_fraction > 0 and regime != "weak":
-        raise RecipeError(f"{where}: data.one_part_fraction is for the weak regime only; under '{regime}' a "
-                          "mixture queried by its own caption alone teaches nothing")
     if regime == "supervised" and dataset.sources_per_part != 1:
         raise RecipeError(f"{where}: the supervised regime needs data.sources_per_part = 1 (single sources)")
     loss = loss_weights(data.get("loss", {}), f"{where}.loss")
