@@ -45,42 +45,6 @@ def test_consistency_uses_repeat_weights():
         losses.consistency_loss(repeated, torch.ones(2, 2, 3), refs, w)
 
 
-def test_disjointness_is_zero_for_disjoint_masks_and_largest_when_clauses_split_evenly():
-    mix = _mags(2, 8, 5) + 0.1
-    w = losses.spectral_weight(mix)
-    owner = torch.randint(0, 3, (2, 8, 5))
-    binary = torch.nn.functional.one_hot(owner, 3).permute(0, 3, 1, 2).float()[:, None] * mix[:, None, None]
-    ones = torch.ones(2, 1, 3)
-    assert losses.disjointness_loss(binary, ones, mix, w).abs().max() < 1e-6
-    even = mix[:, None, None].expand(2, 1, 3, 8, 5) / 3
-    leaning = binary * 0.5 + even * 0.5
-    assert torch.all(losses.disjointness_loss(leaning, ones, mix, w) < losses.disjointness_loss(even, ones, mix, w))
-    # three clauses at 1/3 each overlap in three pairs of 1/9: W |X| / 3 per bin
-    torch.testing.assert_close(losses.disjointness_loss(even, ones, mix, w), (w * mix / 3).mean((1, 2)))
-
-
-def test_disjointness_leaves_clauses_of_different_parts_free_to_share_a_bin():
-    mix = _mags(1, 8, 5) + 0.1
-    w = losses.spectral_weight(mix)
-    half = mix * 0.5
-    shared = torch.stack([torch.stack([half, torch.zeros_like(half)]), torch.stack([half, torch.zeros_like(half)])])
-    assert losses.disjointness_loss(shared[None], torch.ones(1, 2, 2), mix, w).abs().max() < 1e-6
-    same_part = shared.reshape(1, 1, 4, 8, 5)
-    assert losses.disjointness_loss(same_part, torch.ones(1, 1, 4), mix, w) > 0
-
-
-def test_disjointness_counts_a_repeated_clause_once():
-    mix = _mags(1, 8, 5) + 0.1
-    w = losses.spectral_weight(mix)
-    a, b = mix[0] * 0.6, mix[0] * 0.3
-    distinct = losses.disjointness_loss(torch.stack([a, b])[None, None], torch.ones(1, 1, 2), mix, w)
-    repeated = losses.disjointness_loss(torch.stack([a, a, b])[None, None], torch.tensor([[[0.5, 0.5, 1.0]]]), mix, w)
-    torch.testing.assert_close(repeated, distinct)
-    torch.testing.assert_close(distinct, (w * mix * 0.18).mean((1, 2)))
-    with pytest.raises(ValueError, match="disagree"):
-        losses.disjointness_loss(torch.stack([a, b])[None, None], torch.ones(1, 1, 3), mix, w)
-
-
 def test_semantic_loss_prefers_matching_clauses_and_sends_gradient_to_audio():
     text = torch.nn.functional.normalize(torch.randn(3, 16), dim=-1)
     audio = (text + 0.01 * torch.randn(3, 16)).requires_grad_()

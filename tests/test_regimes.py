@@ -79,15 +79,6 @@ def test_weak_loss_gradient_reaches_the_separator_through_the_frozen_encoder():
     assert all(p.grad is None for p in enc.parameters())
 
 
-def test_disjoint_weight_adds_the_clause_overlap_to_the_weak_loss_only_when_asked():
-    net, enc = _model()
-    batch = _batch()
-    paper = weak_loss(net, enc, batch, LossWeights())
-    overlap = weak_loss(net, enc, batch, LossWeights(semantic=0.0, consistency=0.0, reconstruction=0.0, disjoint=1.0))
-    assert torch.all(overlap > 0)
-    torch.testing.assert_close(weak_loss(net, enc, batch, LossWeights(disjoint=2.0)), paper + 2.0 * overlap)
-
-
 def test_semi_loss_uses_supervised_loss_on_single_source_items():
     net, enc = _model()
     single, weak = _batch(single=True), _batch()

@@ -68,36 +68,6 @@ def consistency_loss(
     return reconstruction_loss(combined, refs, weight)
 
 
-def disjointness_loss(
-    clause_est: torch.Tensor, clause_weights: torch.Tensor, mixture_mag: torch.Tensor, weight: torch.Tensor
-) -> torch.Tensor:
-    """L_DIS = sum_n mean(W * |X| * sum_{c<d} m_c m_d) over the distinct clauses of part n, m = S / |X|.
-
-    A W-disjoint orthogonality prior within each part: its sources rarely share a
-    time-frequency bin, so each bin should go to one of its clauses.  L_CRL is indifferent
-    to how a part's energy is split among its clauses; without this term, bins the encoder
-    cannot place are split evenly (a mask near 1/P for each clause), which a 2-source
-    mixture then hears as a source passed at a fraction of its strength.  Any split of a
-    part's share of a bin can put it all in one clause, so the term never fights L_CRL
-    (pairs across parts would: where two parts share a bin, it would pull both masks down).
-    Repeated clauses (weights 1/copies) count once: with u = sum_k w_k m_k and
-    v = sum_k w_k m_k^2, sum_{c<d} m_c m_d = (u^2 - v) / 2.
-    Shapes: clause_est (batch, N, P, freq, time); clause_weights (batch, N, P);
-    mixture_mag, weight (batch, freq, time) -> (batch,).
-    """
-    if clause_est.shape[:3] != clause_weights.shape:
-        raise ValueError(
-            f"disjointness_loss: clause_est {tuple(clause_est.shape)} and clause_weights "
-            f"{tuple(clause_weights.shape)} disagree on (batch, N, P)"
-        )
-    masks = clause_est / mixture_mag[:, None, None].clamp_min(1e-8)
-    w = clause_weights[..., None, None]
-    u = (w * masks).sum(dim=2)
-    v = (w * masks.square()).sum(dim=2)
-    overlap = (weight * mixture_mag)[:, None] * (u.square() - v) / 2
-    return overlap.flatten(2).mean(dim=2).sum(dim=1)
-
-
 def semantic_loss(
     audio_emb: torch.Tensor, text_emb: torch.Tensor, targets: torch.Tensor, logit_scale: float
 ) -> torch.Tensor:

@@ -6,8 +6,7 @@ mixture) with one caption each; the network hears x = sum_n x_n.
 - ``mix_separate``: querying x with the caption of x_n must give x_n (L_URL).  With single
   sources and label captions this is supervised mix-and-separate.
 - ``weak`` (Mahmud et al. 2024): L_URL plus the clause consistency L_CRL and the bi-modal
-  semantic loss L_CNT through the frozen encoder's audio tower, weighted as in the paper;
-  optionally plus L_DIS, the clauses' mask overlap (``LossWeights.disjoint``).
+  semantic loss L_CNT through the frozen encoder's audio tower, weighted as in the paper.
 - ``nit`` (CLIPSep): each caption query explains its part together with whichever of the
   network's learned noise heads fit it best (noise invariant training).
 - ``mixit`` (Wisdom et al. 2020): query-free; the network's learned slots separate x and
@@ -80,16 +79,11 @@ class MixtureBatch:
 
 @dataclass(frozen=True)
 class LossWeights:
-    """Weights of the loss terms (defaults: the official code's 0.5 L_CNT + 5 (L_CRL + L_URL)).
-
-    ``disjoint`` weighs L_DIS (:func:`losses.disjointness_loss`), soundsift's addition to the
-    weak loss; 0 (off) by default, so a recipe is the paper's unless it asks for it.
-    """
+    """Weights of the loss terms (defaults: the official code's 0.5 L_CNT + 5 (L_CRL + L_URL))."""
 
     semantic: float = 0.5
     consistency: float = 5.0
     reconstruction: float = 5.0
-    disjoint: float = 0.0
     clauses: int = 2
     lambda_s: float = 1.0
     lambda_u: float = 1.0
@@ -275,13 +269,10 @@ def weak_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBa
     est = separate(network, encoder, spec, texts, batch)
     caption_est, clause_est = est[:, :n], est[:, n:]
     url = losses.reconstruction_loss(caption_est, spec.part_mags, spec.weight)
-    per_part = clause_est.reshape(b, n, weights.clauses, *est.shape[-2:])
-    crl = losses.consistency_loss(per_part, clause_w, spec.part_mags, spec.weight)
+    crl = losses.consistency_loss(clause_est.reshape(b, n, weights.clauses, *est.shape[-2:]), clause_w,
+                                  spec.part_mags, spec.weight)
     cnt = _semantic(network, encoder, spec, clause_est, clause_texts, batch.parts.shape[-1])
-    total = weights.semantic * cnt + weights.consistency * crl + weights.reconstruction * url
-    if weights.disjoint:
-        total = total + weights.disjoint * losses.disjointness_loss(per_part, clause_w, spec.mag, spec.weight)
-    return total
+    return weights.semantic * cnt + weights.consistency * crl + weights.reconstruction * url
 
 
 def semi_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBatch,
