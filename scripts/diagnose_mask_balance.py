@@ -6,32 +6,30 @@ energy-weighted mean mask over the bins its own source dominates (|S| > 3 |other
 the bins the other source dominates, and the energy histogram of the mask on the former.
 A weak model that splits bins evenly among clauses shows a low first number (about 1/P).
 """
-import json
 import sys
-from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 import torch
 
 from soundsift.model.checkpoint import load_checkpoint
 from soundsift.training import regimes
+from soundsift.training.evaluate import QUERY_TEMPLATE, load_testset
 
 torch.set_num_threads(1)
-model, root = sys.argv[1], Path(sys.argv[2])
+model = sys.argv[1]
 limit = int(sys.argv[3]) if len(sys.argv) > 3 else 60
 net, enc = load_checkpoint(model)
 net.eval()
 enc.eval()
 own, other, hist = [], [], np.zeros(10)
-for line in (root / "manifest.jsonl").read_text().splitlines()[:limit]:
-    item = json.loads(line)
-    stems = [sf.read(root / s["path"], dtype="float32")[0] for s in item["stems"]]
+for item in load_testset(sys.argv[2], limit):
+    if item.sample_rate != net.config.stft.sample_rate:
+        sys.exit(f"{item.name}: {item.sample_rate} Hz, the model works at {net.config.stft.sample_rate} Hz")
+    queries = [QUERY_TEMPLATE.format(label=label) for label in item.labels]
     with torch.no_grad():
-        mag = net.spectrogram(torch.from_numpy(sum(stems))[None]).abs()
-        query = regimes.query_for(enc, [item["meta"]["queries"]], mag.device)
-        masks = torch.sigmoid(net.mask_logits(mag, query))[0]
-        refs = [net.spectrogram(torch.from_numpy(s)[None]).abs()[0] for s in stems]
+        mag = net.spectrogram(torch.from_numpy(item.mixture.astype(np.float32))[None]).abs()
+        masks = torch.sigmoid(net.mask_logits(mag, regimes.query_for(enc, [queries], mag.device)))[0]
+        refs = [net.spectrogram(torch.from_numpy(s.astype(np.float32))[None]).abs()[0] for s in item.stems]
     energy = mag[0] ** 2
     for i, mask in enumerate(masks):
         target, rest = refs[i], sum(r for j, r in enumerate(refs) if j != i)
