@@ -19,6 +19,7 @@ from soundsift.training.regimes import (
     mix_separate_loss,
     mixit_regime_loss,
     noise_invariant_regime_loss,
+    remix_loss,
     semi_loss,
     weak_loss,
 )
@@ -77,6 +78,27 @@ def test_weak_loss_gradient_reaches_the_separator_through_the_frozen_encoder():
     loss.sum().backward()
     assert net.net.stem.weight.grad is not None and net.net.stem.weight.grad.abs().sum() > 0
     assert all(p.grad is None for p in enc.parameters())
+
+
+def test_remix_loss_trains_the_network_on_fixed_targets():
+    net, enc = _model()
+    clause_est = torch.rand(2, 2, 2, 65, 17, requires_grad=True)
+    texts = [[["a violin", "a flute"], ["a dog", "rain"]], [["a trumpet", "a tuba"], ["a man", "music"]]]
+    loss = remix_loss(net, enc, clause_est, texts)
+    assert loss.shape == (2,) and torch.isfinite(loss).all() and (loss > 0).all()
+    loss.sum().backward()
+    assert clause_est.grad is None  # the clause separations are targets, not trained through this term
+    assert net.net.stem.weight.grad.abs().sum() > 0
+
+
+def test_weak_loss_adds_the_remix_term_only_when_weighted():
+    net, enc = _model()
+    batch = _batch()
+    torch.manual_seed(0)
+    plain = weak_loss(net, enc, batch, LossWeights())
+    torch.manual_seed(0)
+    with_remix = weak_loss(net, enc, batch, LossWeights(remix=2.0))
+    assert (with_remix > plain).all()
 
 
 def test_semi_loss_uses_supervised_loss_on_single_source_items():

@@ -79,11 +79,15 @@ class MixtureBatch:
 
 @dataclass(frozen=True)
 class LossWeights:
-    """Weights of the loss terms (defaults: the official code's 0.5 L_CNT + 5 (L_CRL + L_URL))."""
+    """Weights of the loss terms (defaults: the official code's 0.5 L_CNT + 5 (L_CRL + L_URL)).
+
+    ``remix`` > 0 adds a self-training term to the weak loss (not in the paper; :func:`remix_loss`).
+    """
 
     semantic: float = 0.5
     consistency: float = 5.0
     reconstruction: float = 5.0
+    remix: float = 0.0
     clauses: int = 2
     lambda_s: float = 1.0
     lambda_u: float = 1.0
@@ -269,10 +273,34 @@ def weak_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBa
     est = separate(network, encoder, spec, texts, batch)
     caption_est, clause_est = est[:, :n], est[:, n:]
     url = losses.reconstruction_loss(caption_est, spec.part_mags, spec.weight)
-    crl = losses.consistency_loss(clause_est.reshape(b, n, weights.clauses, *est.shape[-2:]), clause_w,
-                                  spec.part_mags, spec.weight)
+    per_part = clause_est.reshape(b, n, weights.clauses, *est.shape[-2:])
+    crl = losses.consistency_loss(per_part, clause_w, spec.part_mags, spec.weight)
     cnt = _semantic(network, encoder, spec, clause_est, clause_texts, batch.parts.shape[-1])
-    return weights.semantic * cnt + weights.consistency * crl + weights.reconstruction * url
+    total = weights.semantic * cnt + weights.consistency * crl + weights.reconstruction * url
+    if weights.remix > 0 and n > 1:
+        grouped = [[item[i * weights.clauses:(i + 1) * weights.clauses] for i in range(n)] for item in clause_texts]
+        total = total + weights.remix * remix_loss(network, encoder, per_part, grouped)
+    return total
+
+
+def remix_loss(network: SeparatorNetwork, encoder: QueryEncoder, clause_est: torch.Tensor,
+               clause_texts: list[list[list[str]]]) -> torch.Tensor:
+    """Self-training on remixed clause separations: S(s_0k + s_1k, t_0k) must give s_0k back, and likewise s_1k.
+
+    Item i remixes its clause k = i mod P of parts 0 and 1 (one pair per item keeps the cost
+    at one more separator pass): the separations s_nk, detached as fixed targets, are added
+    (same phase, so magnitudes add) and separated again by their clause texts.  The targets
+    pass all of each separation, which L_CRL alone never asks of a clause: it is met by any
+    split of a part among its clauses, and the masks learn to hedge.
+    Shapes: clause_est (B, N, P, F, T), clause_texts [B][N][P] -> (B,).
+    """
+    b, _, p = clause_est.shape[:3]
+    pick = torch.arange(b, device=clause_est.device) % p
+    targets = clause_est[torch.arange(b, device=clause_est.device), :2, pick].detach()
+    remix = targets.sum(dim=1)
+    texts = [[item[0][i % p], item[1][i % p]] for i, item in enumerate(clause_texts)]
+    est = torch.sigmoid(network.mask_logits(remix, query_for(encoder, texts, remix.device))) * remix[:, None]
+    return losses.reconstruction_loss(est, targets, losses.spectral_weight(remix))
 
 
 def semi_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBatch,
