@@ -291,7 +291,8 @@ def remix_loss(network: SeparatorNetwork, encoder: QueryEncoder, clause_est: tor
     at one more separator pass): the separations s_nk, detached as fixed targets, are added
     (same phase, so magnitudes add) and separated again by their clause texts.  The targets
     pass all of each separation, which L_CRL alone never asks of a clause: it is met by any
-    split of a part among its clauses, and the masks learn to hedge.
+    split of a part among its clauses, and the masks learn to hedge.  Empty separations
+    meet this term trivially; L_CRL keeps them whole.
     Shapes: clause_est (B, N, P, F, T), clause_texts [B][N][P] -> (B,).
     """
     b, _, p = clause_est.shape[:3]
