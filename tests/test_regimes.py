@@ -91,6 +91,25 @@ def test_remix_loss_trains_the_network_on_fixed_targets():
     assert net.net.stem.weight.grad.abs().sum() > 0
 
 
+def test_remix_loss_is_zero_when_each_mask_passes_exactly_its_own_separation():
+    class IdealMasks:
+        """Query 0 owns the low bins, query 1 the high ones: the ideal masks for the targets below."""
+
+        def mask_logits(self, magnitude, query):
+            low = torch.arange(magnitude.shape[-2])[:, None] < magnitude.shape[-2] // 2
+            own = torch.stack([low, ~low]).expand(magnitude.shape[0], 2, -1, magnitude.shape[-1])
+            return torch.where(own, 50.0, -50.0)
+
+    clause_est = torch.zeros(2, 2, 2, 64, 9)
+    clause_est[:, 0, :, :32] = torch.rand(2, 2, 32, 9) + 0.1
+    clause_est[:, 1, :, 32:] = torch.rand(2, 2, 32, 9) + 0.1
+    texts = [[["a violin", "a flute"], ["a dog", "rain"]]] * 2
+    _, enc = _model()
+    assert remix_loss(IdealMasks(), enc, clause_est, texts).abs().max() < 1e-5
+    swapped = clause_est.flip(1)
+    assert (remix_loss(IdealMasks(), enc, swapped, texts) > 0.1).all()
+
+
 def test_weak_loss_adds_the_remix_term_only_when_weighted():
     net, enc = _model()
     batch = _batch()
