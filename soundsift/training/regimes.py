@@ -278,8 +278,8 @@ def weak_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBa
     cnt = _semantic(network, encoder, spec, clause_est, clause_texts, batch.parts.shape[-1])
     total = weights.semantic * cnt + weights.consistency * crl + weights.reconstruction * url
     if weights.remix > 0 and n > 1:
-        grouped = [[item[i * weights.clauses:(i + 1) * weights.clauses] for i in range(n)] for item in clause_texts]
-        total = total + weights.remix * remix_loss(network, encoder, per_part, grouped)
+        per_part_texts = [[list(wc.clauses) for wc in item] for item in split]
+        total = total + weights.remix * remix_loss(network, encoder, per_part, per_part_texts)
     return total
 
 
@@ -296,8 +296,8 @@ def remix_loss(network: SeparatorNetwork, encoder: QueryEncoder, clause_est: tor
     Shapes: clause_est (B, N, P, F, T), clause_texts [B][N][P] -> (B,).
     """
     b, _, p = clause_est.shape[:3]
-    pick = torch.arange(b, device=clause_est.device) % p
-    targets = clause_est[torch.arange(b, device=clause_est.device), :2, pick].detach()
+    rows = torch.arange(b, device=clause_est.device)
+    targets = clause_est[rows, :2, rows % p].detach()
     remix = targets.sum(dim=1)
     texts = [[item[0][i % p], item[1][i % p]] for i, item in enumerate(clause_texts)]
     est = torch.sigmoid(network.mask_logits(remix, query_for(encoder, texts, remix.device))) * remix[:, None]
