@@ -55,6 +55,23 @@ def test_semantic_loss_prefers_matching_clauses_and_sends_gradient_to_audio():
     assert audio.grad is not None and audio.grad.abs().sum() > 0
 
 
+def test_semantic_loss_counts_a_clause_synonym_as_correct():
+    text = torch.nn.functional.normalize(torch.randn(3, 16), dim=-1)
+    audio = text[[1]].clone().requires_grad_()
+    target = torch.tensor([0])
+    plain = losses.semantic_loss(audio, text, target, 1 / 0.07)
+    none = torch.zeros(3, 3, dtype=torch.bool)
+    assert torch.allclose(losses.semantic_loss(audio, text, target, 1 / 0.07, none), plain)
+    synonyms = none.clone()
+    synonyms[0, 1] = synonyms[1, 0] = True
+    merged = losses.semantic_loss(audio, text, target, 1 / 0.07, synonyms)
+    assert merged < plain - 1.0 and merged >= 0
+    merged.sum().backward()
+    assert audio.grad is not None and audio.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="synonyms"):
+        losses.semantic_loss(audio, text, target, 1 / 0.07, torch.zeros(2, 2, dtype=torch.bool))
+
+
 def test_paper_total_weights():
     one = torch.ones(2)
     assert torch.equal(losses.paper_total(one, one, one), torch.full((2,), 10.5))

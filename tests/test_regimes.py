@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 import torch
 
 from soundsift.model import EncoderSpec, ModelConfig, init_model
@@ -21,6 +22,7 @@ from soundsift.training.regimes import (
     noise_invariant_regime_loss,
     remix_loss,
     semi_loss,
+    synonym_matrix,
     weak_loss,
 )
 from tests.conftest import TINY
@@ -118,6 +120,24 @@ def test_weak_loss_adds_the_remix_term_only_when_weighted():
     torch.manual_seed(0)
     with_remix = weak_loss(net, enc, batch, LossWeights(remix=2.0))
     assert (with_remix > plain).all()
+
+
+def test_synonym_matrix_pairs_near_texts_only():
+    emb = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]])
+    near = synonym_matrix(emb, 0.9)
+    assert near.tolist() == [[False, True, False], [True, False, False], [False, False, False]]
+    assert not synonym_matrix(emb, 1.0).any()
+
+
+def test_weak_loss_merges_paraphrases_only_when_asked():
+    net, enc = _model()
+    batch = MixtureBatch(_batch().parts, [["a violin", "a flute"], ["a violin plays", "a tuba"]],
+                         torch.zeros(2, 2, dtype=torch.bool))
+    plain = weak_loss(net, enc, batch, LossWeights())
+    assert torch.equal(weak_loss(net, enc, batch, LossWeights(synonym_cosine=1.0)), plain)
+    assert (weak_loss(net, enc, batch, LossWeights(synonym_cosine=0.0)) < plain).all()
+    with pytest.raises(ValueError, match="synonym_cosine"):
+        LossWeights(synonym_cosine=1.5)
 
 
 def test_semi_loss_uses_supervised_loss_on_single_source_items():

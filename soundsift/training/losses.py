@@ -69,19 +69,27 @@ def consistency_loss(
 
 
 def semantic_loss(
-    audio_emb: torch.Tensor, text_emb: torch.Tensor, targets: torch.Tensor, logit_scale: float
+    audio_emb: torch.Tensor, text_emb: torch.Tensor, targets: torch.Tensor, logit_scale: float,
+    synonyms: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """L_CNT: cross-entropy pulling each separation's audio embedding to its own clause.
 
     Each of the M separations is scored against the U distinct clause texts of the batch;
-    ``targets[m]`` is the index of separation m's clause.  Gradients flow into
-    ``audio_emb`` (and from there, through the frozen encoder, into the separator).
-    Shapes: audio_emb (M, D), text_emb (U, D), targets (M,) -> (M,).
+    ``targets[m]`` is the index of separation m's clause.  ``synonyms`` (U, U), boolean:
+    texts that name the same sound ("a violin", "a violin plays"); the probability of all of
+    a clause's synonyms counts as correct, so paraphrases are not pushed apart as negatives.
+    Gradients flow into ``audio_emb`` (and from there, through the frozen encoder, into the
+    separator).  Shapes: audio_emb (M, D), text_emb (U, D), targets (M,) -> (M,).
     """
     if audio_emb.shape[-1] != text_emb.shape[-1]:
         raise ValueError(f"semantic_loss: embedding sizes differ, {audio_emb.shape[-1]} vs {text_emb.shape[-1]}")
     logits = logit_scale * F.normalize(audio_emb, dim=-1) @ F.normalize(text_emb, dim=-1).T
-    return F.cross_entropy(logits, targets, reduction="none")
+    if synonyms is None:
+        return F.cross_entropy(logits, targets, reduction="none")
+    if synonyms.shape != (text_emb.shape[0], text_emb.shape[0]):
+        raise ValueError(f"semantic_loss: synonyms {tuple(synonyms.shape)} is not (U, U) for U = {text_emb.shape[0]}")
+    positive = synonyms[targets] | F.one_hot(targets, text_emb.shape[0]).bool()
+    return logits.logsumexp(dim=-1) - logits.masked_fill(~positive, float("-inf")).logsumexp(dim=-1)
 
 
 def paper_total(semantic: torch.Tensor, consistency: torch.Tensor, reconstruction: torch.Tensor) -> torch.Tensor:

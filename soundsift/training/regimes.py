@@ -82,12 +82,15 @@ class LossWeights:
     """Weights of the loss terms (defaults: the official code's 0.5 L_CNT + 5 (L_CRL + L_URL)).
 
     ``remix`` > 0 adds a self-training term to the weak loss (not in the paper; :func:`remix_loss`).
+    ``synonym_cosine`` < 1: clause texts whose text embeddings are at least this close in
+    cosine name the same sound for L_CNT (:func:`synonym_matrix`); 1 = identical texts only.
     """
 
     semantic: float = 0.5
     consistency: float = 5.0
     reconstruction: float = 5.0
     remix: float = 0.0
+    synonym_cosine: float = 1.0
     clauses: int = 2
     lambda_s: float = 1.0
     lambda_u: float = 1.0
@@ -98,6 +101,8 @@ class LossWeights:
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ValueError(f"{f.name} = {value!r}: expected a number >= 0")
+            if f.name == "synonym_cosine" and value > 1:
+                raise ValueError(f"synonym_cosine = {value!r}: expected a cosine in [0, 1]")
             if f.name == "clauses":
                 if value != int(value) or value < 1:
                     raise ValueError(f"clauses = {value!r}: expected a whole number >= 1")
@@ -247,8 +252,19 @@ def resynthesise(network: SeparatorNetwork, spec: Spectra, mags: torch.Tensor, l
     return waves.reshape(*mags.shape[:2], length)
 
 
+def synonym_matrix(text_emb: torch.Tensor, min_cosine: float) -> torch.Tensor:
+    """(U, U) boolean: texts whose embeddings' cosine is at least ``min_cosine`` (no self-pairs).
+
+    Weak supervision has texts, not classes: paraphrases of one sound ("a violin", "the
+    sound of a violin") sit close in the text tower, different sounds apart.
+    """
+    unit_emb = torch.nn.functional.normalize(text_emb, dim=-1)
+    near = unit_emb @ unit_emb.T >= min_cosine
+    return near & ~torch.eye(len(text_emb), dtype=torch.bool, device=text_emb.device)
+
+
 def _semantic(network: SeparatorNetwork, encoder: QueryEncoder, spec: Spectra, clause_est: torch.Tensor,
-              clauses: list[list[str]], length: int) -> torch.Tensor:
+              clauses: list[list[str]], length: int, synonym_cosine: float) -> torch.Tensor:
     """L_CNT per item: clause separations, resynthesised with the mixture phase, vs clause texts."""
     b, q = clause_est.shape[:2]
     waves = resynthesise(network, spec, clause_est, length).flatten(0, 1)
@@ -258,7 +274,9 @@ def _semantic(network: SeparatorNetwork, encoder: QueryEncoder, spec: Spectra, c
     with torch.no_grad():
         text_emb = encoder.encode_text(distinct).to(audio_emb.device)
     targets = torch.tensor([distinct.index(t) for t in flat], device=audio_emb.device)
-    return losses.semantic_loss(audio_emb, text_emb, targets, encoder.logit_scale).reshape(b, q).mean(dim=1)
+    synonyms = synonym_matrix(text_emb, synonym_cosine) if synonym_cosine < 1 else None
+    cnt = losses.semantic_loss(audio_emb, text_emb, targets, encoder.logit_scale, synonyms)
+    return cnt.reshape(b, q).mean(dim=1)
 
 
 def weak_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBatch,
@@ -275,7 +293,7 @@ def weak_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBa
     url = losses.reconstruction_loss(caption_est, spec.part_mags, spec.weight)
     per_part = clause_est.reshape(b, n, weights.clauses, *est.shape[-2:])
     crl = losses.consistency_loss(per_part, clause_w, spec.part_mags, spec.weight)
-    cnt = _semantic(network, encoder, spec, clause_est, clause_texts, batch.parts.shape[-1])
+    cnt = _semantic(network, encoder, spec, clause_est, clause_texts, batch.parts.shape[-1], weights.synonym_cosine)
     total = weights.semantic * cnt + weights.consistency * crl + weights.reconstruction * url
     if weights.remix > 0 and n > 1:
         per_part_texts = [[list(wc.clauses) for wc in item] for item in split]
