@@ -1,11 +1,12 @@
 """How well the frozen encoder tells clause separations apart (L_CNT), against the true sources.
 
-Usage: python scripts/diagnose_semantic_loss.py K CORPUS [MODEL_DIR]  (K sources per part; no model: untrained)
+Usage: python scripts/diagnose_semantic_loss.py K CORPUS [MODEL_DIR] [--synonym-cosine C]
+(K sources per part; no model: untrained; C: score paraphrases as one clause, as ``[loss] synonym_cosine``)
 Prints cross-entropy and accuracy of the true sources, of the parts, and of the model's clause
 separations against the batch's distinct clause texts (4 batches of 6 items, seed 123), and
 the SDR of each separation against its true source.
 """
-import sys
+import argparse
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +21,13 @@ from soundsift.training.bench_quality import BUDGETS, ROWS, row_recipe
 from soundsift.training.captions import clauses_with_weights
 
 torch.set_num_threads(1)
-k, corpus = int(sys.argv[1]), Path(sys.argv[2])
-model = sys.argv[3] if len(sys.argv) > 3 else None
+parser = argparse.ArgumentParser()
+parser.add_argument("k", type=int)
+parser.add_argument("corpus", type=Path)
+parser.add_argument("model", nargs="?")
+parser.add_argument("--synonym-cosine", type=float, default=1.0)
+args = parser.parse_args()
+k, corpus, model = args.k, args.corpus, args.model
 row = next(r for r in ROWS if r.name == f"weak-{k}")
 rec = row_recipe(row, BUDGETS["small"], corpus, None, 0)
 if model:
@@ -40,9 +46,11 @@ def ce(waves, texts):
         distinct = list(dict.fromkeys(texts))
         t = enc.encode_text(distinct)
         tg = torch.tensor([distinct.index(x) for x in texts])
-        l = losses.semantic_loss(a, t, tg, enc.logit_scale)
+        synonyms = R.synonym_matrix(t, args.synonym_cosine)
+        l = losses.semantic_loss(a, t, tg, enc.logit_scale, synonyms)
         logits = torch.nn.functional.normalize(a, dim=-1) @ torch.nn.functional.normalize(t, dim=-1).T
-        acc = (logits.argmax(-1) == tg).float().mean()
+        correct = synonyms[tg] | torch.nn.functional.one_hot(tg, len(distinct)).bool()
+        acc = correct.gather(1, logits.argmax(-1, keepdim=True)).float().mean()
     return l.mean().item(), acc.item(), len(distinct)
 res = {"oracle": [], "part": [], "est": [], "est_sdr": []}
 for it in range(4):
