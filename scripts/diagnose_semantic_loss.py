@@ -25,7 +25,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("k", type=int)
 parser.add_argument("corpus", type=Path)
 parser.add_argument("model", nargs="?")
-parser.add_argument("--synonym-cosine", type=float, default=1.0)
+parser.add_argument("--synonym-cosine", type=float, default=0.0)
 args = parser.parse_args()
 k, corpus, model = args.k, args.corpus, args.model
 row = next(r for r in ROWS if r.name == f"weak-{k}")
@@ -46,7 +46,8 @@ def ce(waves, texts):
         distinct = list(dict.fromkeys(texts))
         t = enc.encode_text(distinct)
         tg = torch.tensor([distinct.index(x) for x in texts])
-        synonyms = R.synonym_matrix(t, args.synonym_cosine)
+        none = torch.zeros(len(distinct), len(distinct), dtype=torch.bool)
+        synonyms = R.synonym_matrix(t, args.synonym_cosine) if args.synonym_cosine > 0 else none
         l = losses.semantic_loss(a, t, tg, enc.logit_scale, synonyms)
         logits = torch.nn.functional.normalize(a, dim=-1) @ torch.nn.functional.normalize(t, dim=-1).T
         correct = synonyms[tg] | torch.nn.functional.one_hot(tg, len(distinct)).bool()

@@ -82,15 +82,15 @@ class LossWeights:
     """Weights of the loss terms (defaults: the official code's 0.5 L_CNT + 5 (L_CRL + L_URL)).
 
     ``remix`` > 0 adds a self-training term to the weak loss (not in the paper; :func:`remix_loss`).
-    ``synonym_cosine`` < 1: clause texts whose text embeddings are at least this close in
-    cosine name the same sound for L_CNT (:func:`synonym_matrix`); 1 = identical texts only.
+    ``synonym_cosine`` > 0: clause texts whose text embeddings are at least this close in
+    cosine name the same sound for L_CNT (:func:`synonym_matrix`); 0 (off) = identical texts only.
     """
 
     semantic: float = 0.5
     consistency: float = 5.0
     reconstruction: float = 5.0
     remix: float = 0.0
-    synonym_cosine: float = 1.0
+    synonym_cosine: float = 0.0
     clauses: int = 2
     lambda_s: float = 1.0
     lambda_u: float = 1.0
@@ -274,7 +274,7 @@ def _semantic(network: SeparatorNetwork, encoder: QueryEncoder, spec: Spectra, c
     with torch.no_grad():
         text_emb = encoder.encode_text(distinct).to(audio_emb.device)
     targets = torch.tensor([distinct.index(t) for t in flat], device=audio_emb.device)
-    synonyms = synonym_matrix(text_emb, synonym_cosine) if synonym_cosine < 1 else None
+    synonyms = synonym_matrix(text_emb, synonym_cosine) if synonym_cosine > 0 else None
     cnt = losses.semantic_loss(audio_emb, text_emb, targets, encoder.logit_scale, synonyms)
     return cnt.reshape(b, q).mean(dim=1)
 
