@@ -258,7 +258,7 @@ def synonym_matrix(text_emb: torch.Tensor, min_cosine: float) -> torch.Tensor:
     Weak supervision has texts, not classes: paraphrases of one sound ("a violin", "the
     sound of a violin") sit close in the text tower, different sounds apart.
     """
-    unit_emb = torch.nn.functional.normalize(text_emb, dim=-1)
+    unit_emb = unit(text_emb)
     near = unit_emb @ unit_emb.T >= min_cosine
     return near & ~torch.eye(len(text_emb), dtype=torch.bool, device=text_emb.device)
 
