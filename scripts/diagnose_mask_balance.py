@@ -50,8 +50,9 @@ for item in items:
         raise SystemExit(f"{item.name}: {item.sample_rate} Hz, the model works at {net.config.stft.sample_rate} Hz")
     with torch.no_grad():
         mag = net.spectrogram(torch.from_numpy(item.mixture.astype(np.float32))[None]).abs()
-        masks = masks_for(mag, [QUERY_TEMPLATE.format(label=label) for label in item.labels])
-        every = masks_for(mag, [QUERY_TEMPLATE.format(label=label) for label in labels]) if args.confusion else None
+        queried = labels if args.confusion else list(item.labels)  # every label includes the stems' own
+        every = masks_for(mag, [QUERY_TEMPLATE.format(label=label) for label in queried])
+        masks = every[[queried.index(label) for label in item.labels]]
         refs = [net.spectrogram(torch.from_numpy(s.astype(np.float32))[None]).abs()[0] for s in item.stems]
     energy = mag[0] ** 2
     for i, mask in enumerate(masks):
@@ -60,7 +61,7 @@ for item in items:
         own.append(float(mean_mask(mask, mine)))
         other.append(float(mean_mask(mask, theirs)))
         hist += np.histogram(mask.numpy(), bins=10, range=(0, 1), weights=mine.numpy())[0]
-        if every is not None:
+        if args.confusion:
             confusion[item.labels[i]].append(mean_mask(every, mine).numpy())
 print(f"{args.model}: mean mask on its own source's bins {np.mean(own):.3f}, on the other source's bins {np.mean(other):.3f}")
 print("  energy share of its own bins by mask value (0-0.1, ..., 0.9-1):", np.round(hist / hist.sum(), 3).tolist())
