@@ -45,6 +45,34 @@ def test_consistency_uses_repeat_weights():
         losses.consistency_loss(repeated, torch.ones(2, 2, 3), refs, w)
 
 
+def test_activity_is_zero_for_even_clauses_and_objects_to_a_dead_one():
+    refs = _mags(2, 2, 8, 5)
+    w = losses.spectral_weight(refs.sum(1))
+    even = refs[:, :, None].expand(2, 2, 3, 8, 5) / 3
+    weights = torch.ones(2, 2, 3)
+    assert torch.all(losses.activity_loss(even, weights, w) == 0)
+    uneven = even * torch.tensor([0.8, 1.1, 1.1])[None, None, :, None, None]
+    assert torch.all(losses.activity_loss(uneven, weights, w) == 0)
+    quiet = (even * torch.tensor([1.0, 1.0, 0.01])[None, None, :, None, None]).requires_grad_(True)
+    loss = losses.activity_loss(quiet, weights, w)
+    expected = 2 * (1 - (0.01 * 3 / 2.01) / 0.25)
+    assert torch.allclose(loss, torch.full((2,), expected))
+    loss.sum().backward()
+    assert (quiet.grad[:, :, 2] < 0).all() and (quiet.grad[:, :, :2] > 0).all()
+
+
+def test_activity_counts_repeated_clauses_once():
+    refs = _mags(2, 1, 8, 5)
+    w = losses.spectral_weight(refs.sum(1))
+    padded = torch.stack([refs, refs], dim=2)
+    assert torch.all(losses.activity_loss(padded, torch.full((2, 1, 2), 0.5), w) == 0)
+    one_dead = torch.stack([refs, refs, refs * 0], dim=2)
+    assert torch.allclose(losses.activity_loss(one_dead, torch.tensor([0.5, 0.5, 1.0]).expand(2, 1, 3), w),
+                          torch.ones(2))
+    with pytest.raises(ValueError, match="floor"):
+        losses.activity_loss(padded, torch.full((2, 1, 2), 0.5), w, floor=0)
+
+
 def test_semantic_loss_prefers_matching_clauses_and_sends_gradient_to_audio():
     text = torch.nn.functional.normalize(torch.randn(3, 16), dim=-1)
     audio = (text + 0.01 * torch.randn(3, 16)).requires_grad_()

@@ -122,6 +122,23 @@ def test_weak_loss_adds_the_remix_term_only_when_weighted():
     assert (with_remix > plain).all()
 
 
+def test_weak_loss_activity_prior_objects_to_a_muted_clause():
+    net, enc = _model()
+    batch = _batch()
+    unmuted = net.mask_logits
+
+    def mute_second_clause_of_first_part(magnitude, query):
+        """Queries are the 2 captions, then P = 2 clauses per part: index 3 is part 0's second clause."""
+        return unmuted(magnitude, query).index_fill(1, torch.tensor([3]), -50.0)
+
+    net.mask_logits = mute_second_clause_of_first_part
+    torch.manual_seed(0)
+    plain = weak_loss(net, enc, batch, LossWeights())
+    torch.manual_seed(0)
+    with_prior = weak_loss(net, enc, batch, LossWeights(activity=1.0))
+    assert (with_prior - plain > 0.4).all()
+
+
 def test_synonym_matrix_pairs_near_texts_only():
     emb = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]])
     near = synonym_matrix(emb, 0.9)

@@ -68,6 +68,33 @@ def consistency_loss(
     return reconstruction_loss(combined, refs, weight)
 
 
+def activity_loss(
+    clause_est: torch.Tensor, clause_weights: torch.Tensor, weight: torch.Tensor, floor: float = 0.25
+) -> torch.Tensor:
+    """Clause activity prior: every clause of a part carries at least ``floor`` of an even share.
+
+    Not in the paper.  L_CRL only asks the clause separations of a part to add up to it, so a
+    clause query may pass nothing while another passes the whole part (a dead and a catch-all
+    query); this term objects.  Clause k's share of part n is its W-weighted magnitude over
+    sum_k w_k of them, times the number of distinct clauses D = sum_k w_k (1 at an even
+    split); the penalty is sum_k w_k relu(1 - share_k / floor), summed over parts.  Copies of
+    one clause give one separation, so a caption with one distinct clause costs nothing.
+    Shapes: clause_est (batch, N, P, freq, time); clause_weights (batch, N, P);
+    weight (batch, freq, time) -> (batch,).
+    """
+    if clause_est.shape[:3] != clause_weights.shape:
+        raise ValueError(
+            f"activity_loss: clause_est {tuple(clause_est.shape)} and clause_weights "
+            f"{tuple(clause_weights.shape)} disagree on (batch, N, P)"
+        )
+    if not 0 < floor <= 1:
+        raise ValueError(f"activity_loss: floor = {floor!r}, expected a fraction in (0, 1]")
+    energy = (clause_est * weight[:, None, None]).flatten(3).sum(dim=-1)
+    total = (energy * clause_weights).sum(dim=-1, keepdim=True).clamp_min(1e-8)
+    share = energy / total * clause_weights.sum(dim=-1, keepdim=True)
+    return (clause_weights * F.relu(1.0 - share / floor)).flatten(1).sum(dim=1)
+
+
 def semantic_loss(
     audio_emb: torch.Tensor, text_emb: torch.Tensor, targets: torch.Tensor, logit_scale: float,
     synonyms: torch.Tensor | None = None,

@@ -82,6 +82,7 @@ class LossWeights:
     """Weights of the loss terms (defaults: the official code's 0.5 L_CNT + 5 (L_CRL + L_URL)).
 
     ``remix`` > 0 adds a self-training term to the weak loss (not in the paper; :func:`remix_loss`).
+    ``activity`` > 0 adds the clause activity prior to it (not in the paper; :func:`losses.activity_loss`).
     ``synonym_cosine`` > 0: clause texts whose text embeddings are at least this close in
     cosine name the same sound for L_CNT (:func:`synonym_matrix`); 0 (off) = identical texts only.
     """
@@ -90,6 +91,7 @@ class LossWeights:
     consistency: float = 5.0
     reconstruction: float = 5.0
     remix: float = 0.0
+    activity: float = 0.0
     synonym_cosine: float = 0.0
     clauses: int = 2
     lambda_s: float = 1.0
@@ -295,6 +297,8 @@ def weak_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBa
     crl = losses.consistency_loss(per_part, clause_w, spec.part_mags, spec.weight)
     cnt = _semantic(network, encoder, spec, clause_est, clause_texts, batch.parts.shape[-1], weights.synonym_cosine)
     total = weights.semantic * cnt + weights.consistency * crl + weights.reconstruction * url
+    if weights.activity > 0:
+        total = total + weights.activity * losses.activity_loss(per_part, clause_w, spec.weight)
     if weights.remix > 0 and n > 1:
         per_part_texts = [[list(wc.clauses) for wc in item] for item in split]
         total = total + weights.remix * remix_loss(network, encoder, per_part, per_part_texts)
