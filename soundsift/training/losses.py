@@ -25,6 +25,14 @@ def _check_same_shape(name: str, a: torch.Tensor, b: torch.Tensor) -> None:
         raise ValueError(f"{name}: shapes differ, got {tuple(a.shape)} and {tuple(b.shape)}")
 
 
+def _check_clauses(name: str, clause_est: torch.Tensor, clause_weights: torch.Tensor) -> None:
+    if clause_est.shape[:3] != clause_weights.shape:
+        raise ValueError(
+            f"{name}: clause_est {tuple(clause_est.shape)} and clause_weights "
+            f"{tuple(clause_weights.shape)} disagree on (batch, N, P)"
+        )
+
+
 def spectral_weight(mixture_mag: torch.Tensor) -> torch.Tensor:
     """W = clamp(log1p |X|, 1e-3, 10). Shape: (batch, freq, time) -> same."""
     return torch.log1p(mixture_mag).clamp(1e-3, 10.0)
@@ -59,11 +67,7 @@ def consistency_loss(
     Shapes: clause_est (batch, N, P, freq, time); clause_weights (batch, N, P);
     refs (batch, N, freq, time); weight (batch, freq, time) -> (batch,).
     """
-    if clause_est.shape[:3] != clause_weights.shape:
-        raise ValueError(
-            f"consistency_loss: clause_est {tuple(clause_est.shape)} and clause_weights "
-            f"{tuple(clause_weights.shape)} disagree on (batch, N, P)"
-        )
+    _check_clauses("consistency_loss", clause_est, clause_weights)
     combined = (clause_est * clause_weights[..., None, None]).sum(dim=2)
     return reconstruction_loss(combined, refs, weight)
 
@@ -82,11 +86,7 @@ def activity_loss(
     Shapes: clause_est (batch, N, P, freq, time); clause_weights (batch, N, P);
     weight (batch, freq, time) -> (batch,).
     """
-    if clause_est.shape[:3] != clause_weights.shape:
-        raise ValueError(
-            f"activity_loss: clause_est {tuple(clause_est.shape)} and clause_weights "
-            f"{tuple(clause_weights.shape)} disagree on (batch, N, P)"
-        )
+    _check_clauses("activity_loss", clause_est, clause_weights)
     if not 0 < floor <= 1:
         raise ValueError(f"activity_loss: floor = {floor!r}, expected a fraction in (0, 1]")
     energy = (clause_est * weight[:, None, None]).flatten(3).sum(dim=-1)
