@@ -281,6 +281,24 @@ def test_bench_loss_overrides_reach_every_row_and_bad_ones_are_named(tmp_path):
             row_recipe(weak, BUDGETS["small"], tmp_path, None, 0, bad)
 
 
+def test_bench_optim_overrides_anneal_every_row_and_bad_ones_are_named(tmp_path):
+    from soundsift.cli import build_parser
+    from soundsift.training.bench_quality import BUDGETS, ROWS, row_recipe
+
+    args = build_parser().parse_args(["bench", "quality", "--optim", "schedule=cosine", "--optim", "decay_start=900"])
+    budget = dataclasses.replace(BUDGETS["medium"], steps=1200)
+    for row in ROWS:
+        optim = row_recipe(row, budget, tmp_path, None, 3, optim=dict(args.optim)).optim
+        assert (optim.schedule, optim.decay_start, optim.steps, optim.seed) == ("cosine", 900, 1200, 3), row.name
+        assert optim.lr_at(899) == optim.lr and optim.lr_at(1050) == pytest.approx(optim.lr / 2), row.name
+    weak = ROWS[[r.name for r in ROWS].index("weak-2")]
+    for bad, message in (({"steps": 5}, r"\['steps'\] set by the budget"), ({"seed": 1}, r"\['seed'\] set by"),
+                         ({"shedule": "cosine"}, r"--optim: unknown key\(s\) \['shedule'\]"),
+                         ({"schedule": "cosine", "decay_start": 1200}, r"--optim: decay_start must be in \[0, steps\)")):
+        with pytest.raises(SoundsiftError, match=message):
+            row_recipe(weak, budget, tmp_path, None, 0, optim=bad)
+
+
 def test_saved_bench_rows_match_recipes_that_only_add_settings_that_are_off():
     from soundsift.training.bench_quality import same_recipe
 
@@ -301,6 +319,7 @@ def test_bench_quality_trains_scores_and_resumes(workspace, tmp_path, monkeypatc
     assert "| supervised |" in format_results(results)
     monkeypatch.setattr("soundsift.training.bench_quality.train", lambda *a, **k: pytest.fail("row retrained"))
     assert run_bench(out, workspace / "corpus", workspace / "valset", rows=rows, steps=2, limit=1) == results
-    for changed in ({"steps": 3}, {"steps": 2, "batch_size": 3}, {"steps": 2, "loss": {"reconstruction": 1.0}}):
+    for changed in ({"steps": 3}, {"steps": 2, "batch_size": 3}, {"steps": 2, "loss": {"reconstruction": 1.0}},
+                    {"steps": 2, "optim": {"lr": 1e-4}}):
         with pytest.raises(SoundsiftError, match=r"supervised\.json: row 'supervised' was trained from another recipe"):
             run_bench(out, workspace / "corpus", workspace / "valset", rows=rows, limit=1, **changed)

@@ -21,7 +21,7 @@ import numpy as np
 from soundsift.errors import SoundsiftError
 from soundsift.separator import Separator
 from soundsift.training import evaluate as ev
-from soundsift.training.recipe import Recipe, load_recipe, loss_weights
+from soundsift.training.recipe import OptimRecipe, Recipe, load_recipe, loss_weights, optim_settings
 from soundsift.training.regimes import LossWeights
 from soundsift.training.trainer import train
 
@@ -89,10 +89,19 @@ def loss_with(weights: LossWeights, overrides: Mapping[str, object]) -> LossWeig
     return loss_weights({**dataclasses.asdict(weights), **overrides}, "--loss")
 
 
+def optim_with(optim: OptimRecipe, bench: Mapping[str, object], overrides: Mapping[str, object]) -> OptimRecipe:
+    """``optim`` with the fields the bench sets (``bench``) and some others replaced (``bench quality
+    --optim KEY=VALUE``), checked as a recipe's ``[optim]`` table is; overriding the bench's own is refused."""
+    taken = sorted(set(overrides) & set(bench))
+    if taken:
+        raise SoundsiftError(f"--optim: {taken} set by the budget or by --steps / --batch-size / --seed, not --optim")
+    return optim_settings({**dataclasses.asdict(optim), **bench, **overrides}, "--optim")
+
+
 def row_recipe(row: Row, budget: Budget, corpus: Path, validation: Path | None, seed: int,
-               loss: Mapping[str, object] | None = None) -> Recipe:
+               loss: Mapping[str, object] | None = None, optim: Mapping[str, object] | None = None) -> Recipe:
     """The built-in recipe of ``row`` resized to the budget and pointed at the given data,
-    with ``loss`` overriding fields of its ``[loss]`` table."""
+    with ``loss`` and ``optim`` overriding fields of its ``[loss]`` and ``[optim]`` tables."""
     base = load_recipe(row.recipe)
     network = dataclasses.replace(base.model.network, base_channels=budget.base_channels, depth=budget.depth,
                                   decoder_width=budget.decoder_width, late_fusion=budget.late_fusion)
@@ -103,12 +112,13 @@ def row_recipe(row: Row, budget: Budget, corpus: Path, validation: Path | None, 
     )
     # semi rows: as many labelled items per step as the supervised rows have, plus the weak ones
     batch_size = round(budget.batch_size / row.single_fraction) if row.single_fraction else budget.batch_size
-    optim = dataclasses.replace(base.optim, steps=budget.steps, batch_size=batch_size, seed=seed,
-                                validate_every=budget.validate_every, checkpoint_every=max(1, budget.steps // 10))
+    bench = {"steps": budget.steps, "batch_size": batch_size, "seed": seed, "validate_every": budget.validate_every,
+             "checkpoint_every": max(1, budget.steps // 10)}
+    schedule = optim_with(base.optim, bench, optim or {})
     model = dataclasses.replace(base.model, network=network)
     weights = loss_with(base.loss, loss or {})
     weights = dataclasses.replace(weights, clauses=max(weights.clauses, row.sources_per_part))
-    return dataclasses.replace(base, name=row.name, model=model, data=data, optim=optim, loss=weights)
+    return dataclasses.replace(base, name=row.name, model=model, data=data, optim=schedule, loss=weights)
 
 
 def score_row(run_dir: Path, recipe: Recipe, testset: Sequence[ev.TestMixture]) -> dict[str, float]:
@@ -128,16 +138,18 @@ def score_row(run_dir: Path, recipe: Recipe, testset: Sequence[ev.TestMixture]) 
 def run_bench(out: Path, corpus: Path, testset_dir: Path, budget: str = "small", rows: Sequence[str] | None = None,
               validation: Path | None = None, seed: int = 0, limit: int | None = None,
               steps: int | None = None, batch_size: int | None = None,
-              loss: Mapping[str, object] | None = None) -> dict[str, dict[str, float]]:
+              loss: Mapping[str, object] | None = None,
+              optim: Mapping[str, object] | None = None) -> dict[str, dict[str, float]]:
     """Train and score every requested row; returns ``{row: scores}`` (also saved per row).
 
-    ``loss`` overrides ``[loss]`` fields of every row's recipe (an ablation of the table).
+    ``loss`` and ``optim`` override ``[loss]`` and ``[optim]`` fields of every row's recipe
+    (an ablation of the table, or a learning-rate schedule for all of it).
     """
     size = BUDGETS[budget] if steps is None else dataclasses.replace(BUDGETS[budget], steps=steps, validate_every=steps)
     if batch_size is not None:
         size = dataclasses.replace(size, batch_size=batch_size)
     chosen = [r for r in ROWS if rows is None or r.name in rows]
-    recipes = [row_recipe(row, size, corpus, validation, seed, loss) for row in chosen]  # bad settings stop here
+    recipes = [row_recipe(row, size, corpus, validation, seed, loss, optim) for row in chosen]  # bad settings stop here
     testset = ev.load_testset(testset_dir, limit)
     results: dict[str, dict[str, float]] = {}
     for row, recipe in zip(chosen, recipes):

@@ -174,6 +174,11 @@ def loss_weights(table: dict[str, Any], where: str) -> LossWeights:
     return _build(LossWeights, table, where)
 
 
+def optim_settings(table: dict[str, Any], where: str) -> OptimRecipe:
+    """An ``[optim]`` table as :class:`OptimRecipe`, with errors naming ``where`` and the key."""
+    return _build(OptimRecipe, table, where)
+
+
 def _model(data: dict[str, Any], where: str) -> ModelConfig:
     unknown = sorted(set(data) - {"network", "encoder", "stft", "description"})
     if unknown:
@@ -229,7 +234,7 @@ def parse_recipe(data: dict[str, Any], where: str = "recipe", base: Path | None 
         regime=regime,
         model=model,
         data=dataset,
-        optim=_build(OptimRecipe, data.get("optim", {}), f"{where}.optim"),
+        optim=optim_settings(data.get("optim", {}), f"{where}.optim"),
         loss=loss,
     )
 

@@ -53,6 +53,9 @@ def add_bench_quality_parser(bench_sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--loss", action="append", default=[], type=key_value, metavar="KEY=VALUE",
                    help="override a [loss] weight in every row, e.g. semantic=5 (an ablation; use its own -o)")
+    p.add_argument("--optim", action="append", default=[], type=key_value, metavar="KEY=VALUE",
+                   help="override an [optim] setting in every row, e.g. schedule=cosine decay_start=900: "
+                        "to anneal rows resumed from a run at a constant rate (use its own -o)")
     p.add_argument("-o", "--out", type=Path, default=Path("bench/quality"), metavar="DIR")
     p.set_defaults(handler=_run_bench_quality)
 
@@ -62,7 +65,7 @@ def _run_bench_quality(args: argparse.Namespace) -> int:
 
     rows = None if args.rows is None else [r.strip() for r in args.rows.split(",") if r.strip()]
     results = run_bench(args.out, args.corpus, args.testset, args.budget, rows, args.validation, args.seed,
-                        args.limit, args.steps, args.batch_size, dict(args.loss))
+                        args.limit, args.steps, args.batch_size, dict(args.loss), dict(args.optim))
     table = format_results(results)
     (args.out / "table.md").write_text(table + "\n")
     print(table)
