@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from soundsift import Separator
 from soundsift.errors import SoundsiftError
@@ -94,6 +95,21 @@ def test_short_run_writes_checkpoint_log_plot_and_best_model(workspace, tmp_path
     assert [int(r["step"]) for r in rows] == [1, 2, 3, 4] and rows[-1]["val_sdri"] != ""
     stems = Separator.load(run / "best", "cpu").separate(_mix(workspace), ["a violin"])
     assert set(stems) == {"a violin", "rest"}
+
+
+def test_snapshots_keep_the_model_of_every_nth_step(workspace, tmp_path):
+    text = _recipe(workspace, steps=4).read_text().replace("log_every = 1", "log_every = 1\nkeep_every = 3")
+    recipe = tmp_path / "keep.toml"
+    recipe.write_text(text.replace('"corpus"', f'"{workspace / "corpus"}"').replace('"valset"', f'"{workspace / "valset"}"'))
+    run = tmp_path / "run"
+    train(load_recipe(recipe), run, progress_bar=False)
+    assert [p.name for p in (run / "snapshots").iterdir()] == ["step-3"]
+    snapshot, final = Separator.load(run / "snapshots" / "step-3", "cpu"), Separator.load(run / "checkpoint", "cpu")
+    differs = [not torch.equal(a, b) for a, b in zip(snapshot.network.parameters(), final.network.parameters())]
+    assert any(differs)  # step 3's weights, not the final ones
+    recipe.write_text(recipe.read_text().replace("keep_every = 3", "keep_every = -1"))
+    with pytest.raises(RecipeError, match="keep_every must be >= 0"):
+        load_recipe(recipe)
 
 
 def _mix(root: Path) -> Path:

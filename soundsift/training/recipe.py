@@ -28,6 +28,7 @@ batch_size = 8
 lr = 1e-3
 schedule = "constant"                # or "cosine": from lr at decay_start down to final_lr at the last step
 restarts = []                        # cosine: steps where the rate goes back up to lr (warm restarts)
+keep_every = 0                       # keep the model every N steps in snapshots/step-N/ (0: off)
 
 [loss]                               # soundsift.training.regimes.LossWeights fields
 clauses = 2                          # P: clauses per caption (weak, semi); at least sources_per_part
@@ -118,8 +119,11 @@ class OptimRecipe:
     decay_start: int = 0
     final_lr: float = 0.0
     restarts: tuple[int, ...] = ()  # cosine only: steps where the rate jumps back to lr and decays again
+    keep_every: int = 0  # also keep the model of every this-many steps in snapshots/step-N/ (0: off)
 
     def __post_init__(self) -> None:
+        if self.keep_every < 0:
+            raise ValueError(f"keep_every must be >= 0 (0 keeps no snapshots), got {self.keep_every}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {sorted(SCHEDULES)}, got {self.schedule!r}")
         if not 0 <= self.decay_start < self.steps:

@@ -117,7 +117,7 @@ class TrainingLog:
 
 def train(recipe: Recipe, run_dir: Path, resume: bool = False, device: str = "auto",
           progress_bar: bool = True) -> Progress:
-    """Train ``recipe`` into ``run_dir`` (checkpoint/, best/, log.csv, training.png)."""
+    """Train ``recipe`` into ``run_dir`` (checkpoint/, best/, log.csv, training.png, snapshots/)."""
     dev = resolve_device(device)
     rank = init_distributed(dev)
     if dev.type == "cuda" and rank.world > 1:
@@ -165,7 +165,7 @@ def train(recipe: Recipe, run_dir: Path, resume: bool = False, device: str = "au
 def _after_step(recipe: Recipe, run_dir: Path, network: SeparatorNetwork, encoder: QueryEncoder,
                 optimizer: torch.optim.Optimizer, progress: Progress, rng: np.random.Generator,
                 log: TrainingLog | None, testset: list, loss: float, elapsed: float, dev: torch.device) -> None:
-    """Rank 0's bookkeeping: log, validate (keeping the best model), checkpoint."""
+    """Rank 0's bookkeeping: log, validate (keeping the best model), checkpoint, keep snapshots."""
     step, optim = progress.step, recipe.optim
     row: dict[str, float | int | str] = {}
     if testset and (step % optim.validate_every == 0 or step == optim.steps):
@@ -180,6 +180,10 @@ def _after_step(recipe: Recipe, run_dir: Path, network: SeparatorNetwork, encode
         log.write(step=step, loss=round(loss, 6), lr=lr, elapsed_s=round(elapsed, 2), **row)
     if step % optim.checkpoint_every == 0:
         save_state(run_dir, network, encoder, optimizer, progress, rng)
+    if optim.keep_every and step % optim.keep_every == 0:
+        from soundsift.model.checkpoint import save_checkpoint
+
+        save_checkpoint(run_dir / "snapshots" / f"step-{step}", network, encoder)
 
 
 def _validation_set(recipe: Recipe) -> list:
