@@ -54,8 +54,8 @@ def add_bench_quality_parser(bench_sub: argparse._SubParsersAction) -> None:
     p.add_argument("--loss", action="append", default=[], type=key_value, metavar="KEY=VALUE",
                    help="override a [loss] weight in every row, e.g. semantic=5 (an ablation; use its own -o)")
     p.add_argument("--optim", action="append", default=[], type=key_value, metavar="KEY=VALUE",
-                   help="override an [optim] setting in every row, e.g. schedule=cosine decay_start=900: "
-                        "to anneal rows resumed from a run at a constant rate (use its own -o)")
+                   help="override an [optim] setting in every row (repeat the flag for more), e.g. schedule=cosine "
+                        "and decay_start=900 to anneal rows resumed from a constant-rate run (use its own -o)")
     p.add_argument("-o", "--out", type=Path, default=Path("bench/quality"), metavar="DIR")
     p.set_defaults(handler=_run_bench_quality)
 
