@@ -65,6 +65,12 @@ def _recipe(root: Path, regime="mix_separate", sources=1, steps=4) -> Path:
     return path
 
 
+def _written_elsewhere(text: str, root: Path, path: Path) -> Path:
+    """Write recipe ``text`` to ``path`` outside ``root``, its data paths made absolute."""
+    path.write_text(text.replace('"corpus"', f'"{root / "corpus"}"').replace('"valset"', f'"{root / "valset"}"'))
+    return path
+
+
 def test_recipe_errors_name_the_problem(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('regime = "magic"\n[data]\ncorpora=["x"]\n')
@@ -99,8 +105,7 @@ def test_short_run_writes_checkpoint_log_plot_and_best_model(workspace, tmp_path
 
 def test_snapshots_keep_the_model_of_every_nth_step(workspace, tmp_path):
     text = _recipe(workspace, steps=4).read_text().replace("log_every = 1", "log_every = 1\nkeep_every = 3")
-    recipe = tmp_path / "keep.toml"
-    recipe.write_text(text.replace('"corpus"', f'"{workspace / "corpus"}"').replace('"valset"', f'"{workspace / "valset"}"'))
+    recipe = _written_elsewhere(text, workspace, tmp_path / "keep.toml")
     run = tmp_path / "run"
     train(load_recipe(recipe), run, progress_bar=False)
     assert [p.name for p in (run / "snapshots").iterdir()] == ["step-3"]
@@ -118,8 +123,7 @@ def _mix(root: Path) -> Path:
 
 def test_mixit_run_validates_with_oracle_slots(workspace, tmp_path):
     text = _recipe(workspace, "mixit", 2, 4).read_text().replace("fusion_maps = 4", "fusion_maps = 4\nlearned_queries = 3")
-    recipe = tmp_path / "mixit.toml"
-    recipe.write_text(text.replace('"corpus"', f'"{workspace / "corpus"}"').replace('"valset"', f'"{workspace / "valset"}"'))
+    recipe = _written_elsewhere(text, workspace, tmp_path / "mixit.toml")
     train(load_recipe(recipe), tmp_path / "run", progress_bar=False)
     rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))
     assert rows[-1]["val_sdri"] != ""

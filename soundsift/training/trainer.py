@@ -19,6 +19,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from soundsift.model.checkpoint import save_checkpoint
 from soundsift.model.encoders import QueryEncoder
 from soundsift.model.factory import init_model
 from soundsift.model.network import SeparatorNetwork
@@ -172,8 +173,6 @@ def _after_step(recipe: Recipe, run_dir: Path, network: SeparatorNetwork, encode
         row["val_sdri"] = round(_validate(recipe, network, encoder, testset, dev), 4)
         if float(row["val_sdri"]) > progress.best_val_sdr:
             progress.best_val_sdr = float(row["val_sdri"])
-            from soundsift.model.checkpoint import save_checkpoint
-
             save_checkpoint(run_dir / "best", network, encoder)
     if log is not None and (row or step % optim.log_every == 0 or step == optim.steps):
         lr = optimizer.param_groups[0]["lr"]
@@ -181,8 +180,6 @@ def _after_step(recipe: Recipe, run_dir: Path, network: SeparatorNetwork, encode
     if step % optim.checkpoint_every == 0:
         save_state(run_dir, network, encoder, optimizer, progress, rng)
     if optim.keep_every and step % optim.keep_every == 0:
-        from soundsift.model.checkpoint import save_checkpoint
-
         save_checkpoint(run_dir / "snapshots" / f"step-{step}", network, encoder)
 
 
