@@ -1,10 +1,16 @@
 """How well the frozen encoder tells clause separations apart (L_CNT), against the true sources.
 
-Usage: python scripts/diagnose_semantic_loss.py K CORPUS [MODEL_DIR] [--synonym-cosine C]
-(K sources per part; no model: untrained; C: score paraphrases as one clause, as ``[loss] synonym_cosine``)
-Prints cross-entropy and accuracy of the true sources, of the parts, and of the model's clause
-separations against the batch's distinct clause texts (4 batches of 6 items, seed 123), and
-the SDR of each separation against its true source.
+Usage: python scripts/diagnose_semantic_loss.py K CORPUS [MODEL_DIR] [--synonym-cosine C] [--whiten DB] [--colour]
+(K sources per part; no model: untrained; C: score paraphrases as one clause, as ``[loss] synonym_cosine``;
+--whiten DB: the encoder hears everything with its long-term spectrum set to its part's by gains
+of at most DB, as ``[loss] semantic_whiten``)
+Prints cross-entropy and accuracy of the true sources, of hedged sources (each source plus
+the whole of its part, halved), of the parts, and of the model's clause separations against
+the batch's distinct clause texts (4 batches of 6 items, seed 123), and the SDR of each
+separation against its true source.  --colour adds "coloured": each part under the
+time-invariant per-bin gain (at most 1, 40 dB range; 80 Adam steps) that best makes the
+encoder hear its clause, and that gain's SDR against the true source (scale-invariant), to
+show whether L_CNT can be met without separating anything.
 """
 import argparse
 from pathlib import Path
@@ -14,6 +20,7 @@ import torch
 
 from soundsift.model.checkpoint import load_checkpoint
 from soundsift.model.factory import init_model
+from soundsift.model.frontend import istft
 from soundsift.training import losses
 from soundsift.training import regimes as R
 from soundsift.training.batches import BatchSource
@@ -26,6 +33,8 @@ parser.add_argument("k", type=int)
 parser.add_argument("corpus", type=Path)
 parser.add_argument("model", nargs="?")
 parser.add_argument("--synonym-cosine", type=float, default=0.0)
+parser.add_argument("--whiten", type=float, default=0.0, metavar="DB")
+parser.add_argument("--colour", action="store_true")
 args = parser.parse_args()
 k, corpus, model = args.k, args.corpus, args.model
 row = next(r for r in ROWS if r.name == f"weak-{k}")
@@ -40,22 +49,64 @@ src = BatchSource(rec.data, sr, 6)
 rng = np.random.default_rng(123)
 print("logit scale", enc.logit_scale)
 samples = src.samples
-def ce(waves, texts):
+stft_cfg = rec.model.stft
+
+
+def heard(spec, parts):
+    """What the encoder hears of STFTs ``spec``: their waves, or with --whiten (as in training, before
+    resynthesis) the waves of ``spec`` with its long-term spectrum set to its parts'."""
+    if args.whiten > 0:
+        reference = net.spectrogram(parts).abs().mean(dim=-1)
+        spec = losses.match_long_term_spectrum(spec.abs(), reference, 10 ** (args.whiten / 20)) * torch.sgn(spec)
+    return istft(spec, stft_cfg.n_fft, stft_cfg.hop_length, samples)
+
+
+def scores(spec, parts, texts):
+    """Per-item L_CNT (with gradients) against the distinct texts, and what it was computed from."""
+    a = enc.encode_audio(heard(spec, parts), sr)
+    distinct = list(dict.fromkeys(texts))
     with torch.no_grad():
-        a = enc.encode_audio(waves, sr)
-        distinct = list(dict.fromkeys(texts))
         t = enc.encode_text(distinct)
-        tg = torch.tensor([distinct.index(x) for x in texts])
-        none = torch.zeros(len(distinct), len(distinct), dtype=torch.bool)
-        synonyms = R.synonym_matrix(t, args.synonym_cosine) if args.synonym_cosine > 0 else none
-        l = losses.semantic_loss(a, t, tg, enc.logit_scale, synonyms)
+    tg = torch.tensor([distinct.index(x) for x in texts])
+    none = torch.zeros(len(distinct), len(distinct), dtype=torch.bool)
+    synonyms = R.synonym_matrix(t, args.synonym_cosine) if args.synonym_cosine > 0 else none
+    return losses.semantic_loss(a, t, tg, enc.logit_scale, synonyms), a, t, tg, synonyms
+
+
+def coloured(parts, texts):
+    """The parts under the time-invariant gain that best satisfies L_CNT, and that gain's SDR to the sources."""
+    spec = net.spectrogram(parts)
+    gain_db = torch.zeros(spec.shape[:2], requires_grad=True)
+    opt = torch.optim.Adam([gain_db], lr=0.1)
+    for _ in range(80):
+        gain = 10 ** (40 * torch.tanh(gain_db) / 20)
+        gain = gain / gain.amax(dim=1, keepdim=True)
+        loss = scores(spec * gain[..., None], parts, texts)[0].mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return (spec * gain[..., None]).detach()
+
+
+def scale_invariant_sdr(est, ref):
+    alpha = (est * ref).sum(-1, keepdims=True) / ((est * est).sum(-1, keepdims=True) + 1e-9)
+    return float(np.mean(10 * np.log10((ref ** 2).sum(-1) / (((ref - alpha * est) ** 2).sum(-1) + 1e-9) + 1e-9)))
+
+
+def ce(waves, parts, texts):
+    """Mean L_CNT and accuracy of waves (or STFTs) against the distinct texts, and how many texts."""
+    spec = waves if waves.is_complex() else net.spectrogram(waves)
+    with torch.no_grad():
+        l, a, t, tg, synonyms = scores(spec, parts, texts)
         logits = torch.nn.functional.normalize(a, dim=-1) @ torch.nn.functional.normalize(t, dim=-1).T
-        correct = synonyms[tg] | torch.nn.functional.one_hot(tg, len(distinct)).bool()
+        correct = synonyms[tg] | torch.nn.functional.one_hot(tg, len(t)).bool()
         acc = correct.gather(1, logits.argmax(-1, keepdim=True)).float().mean()
-    return l.mean().item(), acc.item(), len(distinct)
-res = {"oracle": [], "part": [], "est": [], "est_sdr": []}
+    return l.mean().item(), acc.item(), len(t)
+res = {"oracle": [], "hedged": [], "part": [], "est": [], "est_sdr": []}
+if args.colour:
+    res.update(coloured=[], coloured_sdr=[])
 for it in range(4):
-    waves, texts, parts_w, part_texts, est_w = [], [], [], [], []
+    waves, texts, parts_w = [], [], []
     caps = []
     pw = []
     for b in range(6):
@@ -71,8 +122,15 @@ for it in range(4):
             item_parts.append(m.audio[start:start+samples])
         pw.append(np.stack(item_parts)); caps.append([m.caption for m in mom.mixtures])
     W = torch.tensor(np.stack(waves), dtype=torch.float32)
-    res["oracle"].append(ce(W, texts))
-    res["part"].append(ce(torch.tensor(np.stack(parts_w), dtype=torch.float32), texts))
+    P = torch.tensor(np.stack(parts_w), dtype=torch.float32)
+    res["oracle"].append(ce(W, P, texts))
+    res["hedged"].append(ce(0.5 * (W + P), P, texts))
+    res["part"].append(ce(P, P, texts))
+    if args.colour:
+        C = coloured(P, texts)
+        res["coloured"].append(ce(C, P, texts))
+        C = istft(C, stft_cfg.n_fft, stft_cfg.hop_length, samples)
+        res["coloured_sdr"].append((scale_invariant_sdr(C.numpy(), W.numpy()), 0, 0))
     batch = R.MixtureBatch(torch.tensor(np.stack(pw), dtype=torch.float32), caps, torch.zeros(6, 2, dtype=torch.bool))
     with torch.no_grad():
         spec = R.spectra(net, batch)
@@ -81,7 +139,8 @@ for it in range(4):
         est = R.separate(net, enc, spec, ct)
         wav = R.resynthesise(net, spec, est, samples).flatten(0, 1)
     flat = [t for item in ct for t in item]
-    res["est"].append(ce(wav, flat))
+    phase = spec.mix / spec.mag.clamp_min(1e-8)
+    res["est"].append(ce((est * phase[:, None]).flatten(0, 1), P, flat))
     # sdr of each clause estimate vs its oracle source (order matches)
     e, r = wav.numpy(), W.numpy()
     sdr = 10*np.log10((r**2).sum(-1)/(((r-e)**2).sum(-1)+1e-9)+1e-9)

@@ -235,3 +235,28 @@ def test_query_noise_changes_the_loss_only_when_asked():
     assert torch.equal(mix_separate_loss(net, enc, noisy, LossWeights()), mix_separate_loss(net, enc, noisy, LossWeights()))
     blended = dataclasses.replace(plain, query_blend=0.7, noise_seed=3)
     assert not torch.allclose(base, mix_separate_loss(net, enc, blended, LossWeights()))
+
+
+def test_weak_loss_whitened_semantic_term_ignores_a_clause_filter():
+    """With semantic_whiten, L_CNT hears a clause separation coloured by a fixed filter as the uncoloured one."""
+    net, enc = _model()
+    batch = _batch()
+    unfiltered = net.mask_logits
+
+    def filtered(magnitude, query):
+        """Clause masks (after the 2 captions) times a fixed gain per bin, down to -30 dB (inside 40 dB)."""
+        logits = unfiltered(magnitude, query)
+        gain = torch.logspace(0.0, -1.5, logits.shape[-2])[:, None]
+        mask = torch.sigmoid(logits[:, 2:]) * gain
+        return torch.cat([logits[:, :2], torch.log(mask / (1 - mask))], dim=1)
+
+    def semantic_only(weights):
+        return weak_loss(net, enc, batch, dataclasses.replace(weights, consistency=0.0, reconstruction=0.0))
+
+    flat = semantic_only(LossWeights(semantic_whiten=40.0))
+    plain = semantic_only(LossWeights())
+    net.mask_logits = filtered
+    assert torch.allclose(semantic_only(LossWeights(semantic_whiten=40.0)), flat, rtol=2e-3)
+    assert not torch.allclose(semantic_only(LossWeights()), plain, rtol=2e-3)
+    with pytest.raises(ValueError, match="semantic_whiten"):
+        LossWeights(semantic_whiten=-1.0)

@@ -85,6 +85,10 @@ class LossWeights:
     ``activity`` > 0 adds the clause activity prior to it (not in the paper; :func:`losses.activity_loss`).
     ``synonym_cosine`` > 0: clause texts whose text embeddings are at least this close in
     cosine name the same sound for L_CNT (:func:`synonym_matrix`); 0 (off) = identical texts only.
+    ``semantic_whiten`` > 0 (not in the paper): L_CNT hears each clause separation with its
+    long-term spectrum set to its part's, by gains of at most this many dB
+    (:func:`losses.match_long_term_spectrum`), so that colouring the part towards a clause's
+    timbre no longer satisfies the encoder; 0 (off) = the separations as they are.
     """
 
     semantic: float = 0.5
@@ -93,6 +97,7 @@ class LossWeights:
     remix: float = 0.0
     activity: float = 0.0
     synonym_cosine: float = 0.0
+    semantic_whiten: float = 0.0
     clauses: int = 2
     lambda_s: float = 1.0
     lambda_u: float = 1.0
@@ -295,7 +300,11 @@ def weak_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBa
     url = losses.reconstruction_loss(caption_est, spec.part_mags, spec.weight)
     per_part = clause_est.reshape(b, n, weights.clauses, *est.shape[-2:])
     crl = losses.consistency_loss(per_part, clause_w, spec.part_mags, spec.weight)
-    cnt = _semantic(network, encoder, spec, clause_est, clause_texts, batch.parts.shape[-1], weights.synonym_cosine)
+    heard = clause_est
+    if weights.semantic_whiten > 0:
+        part_spectrum = spec.part_mags.mean(dim=-1).repeat_interleave(weights.clauses, dim=1)
+        heard = losses.match_long_term_spectrum(clause_est, part_spectrum, 10 ** (weights.semantic_whiten / 20))
+    cnt = _semantic(network, encoder, spec, heard, clause_texts, batch.parts.shape[-1], weights.synonym_cosine)
     total = weights.semantic * cnt + weights.consistency * crl + weights.reconstruction * url
     if weights.activity > 0:
         total = total + weights.activity * losses.activity_loss(per_part, clause_w, spec.weight)
