@@ -57,7 +57,7 @@ def heard(spec, parts):
     resynthesis) the waves of ``spec`` with its long-term spectrum set to its parts'."""
     if args.whiten > 0:
         reference = net.spectrogram(parts).abs().mean(dim=-1)
-        spec = losses.match_long_term_spectrum(spec.abs(), reference, 10 ** (args.whiten / 20)) * torch.sgn(spec)
+        spec = losses.match_long_term_spectrum(spec.abs(), reference, args.whiten) * torch.sgn(spec)
     return istft(spec, stft_cfg.n_fft, stft_cfg.hop_length, samples)
 
 
@@ -74,7 +74,7 @@ def scores(spec, parts, texts):
 
 
 def coloured(parts, texts):
-    """The parts under the time-invariant gain that best satisfies L_CNT, and that gain's SDR to the sources."""
+    """STFTs of the parts under the time-invariant gain (one per part) that best satisfies L_CNT."""
     spec = net.spectrogram(parts)
     gain_db = torch.zeros(spec.shape[:2], requires_grad=True)
     opt = torch.optim.Adam([gain_db], lr=0.1)

@@ -119,16 +119,16 @@ def semantic_loss(
     return logits.logsumexp(dim=-1) - logits.masked_fill(~positive, float("-inf")).logsumexp(dim=-1)
 
 
-def match_long_term_spectrum(magnitude: torch.Tensor, reference: torch.Tensor, max_gain: float = 10.0) -> torch.Tensor:
+def match_long_term_spectrum(magnitude: torch.Tensor, reference: torch.Tensor, max_gain_db: float) -> torch.Tensor:
     """``magnitude`` (..., freq, time) with each bin's mean over time set to ``reference`` (..., freq).
 
     Not in the paper.  Undoes any time-invariant filter: an estimate that is only its part
     coloured towards a clause's timbre comes back as the uncoloured part, so an encoder that
     hears the result can only be satisfied by what changes over time, i.e. by separation.
-    Gains are capped at ``max_gain`` so that near-silent bins stay quiet.
+    Gains are capped at ``max_gain_db`` so that near-silent bins stay quiet.
     """
     gain = reference / magnitude.mean(dim=-1).clamp_min(1e-8)
-    return magnitude * gain.clamp(max=max_gain)[..., None]
+    return magnitude * gain.clamp(max=10 ** (max_gain_db / 20))[..., None]
 
 
 def paper_total(semantic: torch.Tensor, consistency: torch.Tensor, reconstruction: torch.Tensor) -> torch.Tensor:

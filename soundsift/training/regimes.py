@@ -303,7 +303,7 @@ def weak_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBa
     heard = clause_est
     if weights.semantic_whiten > 0:
         part_spectrum = spec.part_mags.mean(dim=-1).repeat_interleave(weights.clauses, dim=1)
-        heard = losses.match_long_term_spectrum(clause_est, part_spectrum, 10 ** (weights.semantic_whiten / 20))
+        heard = losses.match_long_term_spectrum(clause_est, part_spectrum, weights.semantic_whiten)
     cnt = _semantic(network, encoder, spec, heard, clause_texts, batch.parts.shape[-1], weights.synonym_cosine)
     total = weights.semantic * cnt + weights.consistency * crl + weights.reconstruction * url
     if weights.activity > 0:
