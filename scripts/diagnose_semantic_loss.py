@@ -1,6 +1,7 @@
 """How well the frozen encoder tells clause separations apart (L_CNT), against the true sources.
 
 Usage: python scripts/diagnose_semantic_loss.py K CORPUS [MODEL_DIR] [--synonym-cosine C] [--whiten DB] [--colour]
+       [--quiet DB ...]
 (K sources per part; no model: untrained; C: score paraphrases as one clause, as ``[loss] synonym_cosine``;
 --whiten DB: the encoder hears everything with its long-term spectrum set to its part's by gains
 of at most DB, as ``[loss] semantic_whiten``)
@@ -10,7 +11,8 @@ the batch's distinct clause texts (4 batches of 6 items, seed 123), and the SDR 
 separation against its true source.  --colour adds "coloured": each part under the
 time-invariant per-bin gain (at most 1, 40 dB range; 80 Adam steps) that best makes the
 encoder hear its clause, and that gain's SDR against the true source (scale-invariant), to
-show whether L_CNT can be met without separating anything.
+show whether L_CNT can be met without separating anything.  --quiet DB (repeatable) adds the
+true sources turned down by DB ("quiet-DB"), to show how much of a clause's level the encoder hears.
 """
 import argparse
 from pathlib import Path
@@ -35,6 +37,7 @@ parser.add_argument("model", nargs="?")
 parser.add_argument("--synonym-cosine", type=float, default=0.0)
 parser.add_argument("--whiten", type=float, default=0.0, metavar="DB")
 parser.add_argument("--colour", action="store_true")
+parser.add_argument("--quiet", type=float, action="append", default=[], metavar="DB")
 args = parser.parse_args()
 k, corpus, model = args.k, args.corpus, args.model
 row = next(r for r in ROWS if r.name == f"weak-{k}")
@@ -126,6 +129,8 @@ for it in range(4):
     res["oracle"].append(ce(W, P, texts))
     res["hedged"].append(ce(0.5 * (W + P), P, texts))
     res["part"].append(ce(P, P, texts))
+    for db in args.quiet:
+        res.setdefault(f"quiet-{db:g}", []).append(ce(W * 10 ** (-db / 20), P, texts))
     if args.colour:
         C = coloured(P, texts)
         res["coloured"].append(ce(C, P, texts))
