@@ -100,6 +100,30 @@ def test_semantic_loss_counts_a_clause_synonym_as_correct():
         losses.semantic_loss(audio, text, target, 1 / 0.07, torch.zeros(2, 2, dtype=torch.bool))
 
 
+def test_exclusion_loss_is_low_when_the_remainder_sounds_like_something_else():
+    text = torch.nn.functional.normalize(torch.randn(3, 16, generator=torch.Generator().manual_seed(0)), dim=-1)
+    target = torch.tensor([0, 1])
+    clean = text[[1, 2]].clone().requires_grad_()          # remainders heard as other texts
+    leaky = text[[0, 1]].clone()                           # remainders still heard as their own clause
+    low = losses.exclusion_loss(clean, text, target, 1 / 0.07)
+    high = losses.exclusion_loss(leaky, text, target, 1 / 0.07)
+    assert torch.all(low < 0.01) and torch.all(high > 3.0)
+    low.sum().backward()
+    assert torch.isfinite(clean.grad).all()
+    synonyms = torch.zeros(3, 3, dtype=torch.bool)
+    synonyms[0, 1] = synonyms[1, 0] = True                 # text 1 names text 0's sound: no longer an escape
+    assert losses.exclusion_loss(clean[:1].detach(), text, target[:1], 1 / 0.07, synonyms) > 3.0
+
+
+def test_exclusion_loss_is_zero_with_nothing_else_to_be_heard_as():
+    text = torch.nn.functional.normalize(torch.randn(1, 16), dim=-1)
+    audio = torch.randn(2, 16, requires_grad=True)
+    loss = losses.exclusion_loss(audio, text, torch.tensor([0, 0]), 1 / 0.07)
+    assert torch.equal(loss, torch.zeros(2))
+    loss.sum().backward()
+    assert torch.isfinite(audio.grad).all()
+
+
 def test_long_term_spectrum_matching_undoes_any_time_invariant_filter_within_its_range():
     part = _mags(2, 3, 8, 6) + 0.1
     reference = part.mean(dim=-1)

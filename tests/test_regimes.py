@@ -260,3 +260,18 @@ def test_weak_loss_whitened_semantic_term_ignores_a_clause_filter():
     assert not torch.allclose(semantic_only(LossWeights()), plain, rtol=2e-3)
     with pytest.raises(ValueError, match="semantic_whiten"):
         LossWeights(semantic_whiten=-1.0)
+
+
+def test_weak_loss_exclusion_term_reaches_the_separator_and_is_off_by_default():
+    """exclusion > 0 adds a term scored on what each clause leaves of its part; 0 leaves the paper's loss."""
+    net, enc = _model()
+    batch = _batch()
+    assert torch.equal(weak_loss(net, enc, batch, LossWeights(exclusion=0.0)), weak_loss(net, enc, batch, LossWeights()))
+    only = LossWeights(semantic=0.0, consistency=0.0, reconstruction=0.0, exclusion=1.0, semantic_whiten=40.0)
+    loss = weak_loss(net, enc, batch, only)
+    assert torch.all(loss > 0) and torch.isfinite(loss).all()
+    loss.sum().backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
+    assert all(p.grad is None for p in enc.parameters())
+    with pytest.raises(ValueError, match="exclusion"):
+        LossWeights(exclusion=-1.0)

@@ -95,6 +95,22 @@ def activity_loss(
     return (clause_weights * F.relu(1.0 - share / floor)).flatten(1).sum(dim=1)
 
 
+def _scored_texts(
+    name: str, audio_emb: torch.Tensor, text_emb: torch.Tensor, targets: torch.Tensor, logit_scale: float,
+    synonyms: torch.Tensor | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cosine logits (M, U) of audio against texts, and which texts count as each audio's target (M, U)."""
+    if audio_emb.shape[-1] != text_emb.shape[-1]:
+        raise ValueError(f"{name}: embedding sizes differ, {audio_emb.shape[-1]} vs {text_emb.shape[-1]}")
+    logits = logit_scale * F.normalize(audio_emb, dim=-1) @ F.normalize(text_emb, dim=-1).T
+    positive = F.one_hot(targets, text_emb.shape[0]).bool()
+    if synonyms is None:
+        return logits, positive
+    if synonyms.shape != (text_emb.shape[0], text_emb.shape[0]):
+        raise ValueError(f"{name}: synonyms {tuple(synonyms.shape)} is not (U, U) for U = {text_emb.shape[0]}")
+    return logits, positive | synonyms[targets]
+
+
 def semantic_loss(
     audio_emb: torch.Tensor, text_emb: torch.Tensor, targets: torch.Tensor, logit_scale: float,
     synonyms: torch.Tensor | None = None,
@@ -108,15 +124,25 @@ def semantic_loss(
     Gradients flow into ``audio_emb`` (and from there, through the frozen encoder, into the
     separator).  Shapes: audio_emb (M, D), text_emb (U, D), targets (M,) -> (M,).
     """
-    if audio_emb.shape[-1] != text_emb.shape[-1]:
-        raise ValueError(f"semantic_loss: embedding sizes differ, {audio_emb.shape[-1]} vs {text_emb.shape[-1]}")
-    logits = logit_scale * F.normalize(audio_emb, dim=-1) @ F.normalize(text_emb, dim=-1).T
-    if synonyms is None:
-        return F.cross_entropy(logits, targets, reduction="none")
-    if synonyms.shape != (text_emb.shape[0], text_emb.shape[0]):
-        raise ValueError(f"semantic_loss: synonyms {tuple(synonyms.shape)} is not (U, U) for U = {text_emb.shape[0]}")
-    positive = synonyms[targets] | F.one_hot(targets, text_emb.shape[0]).bool()
+    logits, positive = _scored_texts("semantic_loss", audio_emb, text_emb, targets, logit_scale, synonyms)
     return logits.logsumexp(dim=-1) - logits.masked_fill(~positive, float("-inf")).logsumexp(dim=-1)
+
+
+def exclusion_loss(
+    audio_emb: torch.Tensor, text_emb: torch.Tensor, targets: torch.Tensor, logit_scale: float,
+    synonyms: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """-log(1 - p): each audio must *not* be heard as its target text (or the target's synonyms).
+
+    Not in the paper.  Scored on what a clause separation leaves of its part (the part's
+    other clauses): a clause that passes only part of its source leaves the rest there, and
+    the encoder hears it even where it cannot hear how loud the clause itself is.
+    Same inputs as :func:`semantic_loss`; shapes: audio_emb (M, D), text_emb (U, D), targets (M,) -> (M,).
+    An audio whose every text is a target has nothing else to be heard as and scores 0.
+    """
+    logits, positive = _scored_texts("exclusion_loss", audio_emb, text_emb, targets, logit_scale, synonyms)
+    others = logits.masked_fill(positive, -1e4).logsumexp(dim=-1)    # finite: no NaN gradient where none is left
+    return (logits.logsumexp(dim=-1) - others) * (~positive).any(dim=-1)
 
 
 def match_long_term_spectrum(magnitude: torch.Tensor, reference: torch.Tensor, max_gain_db: float) -> torch.Tensor:

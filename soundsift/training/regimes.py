@@ -89,6 +89,10 @@ class LossWeights:
     long-term spectrum set to its part's, by gains of at most this many dB
     (:func:`losses.match_long_term_spectrum`), so that colouring the part towards a clause's
     timbre no longer satisfies the encoder; 0 (off) = the separations as they are.
+    ``exclusion`` > 0 (not in the paper) weights a term that asks what each clause separation
+    leaves of its part (the part's other clauses) not to be heard as its clause
+    (:func:`losses.exclusion_loss`): the encoder hears a source it is given at any level above
+    about -20 dB, so a clause that passes only some of its source is caught by what it leaves.
     """
 
     semantic: float = 0.5
@@ -98,6 +102,7 @@ class LossWeights:
     activity: float = 0.0
     synonym_cosine: float = 0.0
     semantic_whiten: float = 0.0
+    exclusion: float = 0.0
     clauses: int = 2
     lambda_s: float = 1.0
     lambda_u: float = 1.0
@@ -271,8 +276,10 @@ def synonym_matrix(text_emb: torch.Tensor, min_cosine: float) -> torch.Tensor:
 
 
 def _semantic(network: SeparatorNetwork, encoder: QueryEncoder, spec: Spectra, clause_est: torch.Tensor,
-              clauses: list[list[str]], length: int, synonym_cosine: float) -> torch.Tensor:
-    """L_CNT per item: clause separations, resynthesised with the mixture phase, vs clause texts."""
+              clauses: list[list[str]], length: int, synonym_cosine: float,
+              score: Callable[..., torch.Tensor] = losses.semantic_loss) -> torch.Tensor:
+    """L_CNT per item (or another ``score`` of the same inputs): clause separations, resynthesised
+    with the mixture phase, vs clause texts.  Shapes: clause_est (B, Q, F, T) -> (B, Q)."""
     b, q = clause_est.shape[:2]
     waves = resynthesise(network, spec, clause_est, length).flatten(0, 1)
     audio_emb = encoder.encode_audio(waves, network.config.stft.sample_rate)
@@ -282,8 +289,15 @@ def _semantic(network: SeparatorNetwork, encoder: QueryEncoder, spec: Spectra, c
         text_emb = encoder.encode_text(distinct).to(audio_emb.device)
     targets = torch.tensor([distinct.index(t) for t in flat], device=audio_emb.device)
     synonyms = synonym_matrix(text_emb, synonym_cosine) if synonym_cosine > 0 else None
-    cnt = losses.semantic_loss(audio_emb, text_emb, targets, encoder.logit_scale, synonyms)
-    return cnt.reshape(b, q).mean(dim=1)
+    return score(audio_emb, text_emb, targets, encoder.logit_scale, synonyms).reshape(b, q)
+
+
+def _hearing(spec: Spectra, weights: LossWeights) -> Callable[[torch.Tensor], torch.Tensor]:
+    """What L_CNT hears of clause magnitudes (B, N*P, F, T): as they are, or whitened to their parts'."""
+    if weights.semantic_whiten <= 0:
+        return lambda mags: mags
+    part_spectrum = spec.part_mags.mean(dim=-1).repeat_interleave(weights.clauses, dim=1)
+    return lambda mags: losses.match_long_term_spectrum(mags, part_spectrum, weights.semantic_whiten)
 
 
 def weak_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBatch,
@@ -300,12 +314,18 @@ def weak_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBa
     url = losses.reconstruction_loss(caption_est, spec.part_mags, spec.weight)
     per_part = clause_est.reshape(b, n, weights.clauses, *est.shape[-2:])
     crl = losses.consistency_loss(per_part, clause_w, spec.part_mags, spec.weight)
-    heard = clause_est
-    if weights.semantic_whiten > 0:
-        part_spectrum = spec.part_mags.mean(dim=-1).repeat_interleave(weights.clauses, dim=1)
-        heard = losses.match_long_term_spectrum(clause_est, part_spectrum, weights.semantic_whiten)
-    cnt = _semantic(network, encoder, spec, heard, clause_texts, batch.parts.shape[-1], weights.synonym_cosine)
-    total = weights.semantic * cnt + weights.consistency * crl + weights.reconstruction * url
+    length = batch.parts.shape[-1]
+    hear = _hearing(spec, weights)
+    cnt = _semantic(network, encoder, spec, hear(clause_est), clause_texts, length, weights.synonym_cosine)
+    total = weights.semantic * cnt.mean(dim=1) + weights.consistency * crl + weights.reconstruction * url
+    if weights.exclusion > 0:
+        combined = (per_part * clause_w[..., None, None]).sum(dim=2, keepdim=True)
+        left = (combined - per_part).clamp_min(0).flatten(1, 2)
+        exc = _semantic(network, encoder, spec, hear(left), clause_texts, length, weights.synonym_cosine,
+                        losses.exclusion_loss)
+        several = torch.tensor([[len(set(wc.clauses)) > 1 for wc in item for _ in wc.clauses] for item in split],
+                               device=exc.device)
+        total = total + weights.exclusion * (exc * several).mean(dim=1)
     if weights.activity > 0:
         total = total + weights.activity * losses.activity_loss(per_part, clause_w, spec.weight)
     if weights.remix > 0 and n > 1:
