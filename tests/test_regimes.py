@@ -275,3 +275,12 @@ def test_weak_loss_exclusion_term_reaches_the_separator_and_is_off_by_default():
     assert all(p.grad is None for p in enc.parameters())
     with pytest.raises(ValueError, match="exclusion"):
         LossWeights(exclusion=-1.0)
+
+
+def test_what_a_clause_leaves_of_its_part_counts_a_repeated_clause_once():
+    from soundsift.training.regimes import _left_of_parts
+    a, b = torch.rand(4, 3), torch.rand(4, 3)
+    per_part = torch.stack([a, b, a])[None, None]                      # clauses (a, b, a): a padded by cycling
+    left = _left_of_parts(per_part, torch.tensor([[[0.5, 1.0, 0.5]]]))
+    assert left.shape == (1, 3, 4, 3)
+    assert torch.allclose(left[0, 0], b) and torch.allclose(left[0, 1], a) and torch.allclose(left[0, 2], b)

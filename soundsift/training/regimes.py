@@ -91,8 +91,8 @@ class LossWeights:
     timbre no longer satisfies the encoder; 0 (off) = the separations as they are.
     ``exclusion`` > 0 (not in the paper) weights a term that asks what each clause separation
     leaves of its part (the part's other clauses) not to be heard as its clause
-    (:func:`losses.exclusion_loss`): the encoder hears a source it is given at any level above
-    about -20 dB, so a clause that passes only some of its source is caught by what it leaves.
+    (:func:`losses.exclusion_loss`): the encoder hears a source turned down by 20 dB much as at
+    its own level, so a clause that passes only some of its source is caught by what it leaves.
     """
 
     semantic: float = 0.5
@@ -300,6 +300,15 @@ def _hearing(spec: Spectra, weights: LossWeights) -> Callable[[torch.Tensor], to
     return lambda mags: losses.match_long_term_spectrum(mags, part_spectrum, weights.semantic_whiten)
 
 
+def _left_of_parts(per_part: torch.Tensor, clause_w: torch.Tensor) -> torch.Tensor:
+    """What each clause separation leaves of its part: the part's other clauses, repeats counted once.
+
+    Shapes: per_part (B, N, P, F, T), clause_w (B, N, P) -> (B, N*P, F, T).
+    """
+    combined = (per_part * clause_w[..., None, None]).sum(dim=2, keepdim=True)
+    return (combined - per_part).clamp_min(0).flatten(1, 2)
+
+
 def weak_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBatch,
               weights: LossWeights) -> torch.Tensor:
     """The paper's weakly-supervised total: semantic + consistency + reconstruction."""
@@ -319,10 +328,8 @@ def weak_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBa
     cnt = _semantic(network, encoder, spec, hear(clause_est), clause_texts, length, weights.synonym_cosine)
     total = weights.semantic * cnt.mean(dim=1) + weights.consistency * crl + weights.reconstruction * url
     if weights.exclusion > 0:
-        combined = (per_part * clause_w[..., None, None]).sum(dim=2, keepdim=True)
-        left = (combined - per_part).clamp_min(0).flatten(1, 2)
-        exc = _semantic(network, encoder, spec, hear(left), clause_texts, length, weights.synonym_cosine,
-                        losses.exclusion_loss)
+        left = hear(_left_of_parts(per_part, clause_w))
+        exc = _semantic(network, encoder, spec, left, clause_texts, length, weights.synonym_cosine, losses.exclusion_loss)
         several = torch.tensor([[len(set(wc.clauses)) > 1 for wc in item for _ in wc.clauses] for item in split],
                                device=exc.device)
         total = total + weights.exclusion * (exc * several).mean(dim=1)
