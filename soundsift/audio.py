@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING
 
 import numpy as np
 import soundfile
@@ -22,6 +22,9 @@ from pedalboard.io import AudioFile as PedalboardAudioFile
 from pedalboard.io import StreamResampler, get_supported_read_formats
 
 from soundsift.errors import AudioError
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self exists from Python 3.11
 
 BIT_DEPTHS: dict[str, str] = {"16": "PCM_16", "24": "PCM_24", "32f": "FLOAT"}
 WRITE_FORMATS: dict[str, str] = {"wav": "WAV", "flac": "FLAC"}

@@ -10,12 +10,15 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Self
+from typing import TYPE_CHECKING
 
 from soundsift import __version__
 from soundsift.cli_args import key_value
 from soundsift.errors import SoundsiftError
 from soundsift.separation import OVERLAP, SEGMENT_SECONDS
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self exists from Python 3.11
 
 BIT_DEPTH_CHOICES = ("16", "24", "32f")
 
@@ -60,7 +63,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_process(sub)
     _add_presets(sub)
     _add_models(sub)
-    _add_data(sub)
     _add_eval(sub)
     _add_train(sub)
     _add_finetune(sub)
@@ -250,21 +252,12 @@ def _eval_audio_queries(args: argparse.Namespace) -> Callable[..., list]:
     return audio_example_queries(picker)
 
 
-def _add_data(sub: argparse._SubParsersAction) -> None:
-    from soundsift.training.data.cli import add_data_parser  # lazily: the runtime path never imports training
-
-    add_data_parser(sub)
-
-
 def _add_train(sub: argparse._SubParsersAction) -> None:
     from soundsift.training.train_cli import add_separator_parser  # argparse only; trainer imported on use
 
     train = sub.add_parser("train", help="train models (see 'soundsift train -h')")
     train_sub = train.add_subparsers(dest="train_command", required=True, metavar="WHAT")
     add_separator_parser(train_sub)
-    from soundsift.training.clap.cli import add_clap_parser  # argparse only; the trainer is imported on use
-
-    add_clap_parser(train_sub)
 
 
 def _add_finetune(sub: argparse._SubParsersAction) -> None:
@@ -275,11 +268,9 @@ def _add_finetune(sub: argparse._SubParsersAction) -> None:
 
 def _add_bench(sub: argparse._SubParsersAction) -> None:
     from soundsift.speedbench.cli import add_bench_speed_parser
-    from soundsift.training.train_cli import add_bench_quality_parser
 
     bench = sub.add_parser("bench", help="benchmarks (see 'soundsift bench -h')")
     bench_sub = bench.add_subparsers(dest="bench_command", required=True, metavar="WHAT")
-    add_bench_quality_parser(bench_sub)
     add_bench_speed_parser(bench_sub)
 
 
