@@ -46,6 +46,7 @@ from typing import Any
 
 from soundsift.errors import SoundsiftError
 from soundsift.model.config import EncoderSpec, ModelConfig, NetworkConfig, STFTConfig
+from soundsift.training.recipe_names import BUILTIN_DIR, builtin_recipes
 from soundsift.training.regimes import REGIMES, LossWeights
 from soundsift.training.source_augment import SourceAugmentation
 
@@ -241,14 +242,6 @@ def parse_recipe(data: dict[str, Any], where: str = "recipe", base: Path | None 
         optim=optim_settings(data.get("optim", {}), f"{where}.optim"),
         loss=loss,
     )
-
-
-BUILTIN_DIR = Path(__file__).resolve().parent / "recipes"
-
-
-def builtin_recipes() -> list[str]:
-    """Names of the recipes shipped with soundsift (one per training regime)."""
-    return sorted(p.stem for p in BUILTIN_DIR.glob("*.toml"))
 
 
 def load_recipe(path: str | Path) -> Recipe:

@@ -5,13 +5,14 @@ import argparse
 from pathlib import Path
 
 from soundsift.cli_args import key_value
+from soundsift.training.recipe_names import builtin_recipes
 
 
 def add_separator_parser(train_sub: argparse._SubParsersAction) -> None:
     """Register ``train separator`` under the ``train`` command group."""
     p = train_sub.add_parser("separator", help="train a separator from a TOML recipe (single process or torchrun)")
     p.add_argument("--recipe", type=Path, required=True, metavar="FILE_OR_NAME",
-                   help="training recipe (TOML file), or a built-in one: supervised, mix_separate, weak, semi, nit, mixit")
+                   help=f"training recipe (TOML file), or a built-in one: {', '.join(builtin_recipes())}")
     p.add_argument("--run-dir", type=Path, required=True, metavar="DIR",
                    help="where checkpoints, logs, plots and the best model go")
     p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint if it exists")
