@@ -21,10 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from soundsift.audio import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, AtomicAudioWriter, AudioReader, check_audio_array
+from soundsift.confidence import ConfidenceScorer, QueryConfidence
 from soundsift.errors import AudioError, InvalidArgumentError
 from soundsift.model.chunked import BatchFn, CancelCheck, ProgressCallback, SegmentPlan, chunked_batches
 from soundsift.model.config import ModelConfig
 from soundsift.queries import REST, AudioQuery, QueryLike, check_queries, query_name
+from soundsift.vocabulary import Vocabulary
 
 __all__ = ["MODES", "REST", "AudioQuery", "SegmentSeparator", "SeparationOptions", "check_queries", "query_name"]
 
@@ -80,11 +82,28 @@ class SegmentSeparator(abc.ABC):
 
     config: ModelConfig
     name: str
+    vocabulary: Vocabulary | None = None  # the model's vocabulary.json, when it has one
+    _scorer: ConfidenceScorer | None = None
 
     @property
     def default_segment_batch(self) -> int:
         """Segments per network call when the options leave it open."""
         return 1
+
+    @abc.abstractmethod
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
+        """Text queries in the model's query-encoder space: ``(n,)`` strings -> ``(n, dim)`` unit vectors."""
+
+    def query_confidence(self, text: str) -> QueryConfidence | None:
+        """How near ``text`` lies to what the model was trained on (:mod:`soundsift.confidence`).
+
+        None when the model carries no vocabulary.
+        """
+        if self.vocabulary is None:
+            return None
+        if self._scorer is None or self._scorer.vocabulary is not self.vocabulary:
+            self._scorer = ConfidenceScorer(self.vocabulary, self.embed_texts)
+        return self._scorer.score([text])[0]
 
     @abc.abstractmethod
     def _segment_fn(self, sample_rate: int, queries: list[QueryLike], segment: int) -> BatchFn:

@@ -30,6 +30,7 @@ from soundsift.model.store import resolve_model
 from soundsift.model.unet import Query
 from soundsift.queries import AudioQuery, QueryLike
 from soundsift.separation import MODES, REST, SegmentSeparator, SeparationOptions, check_queries
+from soundsift.vocabulary import read_vocabulary
 
 __all__ = ["MODES", "REST", "AudioQuery", "SeparationOptions", "Separator", "check_queries", "resolve_device"]
 CUDA_SEGMENT_BATCH = 4
@@ -90,12 +91,19 @@ class Separator(SegmentSeparator):
         path = resolve_model(name_or_path)
         dev = resolve_device(device)
         network, encoder = load_checkpoint(path, dev, encoder_options)
-        return cls(network, encoder, dev, name=str(name_or_path or path.name), half=half)
+        separator = cls(network, encoder, dev, name=str(name_or_path or path.name), half=half)
+        separator.vocabulary = read_vocabulary(path)
+        return separator
 
     @property
     def default_segment_batch(self) -> int:
         """Several segments per network call on a GPU; one on the CPU, where batching gains nothing."""
         return CUDA_SEGMENT_BATCH if self.device.type == "cuda" else 1
+
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
+        """Text queries in the query encoder's space: ``(n,)`` strings -> ``(n, dim)`` unit vectors."""
+        with torch.inference_mode():
+            return self.encoder.encode_text(list(texts)).float().cpu().numpy()
 
     def encode_queries(self, queries: Sequence[QueryLike]) -> Query:
         """Embed queries; text results are cached per text for the life of the separator.

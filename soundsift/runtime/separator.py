@@ -31,6 +31,7 @@ from soundsift.runtime.layout import ONNX_DIR, TEXT_DIR, ExportRecord, file_sha2
 from soundsift.runtime.network import OnnxNetwork, OnnxQuery
 from soundsift.runtime.sessions import providers_for
 from soundsift.separation import SegmentSeparator
+from soundsift.vocabulary import read_vocabulary
 
 
 def model_magnitude(wave: np.ndarray, cfg: STFTConfig) -> np.ndarray:
@@ -63,6 +64,7 @@ class OnnxSeparator(SegmentSeparator):
         self.name = name or directory.name
         self._cross_attention = "tokens" in record.query_inputs
         self._query_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.vocabulary = read_vocabulary(directory)
 
     @classmethod
     def load(cls, name_or_path: str | Path | None = None, device: str = "auto", threads: int | None = None
@@ -74,6 +76,10 @@ class OnnxSeparator(SegmentSeparator):
         """
         path = resolve_model(name_or_path)
         return cls(path, device, threads, name=str(name_or_path or path.name))
+
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
+        """Text queries through the exported text tower: ``(n,)`` strings -> ``(n, dim)`` unit vectors."""
+        return self.text.encode_text(list(texts))
 
     def encode_queries(self, queries: Sequence[QueryLike]) -> OnnxQuery:
         """Embed queries once; results are cached per text for the life of the separator.

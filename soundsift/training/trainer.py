@@ -25,9 +25,11 @@ from soundsift.model.factory import init_model
 from soundsift.model.network import SeparatorNetwork
 from soundsift.separator import Separator, resolve_device
 from soundsift.training.batches import BatchSource
+from soundsift.training.model_vocabulary import vocabulary_from_entries
 from soundsift.training.recipe import Recipe
 from soundsift.training.regimes import REGIMES, MixtureBatch
 from soundsift.training.state import Progress, load_state, save_state
+from soundsift.vocabulary import Vocabulary, write_vocabulary
 
 LOG_FIELDS = ("step", "loss", "lr", "elapsed_s", "val_sdri")
 
@@ -132,6 +134,7 @@ def train(recipe: Recipe, run_dir: Path, resume: bool = False, device: str = "au
         module = DistributedDataParallel(module, device_ids=[dev.index] if dev.type == "cuda" else None)
     source = BatchSource(recipe.data, recipe.model.stft.sample_rate, recipe.optim.batch_size)
     testset = _validation_set(recipe) if rank.main else []
+    vocabulary = vocabulary_from_entries(clip.entry for clip in source.pool.clips)
     if rank.main:
         run_dir.mkdir(parents=True, exist_ok=True)
     log = TrainingLog(run_dir / "log.csv", progress.step) if rank.main else None
@@ -151,7 +154,7 @@ def train(recipe: Recipe, run_dir: Path, resume: bool = False, device: str = "au
         bar.set_postfix(loss=f"{loss.item():.4f}")
         if rank.main:
             _after_step(recipe, run_dir, network, encoder, optimizer, progress, rng, log, testset,
-                        float(loss.item()), time.monotonic() - started, dev)
+                        float(loss.item()), time.monotonic() - started, dev, vocabulary)
     bar.close()
     if rank.main:
         save_state(run_dir, network, encoder, optimizer, progress, rng)
@@ -165,7 +168,8 @@ def train(recipe: Recipe, run_dir: Path, resume: bool = False, device: str = "au
 
 def _after_step(recipe: Recipe, run_dir: Path, network: SeparatorNetwork, encoder: QueryEncoder,
                 optimizer: torch.optim.Optimizer, progress: Progress, rng: np.random.Generator,
-                log: TrainingLog | None, testset: list, loss: float, elapsed: float, dev: torch.device) -> None:
+                log: TrainingLog | None, testset: list, loss: float, elapsed: float, dev: torch.device,
+                vocabulary: Vocabulary) -> None:
     """Rank 0's bookkeeping: log, validate (keeping the best model), checkpoint, keep snapshots."""
     step, optim = progress.step, recipe.optim
     row: dict[str, float | int | str] = {}
@@ -173,14 +177,20 @@ def _after_step(recipe: Recipe, run_dir: Path, network: SeparatorNetwork, encode
         row["val_sdri"] = round(_validate(recipe, network, encoder, testset, dev), 4)
         if float(row["val_sdri"]) > progress.best_val_sdr:
             progress.best_val_sdr = float(row["val_sdri"])
-            save_checkpoint(run_dir / "best", network, encoder)
+            _save_model(run_dir / "best", network, encoder, vocabulary)
     if log is not None and (row or step % optim.log_every == 0 or step == optim.steps):
         lr = optimizer.param_groups[0]["lr"]
         log.write(step=step, loss=round(loss, 6), lr=lr, elapsed_s=round(elapsed, 2), **row)
     if step % optim.checkpoint_every == 0:
         save_state(run_dir, network, encoder, optimizer, progress, rng)
     if optim.keep_every and step % optim.keep_every == 0:
-        save_checkpoint(run_dir / "snapshots" / f"step-{step}", network, encoder)
+        _save_model(run_dir / "snapshots" / f"step-{step}", network, encoder, vocabulary)
+
+
+def _save_model(directory: Path, network: SeparatorNetwork, encoder: QueryEncoder, vocabulary: Vocabulary) -> None:
+    """A model directory that also carries what the model was trained on (``vocabulary.json``)."""
+    save_checkpoint(directory, network, encoder)
+    write_vocabulary(directory, vocabulary)
 
 
 def _validation_set(recipe: Recipe) -> list:

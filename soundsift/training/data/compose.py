@@ -15,9 +15,14 @@ from soundsift.training.data.vocabulary import Phrase
 STYLES = ("nouns", "and", "while", "as", "followed by", "then", "with", "commas")
 
 
+def caption_forms(part: Phrase) -> list[str]:
+    """Every caption a single sound is given: its clause, its noun phrase and "the sound of ..."."""
+    return [part.clause, part.noun, f"the sound of {part.noun}"]
+
+
 def single_caption(part: Phrase, rng: np.random.Generator) -> str:
-    """A caption for one sound: its clause, its noun phrase, or "the sound of ..."."""
-    return str(rng.choice([part.clause, part.noun, f"the sound of {part.noun}"]))
+    """A caption for one sound: one of its :func:`caption_forms`."""
+    return str(rng.choice(caption_forms(part)))
 
 
 def _listing(items: Sequence[str]) -> str:

@@ -1,0 +1,60 @@
+"""Query confidence: the score of a text query against the model's vocabulary, on both engines."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from soundsift.confidence import ConfidenceScorer, QueryConfidence
+from soundsift.separator import Separator
+from soundsift.vocabulary import SoundClass, Vocabulary, write_vocabulary
+
+VOCAB = Vocabulary((SoundClass("rain", "sfx", ("rain falls", "the sound of rain")),
+                    SoundClass("violin", "music", ("a violin plays",)),
+                    SoundClass("man speaking", "speech", ("a man speaks",))), threshold=0.9)
+
+
+def _fake_embed(texts: list[str]) -> np.ndarray:
+    """Each known phrase gets its own axis; anything else lies between the first two axes."""
+    axes = {p: i for i, (p, _) in enumerate(VOCAB.phrases())}
+    out = np.zeros((len(texts), len(axes)))
+    for row, text in zip(out, texts):
+        if text in axes:
+            row[axes[text]] = 1.0
+        else:
+            row[:2] = 1.0
+    return out
+
+
+def test_scorer_names_nearest_classes_once_each_and_applies_the_threshold() -> None:
+    scorer = ConfidenceScorer(VOCAB, _fake_embed)
+    exact, between = scorer.score(["a violin plays", "drizzle"])
+    assert exact == QueryConfidence(pytest.approx(1.0), True, ["a violin plays", "rain", "man speaking"])
+    assert between.score == pytest.approx(2 ** -0.5)
+    assert between.known is False
+    assert between.nearest[0] in ("rain", "rain falls") and len(between.nearest) == 3
+    assert between.warning("drizzle").startswith("'drizzle' is not a sound this model knows well; nearest: ")
+
+
+def test_scorer_without_threshold_says_unknown_is_undecided() -> None:
+    scorer = ConfidenceScorer(Vocabulary(VOCAB.classes), _fake_embed)
+    assert scorer.score(["drizzle"])[0].known is None
+
+
+@pytest.fixture()
+def vocab_model(tiny_model: Path, tmp_path: Path) -> Path:
+    model = tmp_path / "with-vocab"
+    shutil.copytree(tiny_model, model)
+    write_vocabulary(model, VOCAB)
+    return model
+
+
+def test_separator_scores_in_its_encoder_space(vocab_model: Path, tiny_model: Path) -> None:
+    separator = Separator.load(vocab_model, "cpu")
+    confidence = separator.query_confidence("rain falls")
+    assert confidence is not None and confidence.score == pytest.approx(1.0, abs=1e-5) and confidence.known
+    other = separator.query_confidence("a violin plays loudly")
+    assert other is not None and other.nearest[0] == "a violin plays"
+    assert Separator.load(tiny_model, "cpu").query_confidence("rain") is None
