@@ -24,6 +24,7 @@ from soundsift.model.chunked import BatchFn
 from soundsift.model.config import STFTConfig
 from soundsift.model.encoders import QueryEncoder
 from soundsift.model.frontend import MaskProjector, istft, stft
+from soundsift.model.mask_shares import share_masks
 from soundsift.model.network import SeparatorNetwork, pad_to
 from soundsift.model.segment_resample import resample_segment
 from soundsift.model.store import resolve_model
@@ -180,10 +181,13 @@ class Separator(SegmentSeparator):
         return contextlib.nullcontext()
 
     def _apply(self, chunk: np.ndarray, masks: torch.Tensor, projector: MaskProjector) -> np.ndarray:
-        """Masks (Q, bins, frames) at the model rate onto the native STFT of ``chunk`` -> (Q, channels, L)."""
+        """Masks (Q, bins, frames) at the model rate onto the native STFT of ``chunk`` -> (Q, channels, L).
+
+        The projected masks are made shares of the input (:func:`share_masks`) before they are applied.
+        """
         channels, length = chunk.shape
         spec = stft(torch.from_numpy(chunk).to(self.device), projector.n_fft, projector.hop_length)
-        native = projector.project(masks, spec.shape[-1])
+        native = share_masks(projector.project(masks, spec.shape[-1]))
         masked = (native[:, None] * spec[None]).reshape(-1, *spec.shape[-2:])
         stems = istft(masked, projector.n_fft, projector.hop_length, length)
         return stems.reshape(-1, channels, length).cpu().numpy()

@@ -27,7 +27,8 @@ class StemChains(SeparatingStage):
 
     ``stems`` maps each query to the chain its stem goes through (a :class:`Chain`, a list,
     or one processor); ``rest`` is the chain for everything the queries did not take (none:
-    left as it is).  The separation runs once for all queries; the processed stems and rest
+    left as it is).  The separation runs once for all queries, and its stems are one split of
+    the input (a sound several queries describe is shared, never taken twice); the processed stems and rest
     are summed with ``gain_db`` per stem name (``"rest"`` included, default 0 dB), aligned
     to the sample whatever each chain's latency.  With empty chains and no gains the output
     is the input, delayed by the separator's latency in a stream.

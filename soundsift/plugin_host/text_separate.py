@@ -27,6 +27,11 @@ class TextSeparate(SeparatingStage):
     see ``docs/query_by_example.md``); audio queries need the encoder's audio tower, so with
     ``engine="auto"`` they run on the torch engine.
 
+    Stages in series each separate what the stage before let through; parallel stages (in a
+    :class:`~soundsift.plugin_host.Mix`) each separate the whole input, so a sound two of them
+    describe is counted twice in the sum.  For several sounds of one input use
+    :class:`~soundsift.plugin_host.StemChains`, whose stems are one split of the input.
+
     Example:
         >>> from pedalboard import Reverb
         >>> from soundsift.plugin_host import Chain, TextSeparate

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from soundsift.model.config import STFTConfig
+from soundsift.model.mask_shares import share_masks
 from soundsift.model.stft_grid import frequency_taps, native_stft_size, time_taps
 
 _ENVELOPE_FLOOR = 1e-11  # torch.istft's bound on the summed squared window
@@ -108,6 +109,10 @@ class MaskBands:
 
     low: np.ndarray  # (Q, frames, bins below the model's Nyquist frequency)
     top: np.ndarray  # (Q, frames)
+
+    def shares(self) -> MaskBands:
+        """The same masks made shares of the input in every bin (:func:`share_masks`), as both engines apply them."""
+        return MaskBands(share_masks(self.low), share_masks(self.top))
 
     def apply(self, spec: np.ndarray, query: int) -> np.ndarray:
         """One query's mask times a native spectrum. Shape: (N, frames, bins) complex -> same."""
