@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from soundsift import __version__
 from soundsift.cli_args import key_value
-from soundsift.errors import SoundsiftError
-from soundsift.separation import OVERLAP, SEGMENT_SECONDS
+from soundsift.errors import InvalidArgumentError, SoundsiftError
+from soundsift.separation import OVERLAP, SEGMENT_SECONDS, check_segment_seconds
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self exists from Python 3.11
@@ -31,10 +31,12 @@ def _fraction(text: str) -> float:
 
 
 def _seconds(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"segment length must be positive, got {text}")
-    return value
+    try:
+        return check_segment_seconds(float(text))
+    except InvalidArgumentError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"segment length must be a number of seconds, got '{text}'") from None
 
 
 def _positive_int(text: str) -> int:
@@ -95,7 +97,7 @@ def _add_separate(sub: argparse._SubParsersAction) -> None:
                    help="segments per network call (default: 4 on a GPU with torch, else 1)")
     p.add_argument("--half", action="store_true", help="float16 network on a CUDA GPU (torch engine)")
     p.add_argument("--segment", type=_seconds, default=SEGMENT_SECONDS, metavar="SECONDS",
-                   help="segment length for long inputs (default: 10)")
+                   help="segment length for long inputs, 0.1 to 600 (default: 10)")
     p.add_argument("--overlap", type=_fraction, default=OVERLAP, metavar="FRACTION",
                    help=f"overlap between segments as a fraction of a segment (default: {OVERLAP})")
     p.add_argument("--no-rest", action="store_true", help="do not write the residual 'rest' stem")

@@ -12,6 +12,7 @@ import abc
 import contextlib
 import dataclasses
 import math
+import numbers
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -36,6 +37,29 @@ MODES = ("extract", "remove")
 SEGMENT_SECONDS = 10.0  # default segment length of chunked separation
 OVERLAP = 0.1  # default cross-fade between segments, as a fraction of a segment (docs/performance.md)
 WRITE_AHEAD = 2  # separated regions that may wait for the writer thread
+MIN_SEGMENT_SECONDS = 0.1  # shorter segments hold too few model frames and advance too little per network call
+MAX_SEGMENT_SECONDS = 600.0  # a segment is held in memory whole, padded to full length at the model rate
+MIN_GAIN_DB, MAX_GAIN_DB = -120.0, 24.0  # the level of a queried sound; -inf (removal) is allowed besides
+
+
+def check_segment_seconds(value: float) -> float:
+    """A segment length in seconds, within [MIN_SEGMENT_SECONDS, MAX_SEGMENT_SECONDS] (NaN and inf refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
+        MIN_SEGMENT_SECONDS <= value <= MAX_SEGMENT_SECONDS
+    ):
+        raise InvalidArgumentError(f"segment length must be between {MIN_SEGMENT_SECONDS:g} and "
+                                   f"{MAX_SEGMENT_SECONDS:g} seconds, got {value!r}")
+    return float(value)
+
+
+def check_gain_db(gain: float, where: str = "gain_db") -> float:
+    """A level in dB within [MIN_GAIN_DB, MAX_GAIN_DB], or -inf for removal; ``where`` names it in the error."""
+    if isinstance(gain, bool) or not isinstance(gain, numbers.Real) or not (
+        gain == -math.inf or MIN_GAIN_DB <= gain <= MAX_GAIN_DB
+    ):
+        raise InvalidArgumentError(f"{where} must be a number of decibels from {MIN_GAIN_DB:g} to +{MAX_GAIN_DB:g}, "
+                                   f"or -inf to remove the sound, got {gain!r}")
+    return float(gain)
 
 
 @dataclass(frozen=True)
@@ -49,6 +73,7 @@ class SeparationOptions:
     (extract: the stem scaled; remove: the sound ducked instead of taken out, ``-inf`` being
     the plain removal); queries left out keep 0 dB (extract) or are removed (remove).
     ``rest`` is never scaled.  Query presets fill it (:mod:`soundsift.presets.query`).
+    Segments last 0.1 to 600 s; gains lie in -120..+24 dB, or are ``-inf``.
     """
 
     mode: str = "extract"
@@ -61,15 +86,13 @@ class SeparationOptions:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise InvalidArgumentError(f"mode must be one of {MODES}, got '{self.mode}'")
-        if self.segment_seconds <= 0:
-            raise InvalidArgumentError(f"segment length must be positive, got {self.segment_seconds} s")
+        check_segment_seconds(self.segment_seconds)
         if not 0 <= self.overlap <= 0.5:
             raise InvalidArgumentError(f"overlap must be a fraction in [0, 0.5], got {self.overlap}")
         if self.segment_batch is not None and self.segment_batch < 1:
             raise InvalidArgumentError(f"segment batch must be at least 1, got {self.segment_batch}")
         for query, gain in self.gain_db.items():
-            if isinstance(gain, bool) or not isinstance(gain, (int, float)) or math.isnan(gain) or gain == math.inf:
-                raise InvalidArgumentError(f"gain_db[{query!r}] must be a number of decibels or -inf, got {gain!r}")
+            check_gain_db(gain, f"gain_db[{query!r}]")
 
     def plan(self, total: int, sample_rate: int) -> SegmentPlan:
         """Segment layout in native samples for a ``total``-sample input."""

@@ -99,7 +99,7 @@ BAD_PRESETS = {
     "rest as a stem": ('[[stages]]\ntype = "StemChains"\n[stages.stems.rest]\n', "'rest' is the residual stem"),
     "unknown gain key": ('[[stages]]\ntype = "StemChains"\n[stages.stems.v]\ngain = 1\n', "unknown parameter 'gain'"),
     "missing impulse response": ('[[stages]]\ntype = "Convolution"\nimpulse_response_filename = "nope.wav"\n',
-                                 r"\(Convolution\): cannot create the plugin"),
+                                 r"\(Convolution\): parameter 'impulse_response_filename': .*nope.wav: no such file"),
     "missing plugin file": ('[[stages]]\ntype = "external"\npath = "nope.vst3"\n', "plugin file not found: .*nope.vst3"),
     "stages not an array": ('stages = "Gain"\n', "stages must be an array"),
 }

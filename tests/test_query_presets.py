@@ -107,8 +107,9 @@ BAD = {
     "unknown item key": ('queries = [{ query = "a", gain = 1 }]\n', r"queries\[0\]: unknown parameter 'gain'"),
     "missing query": ("queries = [{ gain_db = 1 }]\n", r"queries\[0\]: missing parameter 'query'"),
     "gain as text": ('queries = [{ query = "a", gain_db = "loud" }]\n', "gain_db' must be a number, got 'loud'"),
-    "gain too high": ('queries = [{ query = "a", gain_db = 40 }]\n', "must be at most 24 dB"),
-    "gain nan": ('queries = [{ query = "a", gain_db = nan }]\n', "must be at most 24 dB"),
+    "gain too high": ('queries = [{ query = "a", gain_db = 40 }]\n', "must be a number of decibels from -120 to \\+24"),
+    "gain too low": ('queries = [{ query = "a", gain_db = -200 }]\n', "or -inf to remove the sound, got -200.0"),
+    "gain nan": ('queries = [{ query = "a", gain_db = nan }]\n', "parameter 'gain_db' must be a number, got nan"),
     "unknown key": ('queries = ["a"]\ngains = {}\n', "unknown top-level key 'gains'"),
     "name not text": ('name = 3\nqueries = ["a"]\n', "name must be text, got 3"),
 }

@@ -20,7 +20,7 @@ from soundsift.errors import PresetError
 from soundsift.plugin_host import Chain
 from soundsift.presets.chains import stages_from_list, stages_to_list
 from soundsift.presets.query import QueryPreset, query_preset_from_dict, query_preset_to_dict
-from soundsift.presets.values import check_value
+from soundsift.presets.values import MAX_NESTING, check_nesting, check_value
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -84,6 +84,7 @@ def preset_to_dict(chain: Chain | Sequence[Any], name: str | None = None, descri
 def parse_preset(data: Mapping[str, Any], source: str = "preset", base: Path | None = None,
                  default_name: str = "preset") -> Preset:
     """Validate a preset table of either kind; errors name ``source`` and the entry at fault."""
+    check_nesting(data, source)
     version = data.get("format")
     if version != FORMAT:
         raise PresetError(f"{source}: expected format = {FORMAT}, got {version!r}")
@@ -122,6 +123,8 @@ def read_preset_file(path: Path) -> Preset:
         raise PresetError(f"{path}: cannot read the preset ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise PresetError(f"{path}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise PresetError(f"{path}: nested too deeply to read (a preset holds at most {MAX_NESTING} levels)") from None
     return parse_preset(data, str(path), path.parent, path.stem)
 
 

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pedalboard
+from pedalboard.io import AudioFile
 
 from soundsift.errors import PresetError
 from soundsift.plugin_host.external import load_plugin, plugin_origin
@@ -82,6 +84,8 @@ def native_from_dict(table: Mapping[str, Any], where: str, base: Path | None) ->
         raise PresetError(f"{where}: unknown parameter {unknown[0]!r}; known parameters: {', '.join(known) or 'none'}")
     ctor = {k: check_value(params.pop(k), t, f"{where}: parameter {k!r}") for k, t in ctor_types.items() if k in params}
     ctor = {k: local_path(v, base) if k in FILE_PARAMETERS else v for k, v in ctor.items()}
+    for k in FILE_PARAMETERS & set(ctor):
+        check_audio_file(ctor[k], f"{where}: parameter {k!r}")
     try:
         plugin = cls(**ctor)
     except (TypeError, ValueError, RuntimeError) as exc:
@@ -102,10 +106,25 @@ def setattr_checked(plugin: pedalboard.Plugin, name: str, value: Any, where: str
     else:
         value = check_value(value, float if isinstance(current, (int, float)) and not isinstance(current, bool)
                             else type(current), where)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise PresetError(f"{where} must be a finite number, got {value!r}")
     try:
         setattr(plugin, name, value)
     except (TypeError, ValueError, RuntimeError) as exc:
         raise PresetError(f"{where}: {value!r} is not accepted ({exc})") from None
+
+
+def check_audio_file(path: str, where: str) -> None:
+    """Refuse a file that Pedalboard cannot decode as audio (Convolution would silently pass the input through)."""
+    if not Path(path).is_file():
+        raise PresetError(f"{where}: {path}: no such file")
+    try:
+        with AudioFile(path) as f:
+            frames = f.frames
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise PresetError(f"{where}: {path} is not a readable audio file ({exc})") from None
+    if frames < 1:
+        raise PresetError(f"{where}: {path} holds no audio (zero length)")
 
 
 def _external_from_dict(params: dict[str, Any], where: str, base: Path | None) -> pedalboard.Plugin:

@@ -22,9 +22,8 @@ from typing import Any
 
 from soundsift.errors import InvalidArgumentError, PresetError
 from soundsift.presets.values import check_keys, check_value
-from soundsift.separation import MODES, REST, check_queries
+from soundsift.separation import MODES, REST, check_gain_db, check_queries
 
-MAX_GAIN_DB = 24.0
 QUERY_ITEM = {"query": str, "gain_db": float}
 
 
@@ -76,11 +75,11 @@ class QueryPreset:
 
 
 def check_gain(value: Any, where: str) -> float:
-    """A gain in dB from a preset: a number up to +24 dB, or -inf for silence."""
-    gain = check_value(value, float, where)
-    if math.isnan(gain) or gain > MAX_GAIN_DB:
-        raise PresetError(f"{where} must be at most {MAX_GAIN_DB:g} dB (or -inf to silence the sound), got {gain!r}")
-    return gain
+    """A gain in dB from a preset: -120 to +24 dB, or -inf for silence (as :func:`check_gain_db`)."""
+    try:
+        return check_gain_db(check_value(value, float, where), where)
+    except InvalidArgumentError as exc:
+        raise PresetError(str(exc)) from None
 
 
 def query_preset_from_dict(data: Mapping[str, Any], name: str, where: str) -> QueryPreset:

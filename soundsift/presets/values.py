@@ -1,6 +1,7 @@
 """Checking preset values against the type a parameter expects, with errors that say where."""
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -10,15 +11,33 @@ import numpy as np
 from soundsift.errors import PresetError
 
 TYPE_NAMES = {float: "a number", bool: "true or false", str: "text", dict: "a table", list: "an array"}
+MAX_NESTING = 64
+"""Deepest nesting of tables and arrays a preset may have (a stage inside a chain counts two)."""
 
 
 def check_value(value: Any, expected: type, where: str) -> Any:
-    """``value`` as ``expected`` (ints count as floats, nothing else converts), or a PresetError."""
+    """``value`` as ``expected`` (ints count as floats, nothing else converts), or a PresetError.
+
+    NaN is refused wherever a number goes: no parameter means anything by it.
+    """
     if expected is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if math.isnan(value):
+            raise PresetError(f"{where} must be a number, got nan")
         return float(value)
     if isinstance(value, expected) and not (expected is not bool and isinstance(value, bool)):
         return value
     raise PresetError(f"{where} must be {TYPE_NAMES.get(expected, expected.__name__)}, got {value!r}")
+
+
+def check_nesting(data: Any, where: str) -> None:
+    """Refuse tables and arrays nested deeper than :data:`MAX_NESTING` (walked without recursion)."""
+    pending = [(data, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_NESTING:
+            raise PresetError(f"{where}: nested more than {MAX_NESTING} tables and arrays deep")
+        children = value.values() if isinstance(value, Mapping) else value if isinstance(value, list) else ()
+        pending.extend((child, depth + 1) for child in children)
 
 
 def check_keys(table: Mapping[str, Any], allowed: Mapping[str, type], where: str, required: tuple[str, ...] = ()) -> dict:

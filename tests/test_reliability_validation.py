@@ -1,0 +1,138 @@
+"""Bad presets, configs, recipes and API arguments end in one clear error naming the file and the key."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from soundsift.cli import main
+from soundsift.errors import InvalidArgumentError, PresetError
+from soundsift.presets import load_preset
+from soundsift.separation import SeparationOptions
+
+SR = 16_000
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    """The one line a failed command printed on stderr (no traceback)."""
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
+
+
+# presets: native plugin parameters, impulse responses, nesting, segment length
+
+
+def test_nan_gain_in_a_chain_preset_is_refused_by_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    preset = write(tmp_path / "quiet.toml", 'format = 1\n[[stages]]\ntype = "Gain"\ngain_db = nan\n')
+    src = tmp_path / "in.wav"
+    soundfile.write(src, np.zeros(SR, np.float32), SR)
+    assert main(["process", str(src), "--preset", str(preset), "-o", str(tmp_path / "out.wav")]) == 1
+    assert f"{preset}: stages[0] (Gain): parameter 'gain_db' must be a number, got nan" in one_error_line(capsys)
+    assert not (tmp_path / "out.wav").exists()
+
+
+def test_infinite_native_parameter_is_refused(tmp_path: Path) -> None:
+    preset = write(tmp_path / "loud.toml", 'format = 1\n[[stages]]\ntype = "Gain"\ngain_db = inf\n')
+    with pytest.raises(PresetError, match=r"loud.toml: stages\[0\] \(Gain\): parameter 'gain_db' must be a finite"):
+        load_preset(preset)
+
+
+def test_convolution_with_an_impulse_response_that_is_not_audio_is_refused(tmp_path: Path) -> None:
+    write(tmp_path / "hall.wav", "not audio at all")
+    preset = write(tmp_path / "room.toml", 'format = 1\n[[stages]]\ntype = "Convolution"\n'
+                                           'impulse_response_filename = "hall.wav"\n')
+    with pytest.raises(PresetError, match=r"room.toml: stages\[0\] \(Convolution\): parameter "
+                                          r"'impulse_response_filename': .*hall.wav is not a readable audio file"):
+        load_preset(preset)
+
+
+def test_convolution_with_an_empty_impulse_response_is_refused(tmp_path: Path) -> None:
+    soundfile.write(tmp_path / "empty.wav", np.zeros(0, np.float32), SR)
+    preset = write(tmp_path / "room.toml", 'format = 1\n[[stages]]\ntype = "Convolution"\n'
+                                           'impulse_response_filename = "empty.wav"\n')
+    with pytest.raises(PresetError, match="empty.wav holds no audio"):
+        load_preset(preset)
+
+
+def test_convolution_with_a_real_impulse_response_loads(tmp_path: Path) -> None:
+    soundfile.write(tmp_path / "ir.wav", np.r_[1.0, np.zeros(99)].astype(np.float32), SR)
+    preset = write(tmp_path / "room.toml", 'format = 1\n[[stages]]\ntype = "Convolution"\n'
+                                           'impulse_response_filename = "ir.wav"\n')
+    assert type(load_preset(preset)[0]).__name__ == "Convolution"
+
+
+def deep_preset_by_headers(depth: int) -> str:
+    lines = ["format = 1"]
+    for level in range(1, depth + 1):
+        lines += ["[[" + ".".join(["stages"] * level) + "]]", 'type = "Chain"']
+    return "\n".join(lines) + "\n"
+
+
+def deep_preset_inline(depth: int) -> str:
+    return "format = 1\nstages = " + '[{type = "Chain", stages = ' * depth + "[]" + "}]" * depth + "\n"
+
+
+@pytest.mark.parametrize("text", [deep_preset_by_headers(400), deep_preset_inline(400)], ids=["headers", "inline"])
+def test_preset_nested_400_deep_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str) -> None:
+    preset = write(tmp_path / "deep.toml", text)
+    assert main(["presets", "show", str(preset)]) == 1
+    line = one_error_line(capsys)
+    assert line.startswith(f"soundsift: error: {preset}: nested") and "64" in line
+
+
+def test_preset_nested_a_few_levels_still_loads(tmp_path: Path) -> None:
+    assert len(load_preset(write(tmp_path / "ok.toml", deep_preset_by_headers(20)))) == 1
+
+
+def test_nan_segment_in_a_preset_is_refused(tmp_path: Path) -> None:
+    preset = write(tmp_path / "seg.toml", 'format = 1\n[[stages]]\ntype = "TextSeparate"\nquery = "rain"\n'
+                                          "segment_seconds = nan\n")
+    with pytest.raises(PresetError, match=r"seg.toml: stages\[0\] \(TextSeparate\): parameter 'segment_seconds' must be a number, got nan"):
+        load_preset(preset)
+
+
+def test_too_short_segment_in_a_preset_is_refused(tmp_path: Path) -> None:
+    preset = write(tmp_path / "seg.toml", 'format = 1\n[[stages]]\ntype = "TextSeparate"\nquery = "rain"\n'
+                                          "segment_seconds = 1e-9\n")
+    with pytest.raises(PresetError, match=r"seg.toml: stages\[0\] \(TextSeparate\): segment length must be between 0.1"):
+        load_preset(preset)
+
+
+# --segment and SeparationOptions
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0.001", "1e9", "ten"])
+def test_cli_segment_out_of_range_is_one_usage_line(capsys: pytest.CaptureFixture[str], value: str) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["separate", "in.wav", "-q", "rain", f"--segment={value}", "-o", "out"])
+    assert stop.value.code == 2
+    assert "argument --segment: segment length must be" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, 0.0, 0.05, 601.0, "10"])
+def test_options_refuse_a_segment_out_of_range(value: object) -> None:
+    with pytest.raises(InvalidArgumentError, match="segment length must be between 0.1 and 600 seconds"):
+        SeparationOptions(segment_seconds=value)  # type: ignore[arg-type]
+
+
+# gain_db of SeparationOptions
+
+
+@pytest.mark.parametrize("gain", [1e6, 24.5, -121.0, math.inf, math.nan, True, "3"])
+def test_options_refuse_a_gain_out_of_range(gain: object) -> None:
+    with pytest.raises(InvalidArgumentError, match=r"gain_db\['rain'\] must be a number of decibels from -120 to \+24"):
+        SeparationOptions(gain_db={"rain": gain})  # type: ignore[dict-item]
+
+
+def test_options_accept_gains_in_range_and_removal() -> None:
+    gains = {"a": -120.0, "b": 24, "c": -math.inf, "d": 0.0}
+    assert SeparationOptions(gain_db=gains).gain_db == gains
