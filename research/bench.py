@@ -1,4 +1,4 @@
-"""``soundsift bench quality``: the shape of the paper's Tables 1-2 on our instrument corpus.
+"""``python -m research bench``: the shape of the paper's Tables 1-2 on our instrument corpus.
 
 One separator architecture is trained under every regime (supervised on single sources;
 mix-and-separate and the weak method with 2/3/4-source parts; MixIT; semi-supervised with
@@ -84,13 +84,13 @@ ROWS = (
 
 
 def loss_with(weights: LossWeights, overrides: Mapping[str, object]) -> LossWeights:
-    """``weights`` with some ``[loss]`` fields replaced (``bench quality --loss KEY=VALUE``),
+    """``weights`` with some ``[loss]`` fields replaced (``bench --loss KEY=VALUE``),
     checked as a recipe's ``[loss]`` table is."""
     return loss_weights({**dataclasses.asdict(weights), **overrides}, "--loss")
 
 
 def optim_with(optim: OptimRecipe, bench: Mapping[str, object], overrides: Mapping[str, object]) -> OptimRecipe:
-    """``optim`` with the fields the bench sets (``bench``) and some others replaced (``bench quality
+    """``optim`` with the fields the bench sets (``bench``) and some others replaced (``bench
     --optim KEY=VALUE``), checked as a recipe's ``[optim]`` table is; overriding the bench's own is refused."""
     taken = sorted(set(overrides) & set(bench))
     if taken:

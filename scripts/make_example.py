@@ -38,8 +38,8 @@ def track(paths: list[Path]) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--music", type=Path, required=True, help="music corpus (soundsift data music)")
-    parser.add_argument("--speech", type=Path, required=True, help="speech corpus (soundsift data speech)")
+    parser.add_argument("--music", type=Path, required=True, help="music corpus (python -m research data music)")
+    parser.add_argument("--speech", type=Path, required=True, help="speech corpus (python -m research data speech)")
     parser.add_argument("-o", "--out", type=Path, default=Path("examples/mix.flac"))
     args = parser.parse_args()
     violin, speech = track(test_clips(args.music, "violin")), track(test_clips(args.speech, "man speaking"))

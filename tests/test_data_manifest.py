@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from research.data.splits import assign_splits
 from soundsift.training.data.compose import STYLES, compose_caption
 from soundsift.training.data.manifest import Entry, ManifestError, Stem, read_manifest, select, write_manifest
-from soundsift.training.data.splits import assign_splits
 from soundsift.training.data.vocabulary import VOCABULARY, phrase, query
 
 

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 import soundfile
 
-from soundsift.cli import main
+from research.cli import main
+from research.data.testset import TestsetSettings, build_testset
 from soundsift.errors import SoundsiftError
 from soundsift.training.data.manifest import Entry, read_manifest, write_manifest
-from soundsift.training.data.mixtures import ClipPool, MixtureSampler, PoolClip, TestsetSettings, build_testset
+from soundsift.training.data.mixtures import ClipPool, MixtureSampler, PoolClip
 from tests.test_data_helpers import corpus_hashes
 
 LABELS = (("violin",), ("flute",), ("rain",), ("man speaking", "speech"), ("woman speaking", "speech"))

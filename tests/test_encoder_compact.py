@@ -175,7 +175,7 @@ def test_weights_round_trip(tmp_path: Path) -> None:
 def test_clear_errors(encoder: CompactClapEncoder, tmp_path: Path) -> None:
     with pytest.raises(EncoderError, match="unknown compact encoder options"):
         build_encoder(EncoderSpec(name="compact", options={"checkpoint": "x"}))
-    with pytest.raises(CheckpointError, match=r"missing.*soundsift train clap"):
+    with pytest.raises(CheckpointError, match=r"missing.*python -m research clap"):
         build_encoder(EncoderSpec(name="compact", options={"weights": str(tmp_path / "nowhere")}))
     wrong_shape = copy_weights(tmp_path, "wrong-shape")
     config = json.loads((wrong_shape / CONFIG_FILE).read_text())

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
+from research.data.testset import TestsetSettings, build_testset
 from soundsift.model import EncoderSpec, ModelConfig, init_model
 from soundsift.separator import Separator
 from soundsift.training import evaluate as ev
 from soundsift.training.batches import BatchSource
-from soundsift.training.data.mixtures import TestsetSettings, build_testset
 from soundsift.training.recipe import DataRecipe, RecipeError, parse_recipe
 from soundsift.training.references import ReferencePicker
 from soundsift.training.regimes import LossWeights, mix_separate_loss

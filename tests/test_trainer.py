@@ -15,10 +15,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from research.data.testset import TestsetSettings, build_testset
 from soundsift import Separator
-from soundsift.errors import SoundsiftError
 from soundsift.training.captions import split_caption
-from soundsift.training.data.mixtures import TestsetSettings, build_testset
 from soundsift.training.recipe import RecipeError, load_recipe
 from soundsift.training.trainer import train
 from tests.train_corpus import make_corpus
@@ -257,89 +256,10 @@ def test_builtin_recipes_cover_every_regime_and_parse(tmp_path, monkeypatch):
     assert default.data.corpora == tuple(str(tmp_path / "data" / c) for c in ("music", "speech", "sfx"))
 
 
-def test_weak_rows_pad_captions_to_as_many_clauses_as_sources(tmp_path):
-    from soundsift.training.bench_quality import BUDGETS, ROWS, row_recipe
-    from soundsift.training.recipe import RecipeError, parse_recipe
+def test_weak_recipes_need_as_many_clauses_as_sources_per_part():
+    from soundsift.training.recipe import parse_recipe
 
-    for row in ROWS:
-        recipe = row_recipe(row, BUDGETS["small"], tmp_path, None, 0)
-        if recipe.regime in ("weak", "semi"):
-            assert recipe.loss.clauses == max(2, row.sources_per_part), row.name
-        labelled = recipe.optim.batch_size * (recipe.data.single_fraction or 1.0)
-        assert labelled == BUDGETS["small"].batch_size, row.name  # every row sees as many labelled items
     with pytest.raises(RecipeError, match="loss.clauses = 2 is below data.sources_per_part = 3"):
         parse_recipe({"regime": "weak", "data": {"corpora": ["c"], "sources_per_part": 3}})
     assert parse_recipe({"regime": "weak", "data": {"corpora": ["c"], "sources_per_part": 3},
                          "loss": {"clauses": 3}}).loss.clauses == 3
-
-
-def test_every_budget_can_be_named_on_the_command_line_and_medium_only_trains_longer():
-    from soundsift.cli import build_parser
-    from soundsift.training.bench_quality import BUDGETS
-
-    parser = build_parser()
-    for name in BUDGETS:
-        args = parser.parse_args(["bench", "quality", "--budget", name])
-        assert args.budget == name
-    small, medium = BUDGETS["small"], BUDGETS["medium"]
-    assert medium.steps == 3 * small.steps
-    assert dataclasses.replace(medium, steps=small.steps, validate_every=small.validate_every) == small
-
-
-def test_bench_loss_overrides_reach_every_row_and_bad_ones_are_named(tmp_path):
-    from soundsift.training.bench_quality import BUDGETS, ROWS, row_recipe
-
-    for row in ROWS:
-        recipe = row_recipe(row, BUDGETS["small"], tmp_path, None, 0, {"semantic": 5, "clauses": 2})
-        assert recipe.loss.semantic == 5.0 and isinstance(recipe.loss.semantic, float), row.name
-        assert recipe.loss.clauses == max(2, row.sources_per_part), row.name  # never below the sources
-        assert recipe.loss.consistency == row_recipe(row, BUDGETS["small"], tmp_path, None, 0).loss.consistency
-    weak = ROWS[[r.name for r in ROWS].index("weak-2")]
-    for bad, message in (({"semantc": 1}, r"unknown key\(s\) \['semantc'\]"), ({"semantic": -1}, "expected a number >= 0"),
-                         ({"semantic": "high"}, "expected a number"), ({"clauses": 2.5}, "expected a whole number")):
-        with pytest.raises(SoundsiftError, match=message):
-            row_recipe(weak, BUDGETS["small"], tmp_path, None, 0, bad)
-
-
-def test_bench_optim_overrides_anneal_every_row_and_bad_ones_are_named(tmp_path):
-    from soundsift.cli import build_parser
-    from soundsift.training.bench_quality import BUDGETS, ROWS, row_recipe
-
-    args = build_parser().parse_args(["bench", "quality", "--optim", "schedule=cosine", "--optim", "decay_start=900"])
-    budget = dataclasses.replace(BUDGETS["medium"], steps=1200)
-    for row in ROWS:
-        optim = row_recipe(row, budget, tmp_path, None, 3, optim=dict(args.optim)).optim
-        assert (optim.schedule, optim.decay_start, optim.steps, optim.seed) == ("cosine", 900, 1200, 3), row.name
-        assert optim.lr_at(899) == optim.lr and optim.lr_at(1050) == pytest.approx(optim.lr / 2), row.name
-    weak = ROWS[[r.name for r in ROWS].index("weak-2")]
-    for bad, message in (({"steps": 5}, r"\['steps'\] set by the budget"), ({"seed": 1}, r"\['seed'\] set by"),
-                         ({"shedule": "cosine"}, r"--optim: unknown key\(s\) \['shedule'\]"),
-                         ({"schedule": "cosine", "decay_start": 1200}, r"--optim: decay_start must be in \[0, steps\)")):
-        with pytest.raises(SoundsiftError, match=message):
-            row_recipe(weak, budget, tmp_path, None, 0, optim=bad)
-
-
-def test_saved_bench_rows_match_recipes_that_only_add_settings_that_are_off():
-    from soundsift.training.bench_quality import same_recipe
-
-    saved = {"regime": "weak", "data": {"parts": 2, "gain_db": 5.0}}
-    assert same_recipe(saved, {"regime": "weak", "data": {"parts": 2, "gain_db": 5.0, "query_noise": 0.0}})
-    assert not same_recipe(saved, {"regime": "weak", "data": {"parts": 2, "gain_db": 5.0, "query_noise": 0.5}})
-    assert not same_recipe(saved, {"regime": "weak", "data": {"parts": 3, "gain_db": 5.0}})
-    assert not same_recipe(saved, {"regime": "weak", "data": {"parts": 2}})
-
-
-def test_bench_quality_trains_scores_and_resumes(workspace, tmp_path, monkeypatch):
-    from soundsift.training.bench_quality import format_results, run_bench
-
-    out = tmp_path / "bench"
-    rows = ["supervised", "mixit"]
-    results = run_bench(out, workspace / "corpus", workspace / "valset", rows=rows, steps=2, limit=1)
-    assert set(results) == set(rows) and all(r["count"] == 2 for r in results.values())
-    assert "| supervised |" in format_results(results)
-    monkeypatch.setattr("soundsift.training.bench_quality.train", lambda *a, **k: pytest.fail("row retrained"))
-    assert run_bench(out, workspace / "corpus", workspace / "valset", rows=rows, steps=2, limit=1) == results
-    for changed in ({"steps": 3}, {"steps": 2, "batch_size": 3}, {"steps": 2, "loss": {"reconstruction": 1.0}},
-                    {"steps": 2, "optim": {"lr": 1e-4}}):
-        with pytest.raises(SoundsiftError, match=r"supervised\.json: row 'supervised' was trained from another recipe"):
-            run_bench(out, workspace / "corpus", workspace / "valset", rows=rows, limit=1, **changed)

@@ -9,7 +9,6 @@ MiniLM and the projection make of words the audio tower was never paired with.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from soundsift.training.data.vocabulary import phrase, query
 
@@ -22,37 +21,6 @@ TEMPLATES = (
     "{noun} can be heard",
     "{clause} in the recording",
     "you can hear {noun}",
-)
-
-
-@dataclass(frozen=True)
-class Paraphrase:
-    """A query worded unlike any training caption, and the classes it should find."""
-
-    query: str
-    targets: tuple[str, ...]
-
-
-PARAPHRASES: tuple[Paraphrase, ...] = (
-    Paraphrase("fiddle", ("violin",)),
-    Paraphrase("a person talking", ("man speaking", "woman speaking")),
-    Paraphrase("a guy talking", ("man speaking",)),
-    Paraphrase("a lady talking", ("woman speaking",)),
-    Paraphrase("sax", ("saxophone",)),
-    Paraphrase("a drum kit", ("drums",)),
-    Paraphrase("bass guitar", ("electric bass",)),
-    Paraphrase("a keyboard instrument", ("piano",)),
-    Paraphrase("a rooster", ("chicken",)),
-    Paraphrase("a car motor", ("engine",)),
-    Paraphrase("a campfire", ("fire",)),
-    Paraphrase("a downpour", ("rain",)),
-    Paraphrase("walking steps", ("footsteps",)),
-    Paraphrase("a locomotive", ("train",)),
-    Paraphrase("a stream", ("water",)),
-    Paraphrase("songbirds", ("birds",)),
-    Paraphrase("a breeze", ("wind",)),
-    Paraphrase("a blast", ("explosion",)),
-    Paraphrase("ocean surf", ("waves",)),
 )
 
 
@@ -70,9 +38,3 @@ def caption_pool(label: str, recipe_captions: Iterable[str]) -> list[str]:
 def class_prompt(label: str) -> str:
     """The zero-shot query of a class: the paper's "the sound of {noun}"."""
     return query(label)
-
-
-def paraphrases_for(labels: Iterable[str]) -> list[Paraphrase]:
-    """The paraphrases whose target classes are all among ``labels``."""
-    known = set(labels)
-    return [p for p in PARAPHRASES if set(p.targets) <= known]

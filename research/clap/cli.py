@@ -1,4 +1,4 @@
-"""``soundsift train clap``: argument parsing, then :func:`~soundsift.training.clap.trainer.train_clap`."""
+"""``python -m research clap``: argument parsing, then :func:`~research.clap.trainer.train_clap`."""
 from __future__ import annotations
 
 import argparse
@@ -12,11 +12,11 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def add_clap_parser(train_sub: argparse._SubParsersAction) -> None:
-    """Register ``train clap`` under the ``train`` command group."""
-    p = train_sub.add_parser("clap", help="pretrain the compact CLAP query encoder on labelled single-source clips")
+def add_clap_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``clap`` on the research command's subcommands."""
+    p = sub.add_parser("clap", help="pretrain the compact CLAP query encoder on labelled single-source clips")
     p.add_argument("--corpus", dest="corpora", action="append", required=True, type=Path, metavar="DIR",
-                   help="corpus folder from 'soundsift data music|speech|sfx' (repeat for several); "
+                   help="corpus folder from 'python -m research data music|speech|sfx' (repeat for several); "
                         "trains on its train split, reports on its test split")
     p.add_argument("--out", type=Path, required=True, metavar="DIR",
                    help="run folder: checkpoint/, then encoder/ (the weights), report.json and report.md")
@@ -33,8 +33,8 @@ def add_clap_parser(train_sub: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from soundsift.training.clap.report import format_report
-    from soundsift.training.clap.trainer import ENCODER_DIR, ClapSettings, train_clap
+    from research.clap.report import format_report
+    from research.clap.trainer import ENCODER_DIR, ClapSettings, train_clap
 
     settings = ClapSettings(corpora=tuple(str(c) for c in args.corpora), steps=args.steps,
                             batch_size=args.batch_size, seed=args.seed, checkpoint_every=args.checkpoint_every)

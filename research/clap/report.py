@@ -6,7 +6,7 @@
 - Retrieval with class-level relevance: audio-to-text recall@k ranks the class prompts for
   each clip (so recall@1 is top-1 accuracy); text-to-audio recall@k uses each clip's own
   caption as the query and counts a hit when one of the k nearest other clips is of its class.
-- Paraphrases (:data:`~soundsift.training.clap.captions.PARAPHRASES`, never seen in
+- Paraphrases (:data:`~research.clap.captions.PARAPHRASES`, never seen in
   training) whose target classes all have clips in the split: the paraphrase replaces the
   prompts of its target classes; accuracy is the
   share of target-class clips whose best match is the paraphrase, against the chance of
@@ -22,10 +22,11 @@ from typing import Any
 
 import torch
 
+from research.clap.captions import class_prompt
+from research.clap.clips import ClipSet
+from research.clap.text_features import TextFeatures
 from soundsift.model.encoders.compact_model import CompactClap
-from soundsift.training.clap.captions import class_prompt, paraphrases_for
-from soundsift.training.clap.clips import ClipSet
-from soundsift.training.clap.text_features import TextFeatures
+from soundsift.training.data.vocabulary import paraphrases_for
 
 
 @torch.no_grad()

@@ -18,11 +18,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from soundsift.errors import SoundsiftError
-from soundsift.model.encoders.compact_model import CompactClap, CompactConfig
-from soundsift.model.encoders.compact_weights import write_weights
-from soundsift.model.encoders.minilm_files import locate_minilm, minilm_identity
-from soundsift.training.clap.augment import (
+from research.clap.augment import (
     Augmentation,
     equalise,
     gain_and_noise,
@@ -31,13 +27,17 @@ from soundsift.training.clap.augment import (
     pitch_shift,
     random_crop,
 )
-from soundsift.training.clap.captions import caption_pool
-from soundsift.training.clap.checkpoint import has_checkpoint, load_run, save_run
-from soundsift.training.clap.clips import ClipSet, NoClipsError, load_clips
-from soundsift.training.clap.loss import symmetric_info_nce
-from soundsift.training.clap.report import evaluate, write_report
-from soundsift.training.clap.sampler import PairSampler
-from soundsift.training.clap.text_features import TextFeatures
+from research.clap.captions import caption_pool
+from research.clap.checkpoint import has_checkpoint, load_run, save_run
+from research.clap.clips import ClipSet, NoClipsError, load_clips
+from research.clap.loss import symmetric_info_nce
+from research.clap.report import evaluate, write_report
+from research.clap.sampler import PairSampler
+from research.clap.text_features import TextFeatures
+from soundsift.errors import SoundsiftError
+from soundsift.model.encoders.compact_model import CompactClap, CompactConfig
+from soundsift.model.encoders.compact_weights import write_weights
+from soundsift.model.encoders.minilm_files import locate_minilm, minilm_identity
 
 SETTINGS_FILE = "settings.json"
 ENCODER_DIR = "encoder"

@@ -1,4 +1,4 @@
-"""The ``soundsift data ...`` subcommands: argument parsing, then the recipes' build calls."""
+"""The ``python -m research data ...`` subcommands: argument parsing, then the recipes' build calls."""
 from __future__ import annotations
 
 import argparse
@@ -7,8 +7,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from research.data.build import BuildReport
 from soundsift.errors import SoundsiftError
-from soundsift.training.data.build import BuildReport
 
 
 def _positive_int(text: str) -> int:
@@ -35,7 +35,7 @@ def _common(p: argparse.ArgumentParser, default_out: str) -> None:
 
 
 def add_data_parser(sub: argparse._SubParsersAction) -> None:
-    """Register ``soundsift data`` and its recipes on the main parser's subcommands."""
+    """Register ``data`` and its recipes on the research command's subcommands."""
     p = sub.add_parser("data", help="build training and test corpora offline (music, speech, sfx, testset)")
     dsub = p.add_subparsers(dest="data_command", required=True, metavar="RECIPE")
 
@@ -95,7 +95,7 @@ def _report(args: argparse.Namespace, report: BuildReport) -> int:
 
 
 def _run_music(args: argparse.Namespace) -> int:
-    from soundsift.training.data.music import INSTRUMENTS, MusicSettings, build_music
+    from research.data.music import INSTRUMENTS, MusicSettings, build_music
 
     settings = MusicSettings(
         seed=args.seed, clips_per_class=args.clips_per_class, pieces=args.pieces, seconds=args.seconds,
@@ -106,14 +106,14 @@ def _run_music(args: argparse.Namespace) -> int:
 
 
 def _run_speech(args: argparse.Namespace) -> int:
-    from soundsift.training.data.speech import SpeechSettings, build_speech
+    from research.data.speech import SpeechSettings, build_speech
 
     settings = SpeechSettings(seed=args.seed, clips_per_class=args.clips_per_class, seconds=args.seconds)
     return _report(args, build_speech(args.out, settings, args.jobs, not args.quiet))
 
 
 def _run_sfx(args: argparse.Namespace) -> int:
-    from soundsift.training.data.sfx import PACKAGES, SfxSettings, build_sfx
+    from research.data.sfx import PACKAGES, SfxSettings, build_sfx
 
     roots = {}
     for item in args.package_root:
@@ -127,7 +127,7 @@ def _run_sfx(args: argparse.Namespace) -> int:
 
 
 def _run_testset(args: argparse.Namespace) -> int:
-    from soundsift.training.data.mixtures import TestsetSettings, build_testset
+    from research.data.testset import TestsetSettings, build_testset
 
     settings = TestsetSettings(
         corpora=tuple(str(c) for c in args.corpora), split=args.split, mixtures=args.mixtures,

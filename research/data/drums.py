@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from soundsift.training.data.synth import Note
+from research.data.synth import Note
 
 KICK, SNARE, CLOSED_HAT, OPEN_HAT, RIDE, CRASH, RIM, CLAP = 36, 38, 42, 46, 51, 49, 37, 39
 TOMS = (41, 43, 45, 47, 48, 50)

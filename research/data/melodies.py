@@ -1,7 +1,7 @@
 """Melodies to play: the voices of Bach's chorales (music21 corpus) and seeded random phrases.
 
 Times here are in quarter notes; :func:`excerpt` turns a stretch of a melody into timed
-:class:`~soundsift.training.data.synth.Note` objects at a tempo and in an instrument's range.
+:class:`~research.data.synth.Note` objects at a tempo and in an instrument's range.
 Chorales that share a hymn tune (Bach harmonised many tunes more than once) are put in one
 group, so a tune never sits on both sides of a train/test split.
 """
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from research.data.build import process_pool
+from research.data.synth import Note
 from soundsift.errors import SoundsiftError
-from soundsift.training.data.build import process_pool
-from soundsift.training.data.synth import Note
 
 VOICES = ("soprano", "alto", "tenor", "bass")
 _SCALES = {

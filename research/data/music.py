@@ -1,4 +1,4 @@
-"""``soundsift data music``: single-instrument clips and multi-instrument chorale pieces.
+"""``python -m research data music``: single-instrument clips and multi-instrument chorale pieces.
 
 Clips are rendered with FluidSynth from a General MIDI SoundFont: melodies are excerpts of
 Bach chorale voices (music21 corpus) or seeded random phrases, played at a random tempo,
@@ -18,15 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
+from research.data.build import BuildReport, Job, check_settings, run_jobs, seed_rng, slug
+from research.data.drums import KITS, groove
+from research.data.melodies import VOICES, Chorale, Melody, excerpt, load_chorales, random_phrase
+from research.data.splits import assign_splits
+from research.data.synth import FluidRenderer, Note, Soundfont, resolve_soundfont
 from soundsift.errors import SoundsiftError
-from soundsift.training.data.build import BuildReport, Job, check_settings, run_jobs, seed_rng, slug
 from soundsift.training.data.compose import compose_caption, single_caption
-from soundsift.training.data.drums import KITS, groove
 from soundsift.training.data.levels import is_silent, normalise
 from soundsift.training.data.manifest import Entry, Stem
-from soundsift.training.data.melodies import VOICES, Chorale, Melody, excerpt, load_chorales, random_phrase
-from soundsift.training.data.splits import assign_splits
-from soundsift.training.data.synth import FluidRenderer, Note, Soundfont, resolve_soundfont
 from soundsift.training.data.vocabulary import phrase
 
 SCORE_SOURCE = "music21 corpus: J. S. Bach chorales"

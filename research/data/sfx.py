@@ -1,4 +1,4 @@
-"""``soundsift data sfx``: clips of real environmental recordings from Debian game data.
+"""``python -m research data sfx``: clips of real environmental recordings from Debian game data.
 
 Files are read straight from the installed packages (0ad-data keeps its audio inside a zip)
 through the reviewed table in :mod:`sfx_table`.  Each recording is decoded once to 16 kHz
@@ -24,14 +24,14 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
+from research.data.build import BuildReport, Job, check_settings, process_pool, run_jobs, seed_rng, slug
+from research.data.music import split_counts
+from research.data.sfx_table import ROWS, SourceFile
+from research.data.splits import assign_splits
 from soundsift.audio import downmix, resample
 from soundsift.errors import AudioError, SoundsiftError
-from soundsift.training.data.build import BuildReport, Job, check_settings, process_pool, run_jobs, seed_rng, slug
 from soundsift.training.data.levels import is_silent, normalise, rms_db
 from soundsift.training.data.manifest import Entry
-from soundsift.training.data.music import split_counts
-from soundsift.training.data.sfx_table import ROWS, SourceFile
-from soundsift.training.data.splits import assign_splits
 
 # Where each package keeps its data, and how to install it.
 PACKAGES: dict[str, str] = {

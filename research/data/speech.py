@@ -1,4 +1,4 @@
-"""``soundsift data speech``: speech clips synthesised with espeak-ng.
+"""``python -m research data speech``: speech clips synthesised with espeak-ng.
 
 Many voice variants (reviewed by gender in :data:`VARIANTS`), five languages, and random
 speaking rates, pitches and word gaps.  Splits keep both the sentences and the voice
@@ -15,15 +15,15 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
+from research.data.build import BuildReport, Job, check_settings, run_jobs, seed_rng, slug
+from research.data.music import split_counts
+from research.data.sentences import OTHER_LANGUAGES, english_sentences
+from research.data.splits import assign_splits
 from soundsift.audio import downmix, resample
 from soundsift.errors import SoundsiftError
-from soundsift.training.data.build import BuildReport, Job, check_settings, run_jobs, seed_rng, slug
 from soundsift.training.data.compose import single_caption
 from soundsift.training.data.levels import fit_length, is_silent, normalise
 from soundsift.training.data.manifest import Entry
-from soundsift.training.data.music import split_counts
-from soundsift.training.data.sentences import OTHER_LANGUAGES, english_sentences
-from soundsift.training.data.splits import assign_splits
 from soundsift.training.data.vocabulary import phrase
 
 SOURCE = "espeak-ng (Debian package espeak-ng)"

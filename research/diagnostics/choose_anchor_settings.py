@@ -1,7 +1,7 @@
 """Pick the compact CLAP's vocabulary-anchor settings on validation clips and dev paraphrases.
 
 The dev paraphrases below are disjoint from the evaluation paraphrases in
-``soundsift.training.clap.captions.PARAPHRASES``, and the clips are the corpora's
+``research.clap.captions.PARAPHRASES``, and the clips are the corpora's
 ``val`` split, so the test report stays untouched by the choice.  For each
 (temperature, weight) it prints zero-shot top-1 over the class prompts and the mean
 paraphrase accuracy (scored as the report scores paraphrases).
@@ -15,13 +15,14 @@ from pathlib import Path
 
 import torch
 
+from research.clap.captions import class_prompt
+from research.clap.clips import load_clips
+from research.clap.report import embed_clips
+from research.clap.text_features import TextFeatures
+from research.clap.trainer import training_captions
 from soundsift.model.encoders.compact_weights import read_weights
 from soundsift.model.encoders.minilm_files import locate_minilm
-from soundsift.training.clap.captions import Paraphrase, class_prompt
-from soundsift.training.clap.clips import load_clips
-from soundsift.training.clap.report import embed_clips
-from soundsift.training.clap.text_features import TextFeatures
-from soundsift.training.clap.trainer import training_captions
+from soundsift.training.data.vocabulary import Paraphrase
 
 DEV_PARAPHRASES = (
     Paraphrase("a squeezebox", ("accordion",)), Paraphrase("a spanish guitar", ("acoustic guitar",)),

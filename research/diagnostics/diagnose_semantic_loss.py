@@ -22,13 +22,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from research.bench import BUDGETS, ROWS, row_recipe
 from soundsift.model.checkpoint import load_checkpoint
 from soundsift.model.factory import init_model
 from soundsift.model.frontend import istft
 from soundsift.training import losses
 from soundsift.training import regimes as R
 from soundsift.training.batches import BatchSource
-from soundsift.training.bench_quality import BUDGETS, ROWS, row_recipe
 from soundsift.training.captions import clauses_with_weights
 
 torch.set_num_threads(1)

@@ -207,8 +207,8 @@ def audio_example_queries(picker: ReferencePicker) -> QueryFn:
 
 def paraphrase_queries(item: TestMixture) -> list[QueryLike]:
     """Per stem, the first paraphrase naming its class ("fiddle" for violin; never a training
-    caption, :data:`~soundsift.training.clap.captions.PARAPHRASES`), else its label query."""
-    from soundsift.training.clap.captions import PARAPHRASES
+    caption, :data:`~soundsift.training.data.vocabulary.PARAPHRASES`), else its label query."""
+    from soundsift.training.data.vocabulary import PARAPHRASES
 
     first = {}
     for paraphrase in PARAPHRASES:

@@ -248,7 +248,7 @@ def load_recipe(path: str | Path) -> Recipe:
     """Read and validate a recipe file, or a built-in recipe by name.
 
     Relative data paths in a file are taken from the file's folder; in a built-in recipe
-    from the current directory (where ``soundsift data ...`` writes by default).
+    from the current directory (where ``python -m research data ...`` writes by default).
     """
     path = Path(path)
     if not path.exists() and path.suffix == "" and str(path) in builtin_recipes():

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import soundfile
 
-from soundsift.cli import main
+from research.cli import main
+from research.data.music import MusicSettings, build_music
+from research.data.synth import resolve_soundfont
 from soundsift.errors import SoundsiftError
-from soundsift.training.data.music import MusicSettings, build_music
-from soundsift.training.data.synth import resolve_soundfont
 from tests.test_data_helpers import assert_groups_disjoint, check_corpus, class_counts, corpus_hashes
 
 CLASSES = ("violin", "drums", "tuba", "flute")
@@ -94,4 +94,4 @@ def test_cli_names_a_missing_soundfont(tmp_path: Path, capsys: pytest.CaptureFix
     code = main(["data", "music", "-o", str(tmp_path / "m"), "--soundfont", str(tmp_path / "none.sf2")])
     assert code == 1
     err = capsys.readouterr().err.strip()
-    assert err.startswith("soundsift: error:") and "none.sf2" in err and "\n" not in err
+    assert err.startswith("research: error:") and "none.sf2" in err and "\n" not in err

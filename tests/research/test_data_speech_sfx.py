@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import soundfile
 
+from research.data.sfx import PACKAGES, SfxSettings, build_sfx
+from research.data.sfx_table import ROWS, SourceFile
+from research.data.speech import SpeechSettings, build_speech
 from soundsift.errors import SoundsiftError
-from soundsift.training.data.sfx import PACKAGES, SfxSettings, build_sfx
-from soundsift.training.data.sfx_table import ROWS, SourceFile
-from soundsift.training.data.speech import SpeechSettings, build_speech
 from soundsift.training.data.vocabulary import SOUND_EFFECTS
 from tests.test_data_helpers import assert_groups_disjoint, check_corpus, class_counts, corpus_hashes
 

@@ -1,4 +1,4 @@
-"""``soundsift train clap`` end to end on a tiny corpus, resuming, and its parts (loss, augmentation, sampler)."""
+"""``python -m research clap`` end to end on a tiny corpus, resuming, and its parts (loss, augmentation, sampler)."""
 from __future__ import annotations
 
 import dataclasses
@@ -10,17 +10,18 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from soundsift.cli import main
+from research.clap.augment import Augmentation, equalise, gain_and_noise, pitch_shift, random_crop
+from research.clap.captions import caption_pool
+from research.clap.loss import symmetric_info_nce
+from research.clap.report import zero_shot
+from research.clap.sampler import PairSampler
+from research.clap.trainer import ClapSettings, learning_rate_factor, train_clap
+from research.cli import main
 from soundsift.errors import SoundsiftError
 from soundsift.model import EncoderSpec
 from soundsift.model.encoders import build_encoder
 from soundsift.model.encoders.compact_weights import read_weights
-from soundsift.training.clap.augment import Augmentation, equalise, gain_and_noise, pitch_shift, random_crop
-from soundsift.training.clap.captions import PARAPHRASES, caption_pool, paraphrases_for
-from soundsift.training.clap.loss import symmetric_info_nce
-from soundsift.training.clap.report import zero_shot
-from soundsift.training.clap.sampler import PairSampler
-from soundsift.training.clap.trainer import ClapSettings, learning_rate_factor, train_clap
+from soundsift.training.data.vocabulary import PARAPHRASES, paraphrases_for
 from tests.train_corpus import make_corpus
 
 QUICK = Augmentation(crop_seconds=0.5)
@@ -40,7 +41,7 @@ def settings(corpora: tuple[str, str], **changes: object) -> ClapSettings:
 
 def test_cli_trains_and_reports(corpora: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "run"
-    argv = ["train", "clap", "--corpus", corpora[0], "--corpus", corpora[1], "--out", str(out), "--steps", "2",
+    argv = ["clap", "--corpus", corpora[0], "--corpus", corpora[1], "--out", str(out), "--steps", "2",
             "--batch-size", "3", "--seed", "1", "--quiet"]
     assert main(argv) == 0
     printed = capsys.readouterr().out

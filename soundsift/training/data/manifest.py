@@ -124,7 +124,7 @@ def read_manifest(path: str | Path) -> list[Entry]:
     if path.is_dir():
         path = path / MANIFEST_NAME
     if not path.is_file():
-        raise ManifestError(f"{path}: no such manifest (build the corpus first with 'soundsift data ...')")
+        raise ManifestError(f"{path}: no such manifest (build the corpus first with 'python -m research data ...')")
     entries = []
     with path.open(encoding="utf-8") as f:
         for number, line in enumerate(f, start=1):

@@ -1,28 +1,26 @@
-"""Captioned mixtures built from single-source clips, on the fly or saved as test sets.
+"""Captioned mixtures built on the fly from single-source clips.
 
 A :class:`MixtureSampler` draws N clips of distinct classes (no two share any label),
 gives each a random gain around a common level (every clip was normalised to the same
 RMS by its recipe), sums them, and composes a caption from the parts ("a dog barks while
 rain falls").  :meth:`MixtureSampler.mixture_of_mixtures` gives the paper's training input
-x = x1 + x2 of DESIGN.md §3, and :func:`build_testset` writes a fixed, seeded set of
-2-source test mixtures with their ground-truth sources.
+x = x1 + x2 of DESIGN.md §3 (fixed test sets: ``research.data.testset``).
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from soundsift.audio import downmix, read_audio, resample
 from soundsift.errors import SoundsiftError
-from soundsift.training.data.build import BuildReport, Job, check_settings, run_jobs, seed_rng, slug
 from soundsift.training.data.compose import compose_caption
 from soundsift.training.data.levels import fit_length
-from soundsift.training.data.manifest import Entry, Stem, corpus_root, read_manifest
-from soundsift.training.data.vocabulary import phrase, query
+from soundsift.training.data.manifest import Entry, corpus_root, read_manifest
+from soundsift.training.data.vocabulary import phrase
 
 PEAK = 0.99
 
@@ -198,71 +196,3 @@ def _label_probabilities(pool: ClipPool, category_weights: Mapping[str, float]) 
     weights = np.array([float(category_weights.get(pool.by_label[label][0].entry.category, 1.0))
                         for label in pool.labels])
     return weights / weights.sum()
-
-
-@dataclass(frozen=True)
-class TestsetSettings:
-    """Everything that decides a test set's bytes (saved as build.json next to it)."""
-
-    corpora: tuple[str, ...]
-    split: str = "test"
-    mixtures: int = 300
-    n_sources: int = 2
-    gain_db: float = 5.0
-    seed: int = 0
-    categories: tuple[str, ...] | None = None
-    focus: str | None = None
-
-
-TestsetSettings.__test__ = False  # not a pytest class
-
-
-def build_testset(out: Path, settings: TestsetSettings, workers: int = 1, progress: bool = True) -> BuildReport:
-    """Write ``settings.mixtures`` seeded mixtures with their sources and a manifest to ``out``."""
-    pool = ClipPool.from_corpora(settings.corpora, settings.split, settings.categories)
-    check_settings(out, {"recipe": "testset", **asdict(settings)})
-    sampler = MixtureSampler(pool, settings.n_sources, settings.gain_db)
-    focus = _focus_sampler(pool, settings.focus)
-    jobs = []
-    for index in range(settings.mixtures):
-        rng = seed_rng(settings.seed, "testset", index)
-        if focus is None:
-            clips = sampler.draw_clips(rng, settings.n_sources)
-        else:
-            first = focus.draw_clips(rng, 1)
-            clips = first + sampler.draw_clips(rng, settings.n_sources - 1, set(first[0].entry.labels))
-        gains = tuple(float(g) for g in rng.uniform(-settings.gain_db, settings.gain_db, size=len(clips)))
-        folder = f"mixtures/mix-{index:05d}"
-        labels = tuple(c.entry.label for c in clips)
-        stems = tuple(Stem(f"{folder}/{i}-{slug(c.entry.label)}.wav", c.entry.labels, c.entry.caption)
-                      for i, c in enumerate(clips))
-        entry = Entry(
-            path=f"{folder}/mix.wav", duration=pool.samples / pool.sample_rate, sample_rate=pool.sample_rate,
-            labels=labels, caption=compose_caption([phrase(x) for x in labels], rng), category="mixture",
-            split=settings.split, group="+".join(c.entry.group for c in clips),
-            source="; ".join(sorted({c.entry.source for c in clips})),
-            licence="; ".join(sorted({c.entry.licence for c in clips})),
-            origin=tuple(str(c.path) for c in clips), stems=stems,
-            meta={"gains_db": [round(g, 3) for g in gains], "queries": [query(x) for x in labels]},
-        )
-        jobs.append(Job((entry,), (entry, tuple(c.path for c in clips), gains, pool.samples, pool.sample_rate),
-                        bit_depth="24"))
-    return run_jobs(out, jobs, _render_testset, workers, "testset", progress)
-
-
-def _focus_sampler(pool: ClipPool, category: str | None) -> MixtureSampler | None:
-    """A sampler over the clips of ``category`` (every test mixture's first source), or None."""
-    if category is None:
-        return None
-    clips = [c for c in pool.clips if c.entry.category == category]
-    if not clips:
-        raise SoundsiftError(f"no '{category}' clips in the test set's corpora")
-    return MixtureSampler(ClipPool(clips, pool.sample_rate, pool.samples), 1)
-
-
-def _render_testset(spec: tuple[Entry, tuple[Path, ...], tuple[float, ...], int, int]) -> dict[str, np.ndarray]:
-    entry, paths, gains, samples, rate = spec
-    sources = mix_sources([load_clip(p, rate, samples) for p in paths], gains)
-    out = {stem.path: s for stem, s in zip(entry.stems, sources)}
-    out[entry.path] = sources.sum(axis=0)
-    return out

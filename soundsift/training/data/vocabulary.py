@@ -5,6 +5,7 @@ for a class are written down once and reviewed here.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from soundsift.errors import SoundsiftError
@@ -74,6 +75,37 @@ SOUND_EFFECTS: dict[str, Phrase] = {
 VOCABULARY: dict[str, Phrase] = {**INSTRUMENTS, **SPEECH, **SOUND_EFFECTS}
 
 
+@dataclass(frozen=True)
+class Paraphrase:
+    """A query worded unlike any training caption, and the classes it should find."""
+
+    query: str
+    targets: tuple[str, ...]
+
+
+PARAPHRASES: tuple[Paraphrase, ...] = (
+    Paraphrase("fiddle", ("violin",)),
+    Paraphrase("a person talking", ("man speaking", "woman speaking")),
+    Paraphrase("a guy talking", ("man speaking",)),
+    Paraphrase("a lady talking", ("woman speaking",)),
+    Paraphrase("sax", ("saxophone",)),
+    Paraphrase("a drum kit", ("drums",)),
+    Paraphrase("bass guitar", ("electric bass",)),
+    Paraphrase("a keyboard instrument", ("piano",)),
+    Paraphrase("a rooster", ("chicken",)),
+    Paraphrase("a car motor", ("engine",)),
+    Paraphrase("a campfire", ("fire",)),
+    Paraphrase("a downpour", ("rain",)),
+    Paraphrase("walking steps", ("footsteps",)),
+    Paraphrase("a locomotive", ("train",)),
+    Paraphrase("a stream", ("water",)),
+    Paraphrase("songbirds", ("birds",)),
+    Paraphrase("a breeze", ("wind",)),
+    Paraphrase("a blast", ("explosion",)),
+    Paraphrase("ocean surf", ("waves",)),
+)
+
+
 def phrase(label: str) -> Phrase:
     """The phrase for a class; an unknown class is an error, never a guess."""
     try:
@@ -85,3 +117,9 @@ def phrase(label: str) -> Phrase:
 def query(label: str) -> str:
     """The evaluation query of the paper's protocol: "the sound of {noun}"."""
     return f"the sound of {phrase(label).noun}"
+
+
+def paraphrases_for(labels: Iterable[str]) -> list[Paraphrase]:
+    """The paraphrases whose target classes are all among ``labels``."""
+    known = set(labels)
+    return [p for p in PARAPHRASES if set(p.targets) <= known]

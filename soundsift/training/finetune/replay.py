@@ -1,7 +1,7 @@
 """Replay of the base model's own training data, so fine-tuning does not forget what it knew.
 
 Replay items are single-source mixtures of mixtures from corpus folders (``manifest.jsonl``,
-as ``soundsift data ...`` writes them), flagged as single sources so that the semi-supervised
+as ``python -m research data ...`` writes them), flagged as single sources so that the semi-supervised
 regime gives them the supervised loss the default model was trained with.  The data is
 often not on the user's machine; then fine-tuning runs without replay and says so.
 """

@@ -1,0 +1,35 @@
+"""The lab's command: ``data`` (build corpora), ``clap`` (pretrain the compact CLAP), ``bench`` (paper tables).
+
+Errors raised on purpose end as one line on stderr and exit code 1, as in the ``soundsift`` command.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from research.bench_cli import add_bench_parser
+from research.clap.cli import add_clap_parser
+from research.data.cli import add_data_parser
+from soundsift.errors import SoundsiftError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (kept separate so tests can inspect it)."""
+    parser = argparse.ArgumentParser(prog="python -m research",
+                                     description="Build corpora, pretrain the compact CLAP, run the paper-table bench.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_data_parser(sub)
+    add_clap_parser(sub)
+    add_bench_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen command; a deliberate error is one line on stderr."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except SoundsiftError as exc:
+        print(f"research: error: {exc}", file=sys.stderr)
+        return 1

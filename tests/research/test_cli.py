@@ -1,0 +1,39 @@
+"""``python -m research`` runs from a source checkout; the product command no longer carries the lab's commands."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from soundsift.cli import build_parser
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_python_m_research_offers_data_clap_and_bench():
+    result = subprocess.run([sys.executable, "-m", "research", "--help"], cwd=ROOT, capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    listed = [line.split()[0] for line in result.stdout.splitlines() if re.match(r"    \S", line)]
+    assert listed == ["data", "clap", "bench"]
+
+
+def test_a_bad_corpus_is_one_line_naming_it(tmp_path):
+    missing = tmp_path / "nowhere"
+    result = subprocess.run([sys.executable, "-m", "research", "data", "stats", str(missing)], cwd=ROOT,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("research: error:") and str(missing) in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv", [["data", "stats", "x"], ["train", "clap", "--corpus", "x", "--out", "y"],
+                                  ["bench", "quality"]])
+def test_the_soundsift_command_has_no_lab_commands(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(argv)
+    assert exit_info.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
