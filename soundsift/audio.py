@@ -212,10 +212,17 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
         return audio, reader.sample_rate
 
 
+MAX_ARRAY_CHANNELS = 64
+"""The most channels an array may have; more (or more channels than samples) means a (samples, channels) layout."""
+
+
 def check_audio_array(audio: np.ndarray, source: str = "<array>") -> np.ndarray:
     """Return ``audio`` as float32 ``(channels, samples)``; reject empty or non-finite data.
 
-    Accepts 1-D mono arrays, and 2-D arrays laid out channels-first.
+    Accepts 1-D mono arrays, and 2-D arrays laid out channels-first; an array with more
+    channels than samples, or more than :data:`MAX_ARRAY_CHANNELS`, is refused as laid out
+    the other way.  Integers are divided by their type's largest value; unsigned ones are
+    first centred on zero (for ``uint8`` 128 is silence, as in 8-bit WAV files).
     """
     arr = np.asarray(audio)
     if arr.ndim == 1:
@@ -224,9 +231,17 @@ def check_audio_array(audio: np.ndarray, source: str = "<array>") -> np.ndarray:
         raise AudioError(source, f"expected a (channels, samples) array, got shape {arr.shape}")
     if arr.shape[1] == 0:
         raise AudioError(source, "contains no audio (zero length)")
+    channels, samples = arr.shape
+    if channels > min(samples, MAX_ARRAY_CHANNELS):
+        raise AudioError(source, f"expected a (channels, samples) array, got shape {arr.shape}: {channels} "
+                                 f"channels of {samples} samples (at most {MAX_ARRAY_CHANNELS} channels, and no more "
+                                 "than samples); transpose a (samples, channels) array with .T")
     if not np.issubdtype(arr.dtype, np.floating) and not np.issubdtype(arr.dtype, np.integer):
         raise AudioError(source, f"unsupported sample type {arr.dtype}")
-    if np.issubdtype(arr.dtype, np.integer):
+    if np.issubdtype(arr.dtype, np.unsignedinteger):
+        signed = np.iinfo(f"i{arr.dtype.itemsize}")
+        arr = (arr.astype(np.float64) + signed.min) / float(signed.max)
+    elif np.issubdtype(arr.dtype, np.integer):
         arr = arr.astype(np.float32) / float(np.iinfo(arr.dtype).max)
     arr = np.ascontiguousarray(arr, dtype=np.float32)
     if not np.isfinite(arr).all():

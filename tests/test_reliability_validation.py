@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import soundfile
 
+from soundsift.audio import check_audio_array
 from soundsift.cli import main
-from soundsift.errors import InvalidArgumentError, PresetError
+from soundsift.errors import AudioError, InvalidArgumentError, PresetError
 from soundsift.presets import load_preset
 from soundsift.separation import SeparationOptions
 
@@ -136,3 +137,35 @@ def test_options_refuse_a_gain_out_of_range(gain: object) -> None:
 def test_options_accept_gains_in_range_and_removal() -> None:
     gains = {"a": -120.0, "b": 24, "c": -math.inf, "d": 0.0}
     assert SeparationOptions(gain_db=gains).gain_db == gains
+
+
+# arrays given to the API
+
+
+@pytest.mark.parametrize("shape", [(32000, 2), (3, 2), (65, 16000)])
+def test_array_with_an_implausible_channel_axis_is_refused(shape: tuple[int, int]) -> None:
+    with pytest.raises(AudioError, match=r"expected a \(channels, samples\) array, got shape .*transpose"):
+        check_audio_array(np.zeros(shape, np.float32))
+
+
+def test_channels_first_arrays_up_to_the_maximum_pass() -> None:
+    assert check_audio_array(np.zeros((64, 1000), np.float32)).shape == (64, 1000)
+    assert check_audio_array(np.zeros((1, 1), np.float32)).shape == (1, 1)
+
+
+def test_separate_refuses_a_channels_last_array(tiny_model: Path) -> None:
+    from soundsift.separator import Separator
+
+    with pytest.raises(AudioError, match=r"got shape \(32000, 2\): 32000 channels of 2 samples"):
+        Separator.load(tiny_model).separate(np.zeros((32000, 2), np.float32), ["rain"], SR)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.uint32, np.uint64])
+def test_unsigned_integers_are_centred_like_signed_ones(dtype: type) -> None:
+    info = np.iinfo(dtype)
+    mid = info.max // 2 + 1
+    audio = check_audio_array(np.array([info.min, mid, info.max], dtype))
+    signed = np.iinfo(f"i{np.dtype(dtype).itemsize}")
+    expected = check_audio_array(np.array([signed.min, 0, signed.max], signed.dtype))
+    np.testing.assert_allclose(audio, expected, rtol=1e-6)
+    assert audio[0, 1] == 0.0
