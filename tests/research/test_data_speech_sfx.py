@@ -9,7 +9,7 @@ import pytest
 import soundfile
 
 from research.data.sfx import PACKAGES, SfxSettings, build_sfx
-from research.data.sfx_table import ROWS, SourceFile
+from research.data.sfx_table import ROWS, SourceFile, read_table
 from research.data.speech import SpeechSettings, build_speech
 from soundsift.errors import SoundsiftError
 from soundsift.training.data.vocabulary import SOUND_EFFECTS
@@ -74,6 +74,19 @@ def test_sfx_corpus_from_package_files(tmp_path: Path) -> None:
 def test_sfx_names_the_package_to_install(tmp_path: Path) -> None:
     with pytest.raises(SoundsiftError, match="apt-get install 0ad-data"):
         build_sfx(tmp_path / "x", SfxSettings(), 1, False, {"0ad-data": str(tmp_path / "missing.zip")})
+
+
+def test_table_file_rows_are_checked_and_a_bad_line_is_named(tmp_path: Path) -> None:
+    table = tmp_path / "table.tsv"
+    header = "\t".join(SourceFile._fields)
+    table.write_text(f"{header}\n0ad-data\ta.ogg\train\train falls\t0ad:rain\tCC-BY-SA-3.0\n")
+    assert read_table(table) == (SourceFile("0ad-data", "a.ogg", "rain", "rain falls", "0ad:rain", "CC-BY-SA-3.0"),)
+    table.write_text(f"{header}\n0ad-data\ta.ogg\train\train falls\t0ad:rain\n")
+    with pytest.raises(SoundsiftError, match=r"table\.tsv:2: expected 6 non-empty tab-separated fields"):
+        read_table(table)
+    table.write_text("package,path\n")
+    with pytest.raises(SoundsiftError, match="the first line must be the header"):
+        read_table(table)
 
 
 def test_reviewed_table_is_complete_and_consistent() -> None:
