@@ -169,3 +169,22 @@ def test_unsigned_integers_are_centred_like_signed_ones(dtype: type) -> None:
     expected = check_audio_array(np.array([signed.min, 0, signed.max], signed.dtype))
     np.testing.assert_allclose(audio, expected, rtol=1e-6)
     assert audio[0, 1] == 0.0
+
+
+# the plugin host's streams
+
+
+def test_a_stream_broken_by_an_error_says_it_must_be_reset(tmp_path: Path, tiny_model: Path) -> None:
+    from soundsift.errors import CheckpointError
+    from soundsift.plugin_host import TextSeparate
+    from soundsift.plugin_host.streaming import StreamFailedError
+
+    stage = TextSeparate("rain", model=str(tmp_path / "missing"), segment_seconds=0.25)
+    block = np.zeros((1, SR // 2), np.float32)
+    with pytest.raises(CheckpointError):
+        stage(block, SR, reset=False)
+    stage.model = str(tiny_model)
+    with pytest.raises(StreamFailedError, match=r"stopped at an earlier error \(.*missing.*\); call reset\(\)"):
+        stage(block, SR, reset=False)
+    stage.reset()
+    assert stage(block, SR, reset=False).shape == (1, SR // 2 - SR // 4)

@@ -6,10 +6,15 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from soundsift.errors import SoundsiftError
 from soundsift.model.chunked import SegmentPlan, chunked
 
 UNBOUNDED = 1 << 62
 """A stream length no real stream reaches: a plan over it never has a last segment."""
+
+
+class StreamFailedError(SoundsiftError):
+    """A stream was fed again after an error broke it; it must be reset to start a new one."""
 
 
 class SegmentStream:
@@ -35,6 +40,7 @@ class SegmentStream:
         self._regions = chunked(self._take_inbox(), plan, channels, fn)
         self._finished: deque[tuple[np.ndarray, np.ndarray]] = deque()
         self._released = 0
+        self._failure: str | None = None
 
     def _take_inbox(self) -> Iterator[np.ndarray]:
         """The engine's input: it asks only for samples that :meth:`push` has already received."""
@@ -47,13 +53,20 @@ class SegmentStream:
         Returns ``(input, output)``: the released input region ``(channels, m)`` and the
         function's cross-faded output for it ``(stems, channels, m)``, both aligned.
         """
+        if self._failure is not None:
+            raise StreamFailedError(f"the stream stopped at an earlier error ({self._failure}); call reset() or pass "
+                                    "reset=True to start a new one")
         if block.shape[0] != self.channels:
             raise ValueError(f"stream has {self.channels} channels, block has {block.shape[0]}")
         if block.shape[1]:
             self._inbox.append(block)
             self._received += block.shape[1]
         while self._plan.bounds(self._computed)[1] <= self._received:
-            self._finished.append(next(self._regions))
+            try:
+                self._finished.append(next(self._regions))
+            except BaseException as exc:  # the engine's generator is closed now: nothing can follow in this stream
+                self._failure = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise
             self._computed += 1
         return self._release(max(0, self._received - self.latency) - self._released)
 
