@@ -1,10 +1,12 @@
 """Query confidence: how near a text query lies to anything the model was trained on.
 
-The score is the cosine, in the model's own query-encoder space, between the query's
-embedding and the nearest phrase of the model's vocabulary (:mod:`soundsift.vocabulary`).
-A query scoring below the vocabulary's calibrated threshold is one the model does not know
-well (docs/encoders.md has the calibration).  Torch-free: engines pass their embedding
-function, so the ONNX engine scores with its ONNX text tower.
+The score is the cosine, in the model's own query encoder, between the query and the
+nearest phrase of the model's vocabulary (:mod:`soundsift.vocabulary`); each text is the
+mean of the encoder's token states over its tokens (:func:`pool_token_states`), which
+separates paraphrases from unrelated words better than the pooled query embedding
+(docs/encoders.md).  A query scoring below the vocabulary's calibrated threshold is one the
+model does not know well.  Torch-free: engines pass their own function, so the ONNX engine
+scores with its ONNX text tower.
 """
 from __future__ import annotations
 
@@ -69,7 +71,34 @@ class ConfidenceScorer:
         return QueryConfidence(score, None if threshold is None else score >= threshold, list(nearest.values()))
 
 
+def pool_token_states(states: np.ndarray, padding: np.ndarray) -> np.ndarray:
+    """Token states ``(n, L, dim)`` with padding mask ``(n, L)`` (True where padded) -> ``(n, dim)`` unit means."""
+    keep = (~np.asarray(padding, dtype=bool))[..., None]
+    means = (np.asarray(states, dtype=np.float64) * keep).sum(axis=1) / np.maximum(keep.sum(axis=1), 1)
+    return _unit(means)
+
+
 def _unit(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (the encoders already return unit vectors; this keeps the score a cosine)."""
+    """Rows scaled to unit length, so that dot products are cosines."""
     vectors = np.asarray(vectors, dtype=np.float64)
     return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+def error_rates(scores: Sequence[float], known: Sequence[bool], threshold: float) -> tuple[float, float]:
+    """``(false alarms, misses)`` at ``threshold``: the share of known queries that would be warned
+    about, and the share of unknown queries that would not."""
+    values, labels = np.asarray(scores, dtype=float), np.asarray(known, dtype=bool)
+    if labels.all() or not labels.any():
+        raise ValueError("calibration needs both known and unknown queries")
+    return float(np.mean(values[labels] < threshold)), float(np.mean(values[~labels] >= threshold))
+
+
+def calibrate(scores: Sequence[float], known: Sequence[bool]) -> float:
+    """The threshold with the fewest false alarms plus misses (as shares of each group).
+
+    Candidates are the midpoints between neighbouring distinct scores; of equally good ones the
+    lowest wins, so that known queries are warned about as rarely as the data allow.
+    """
+    values = np.unique(np.asarray(scores, dtype=float))
+    candidates = (values[:-1] + values[1:]) / 2 if len(values) > 1 else values
+    return float(min(candidates, key=lambda t: (sum(error_rates(scores, known, t)), t)))

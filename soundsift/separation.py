@@ -114,8 +114,9 @@ class SegmentSeparator(abc.ABC):
         return 1
 
     @abc.abstractmethod
-    def embed_texts(self, texts: list[str]) -> np.ndarray:
-        """Text queries in the model's query-encoder space: ``(n,)`` strings -> ``(n, dim)`` unit vectors."""
+    def confidence_vectors(self, texts: list[str]) -> np.ndarray:
+        """What query confidence compares: the query encoder's token states per text, pooled
+        (:func:`~soundsift.confidence.pool_token_states`). ``(n,)`` strings -> ``(n, dim)`` unit vectors."""
 
     def query_confidence(self, text: str) -> QueryConfidence | None:
         """How near ``text`` lies to what the model was trained on (:mod:`soundsift.confidence`).
@@ -125,7 +126,7 @@ class SegmentSeparator(abc.ABC):
         if self.vocabulary is None:
             return None
         if self._scorer is None or self._scorer.vocabulary is not self.vocabulary:
-            self._scorer = ConfidenceScorer(self.vocabulary, self.embed_texts)
+            self._scorer = ConfidenceScorer(self.vocabulary, self.confidence_vectors)
         return self._scorer.score([text])[0]
 
     @abc.abstractmethod

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from soundsift.audio import downmix
+from soundsift.confidence import pool_token_states
 from soundsift.errors import InvalidArgumentError
 from soundsift.model.checkpoint import load_checkpoint
 from soundsift.model.chunked import BatchFn
@@ -101,10 +102,11 @@ class Separator(SegmentSeparator):
         """Several segments per network call on a GPU; one on the CPU, where batching gains nothing."""
         return CUDA_SEGMENT_BATCH if self.device.type == "cuda" else 1
 
-    def embed_texts(self, texts: list[str]) -> np.ndarray:
-        """Text queries in the query encoder's space: ``(n,)`` strings -> ``(n, dim)`` unit vectors."""
+    def confidence_vectors(self, texts: list[str]) -> np.ndarray:
+        """The query encoder's token states of each text, pooled (see :class:`SegmentSeparator`)."""
         with torch.inference_mode():
-            return self.encoder.encode_text(list(texts)).float().cpu().numpy()
+            states, padding = self.encoder.token_states(list(texts))
+        return pool_token_states(states.float().cpu().numpy(), padding.cpu().numpy())
 
     def encode_queries(self, queries: Sequence[QueryLike]) -> Query:
         """Embed queries; text results are cached per text for the life of the separator.

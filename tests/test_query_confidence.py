@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from soundsift.confidence import ConfidenceScorer, QueryConfidence
+from soundsift.confidence import ConfidenceScorer, QueryConfidence, calibrate, error_rates, pool_token_states
+from soundsift.engines import load_separator
+from soundsift.model.store import BUNDLED_DIR
 from soundsift.separator import Separator
 from soundsift.vocabulary import SoundClass, Vocabulary, write_vocabulary
 
@@ -58,3 +60,36 @@ def test_separator_scores_in_its_encoder_space(vocab_model: Path, tiny_model: Pa
     other = separator.query_confidence("a violin plays loudly")
     assert other is not None and other.nearest[0] == "a violin plays"
     assert Separator.load(tiny_model, "cpu").query_confidence("rain") is None
+
+
+def test_pooling_ignores_padding_and_returns_unit_vectors() -> None:
+    states = np.array([[[3.0, 0.0], [0.0, 3.0], [100.0, 100.0]]])
+    pooled = pool_token_states(states, np.array([[False, False, True]]))
+    np.testing.assert_allclose(pooled, [[2 ** -0.5, 2 ** -0.5]])
+
+
+def test_calibration_picks_the_gap_and_counts_both_error_kinds() -> None:
+    scores = [0.9, 0.8, 0.7, 0.3, 0.2, 0.75]
+    known = [True, True, True, False, False, False]
+    threshold = calibrate(scores, known)
+    assert 0.3 < threshold <= 0.7 and error_rates(scores, known, threshold) == (0.0, pytest.approx(1 / 3))
+    assert error_rates(scores, known, 0.85) == (pytest.approx(2 / 3), 0.0)
+    with pytest.raises(ValueError):
+        error_rates([0.5], [True], 0.4)
+
+
+DEFAULT = BUNDLED_DIR / "default"
+KNOWN = ["a person talking", "sax", "a drum kit", "bass guitar", "violin", "rain falls", "a downpour"]
+UNKNOWN = ["qwertyuiop", "vocals", "synth pad", "a choir"]
+
+
+@pytest.mark.parametrize("engine", ["onnx", "torch"])
+def test_default_model_knows_its_sounds_and_paraphrases_but_not_unrelated_words(engine: str) -> None:
+    separator = load_separator(DEFAULT, engine, "cpu")
+    assert separator.vocabulary is not None and separator.vocabulary.threshold is not None
+    for query in KNOWN:
+        confidence = separator.query_confidence(query)
+        assert confidence is not None and confidence.known, (query, confidence)
+    for query in UNKNOWN:
+        confidence = separator.query_confidence(query)
+        assert confidence is not None and confidence.known is False, (query, confidence)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from soundsift.audio import downmix
+from soundsift.confidence import pool_token_states
 from soundsift.errors import CheckpointError, InvalidArgumentError
 from soundsift.model.chunked import BatchFn
 from soundsift.model.config import STFTConfig
@@ -77,9 +78,9 @@ class OnnxSeparator(SegmentSeparator):
         path = resolve_model(name_or_path)
         return cls(path, device, threads, name=str(name_or_path or path.name))
 
-    def embed_texts(self, texts: list[str]) -> np.ndarray:
-        """Text queries through the exported text tower: ``(n,)`` strings -> ``(n, dim)`` unit vectors."""
-        return self.text.encode_text(list(texts))
+    def confidence_vectors(self, texts: list[str]) -> np.ndarray:
+        """The exported text tower's token states of each text, pooled (see :class:`SegmentSeparator`)."""
+        return pool_token_states(*self.text.token_states(list(texts)))
 
     def encode_queries(self, queries: Sequence[QueryLike]) -> OnnxQuery:
         """Embed queries once; results are cached per text for the life of the separator.
