@@ -54,13 +54,22 @@ def expand_inputs(paths: Sequence[str | Path], exclude: Path | None = None) -> l
     return found
 
 
-def stem_filenames(queries: Sequence[QueryLike], include_rest: bool) -> dict[str, str]:
-    """Map each stem name (a text, or an audio query's name) to its file stem; refuses names that would collide."""
+def writes_rest(queries: Sequence[QueryLike], include_rest: bool, mode: str = "extract") -> bool:
+    """Whether a run writes ``rest``: when asked, except for one query in remove mode (there it is that output)."""
+    return include_rest and not (mode == "remove" and len(queries) == 1)
+
+
+def stem_filenames(queries: Sequence[QueryLike], include_rest: bool, mode: str = "extract") -> dict[str, str]:
+    """Map each stem name (a text, or an audio query's name) to its file stem; refuses names that would collide.
+
+    Remove-mode files are named after what they lack: ``without-rain``.
+    """
+    prefix = "without-" if mode == "remove" else ""
     names: dict[str, str] = {}
     for i, query in enumerate(check_queries(queries)):
         name = query_name(query)
-        names[name] = slugify(name) or f"query-{i + 1}"
-    if include_rest:
+        names[name] = prefix + (slugify(name) or f"query-{i + 1}")
+    if writes_rest(queries, include_rest, mode):
         names[REST] = REST
     seen: dict[str, str] = {}
     for stem, filename in names.items():
@@ -71,10 +80,11 @@ def stem_filenames(queries: Sequence[QueryLike], include_rest: bool) -> dict[str
 
 
 def plan_jobs(
-    inputs: Sequence[Path], queries: Sequence[QueryLike], out_dir: Path, extension: str, include_rest: bool = True
+    inputs: Sequence[Path], queries: Sequence[QueryLike], out_dir: Path, extension: str, include_rest: bool = True,
+    mode: str = "extract",
 ) -> list[FileJob]:
-    """Output paths ``out_dir/<track>/<query-slug>.<ext>`` for every input; tracks are made unique."""
-    filenames = stem_filenames(queries, include_rest)
+    """Output paths ``out_dir/<track>/<file stem>.<ext>`` for every input (:func:`stem_filenames`); tracks are unique."""
+    filenames = stem_filenames(queries, include_rest, mode)
     jobs: list[FileJob] = []
     used: set[str] = set()
     for source in inputs:

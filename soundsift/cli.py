@@ -294,7 +294,7 @@ def _run_separate(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"soundsift: error: {problem}", file=sys.stderr)
         return 1
-    jobs = plan_jobs(inputs, queries, args.output, args.format, include_rest=not args.no_rest)
+    jobs = plan_jobs(inputs, queries, args.output, args.format, include_rest=not args.no_rest, mode=request.mode)
     audio = any(not isinstance(q, str) for q in queries)
     separator = load_separator(args.model, args.engine, args.device, dict(args.encoder_options), args.threads, args.half,
                                audio_queries=audio)

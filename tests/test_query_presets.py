@@ -79,13 +79,13 @@ def test_separation_options_put_each_query_at_its_level(half_model):
     gains = {"a": -6.0, "b": -math.inf}
     extract = sep.separate(audio, ["a", "b", "c"], SR, options=SeparationOptions(gain_db=gains, segment_seconds=0.25))
     remove = sep.separate(audio, ["a", "b", "c"], SR, options=SeparationOptions("remove", 0.25, gain_db=gains))
-    half = 0.5 * audio
-    np.testing.assert_allclose(extract["a"], half * 10 ** (-6 / 20), atol=1e-5)
-    np.testing.assert_allclose(extract["b"], 0 * half, atol=1e-6)
-    np.testing.assert_allclose(extract["c"], half, atol=1e-5)
-    np.testing.assert_allclose(remove["a"], audio - half * (1 - 10 ** (-6 / 20)), atol=1e-5)
-    np.testing.assert_allclose(remove["b"], audio - half, atol=1e-5)
-    np.testing.assert_allclose(remove["c"], audio - half, atol=1e-5)
+    share = audio / 3  # three masks of 0.5 claim every bin: each query takes a third
+    np.testing.assert_allclose(extract["a"], share * 10 ** (-6 / 20), atol=1e-5)
+    np.testing.assert_allclose(extract["b"], 0 * share, atol=1e-6)
+    np.testing.assert_allclose(extract["c"], share, atol=1e-5)
+    np.testing.assert_allclose(remove["a"], audio - share * (1 - 10 ** (-6 / 20)), atol=1e-5)
+    np.testing.assert_allclose(remove["b"], audio - share, atol=1e-5)
+    np.testing.assert_allclose(remove["c"], audio - share, atol=1e-5)
     np.testing.assert_allclose(extract["rest"], remove["rest"], atol=1e-6)  # rest is never scaled
     with pytest.raises(InvalidArgumentError, match="not one of the queries"):
         sep.separate(audio, ["a"], SR, options=SeparationOptions(gain_db={"z": 1.0}))
@@ -175,11 +175,12 @@ def test_separate_with_a_preset_writes_its_queries_at_their_levels(half_model, t
             "-o", str(out), "--bit-depth", "32f", "--segment", "0.25", "--quiet"]
     assert main(args) == 0
     assert sorted(p.name for p in (out / "walk").iterdir()) == ["rain.wav", "rest.wav", "thunder.wav", "wind.wav"]
-    np.testing.assert_allclose(read_audio(out / "walk" / "wind.wav")[0], 0.5 * audio * 10 ** (-3 / 20), atol=1e-5)
-    np.testing.assert_allclose(read_audio(out / "walk" / "thunder.wav")[0], 0.5 * audio, atol=1e-5)
+    share = audio / 3  # three masks of 0.5 claim every bin: each query takes a third
+    np.testing.assert_allclose(read_audio(out / "walk" / "wind.wav")[0], share * 10 ** (-3 / 20), atol=1e-5)
+    np.testing.assert_allclose(read_audio(out / "walk" / "thunder.wav")[0], share, atol=1e-5)
     # --mode overrides the preset's mode, and the preset's levels (meant for its own mode) are dropped
     assert main([*args[:-1], "--mode", "remove", "-o", str(tmp_path / "rm"), "--quiet"]) == 0
-    np.testing.assert_allclose(read_audio(tmp_path / "rm" / "walk" / "wind.wav")[0], 0.5 * audio, atol=1e-5)
+    np.testing.assert_allclose(read_audio(tmp_path / "rm" / "walk" / "without-wind.wav")[0], audio - share, atol=1e-5)
 
 
 def test_separate_preset_errors(tmp_path, tiny_model):
