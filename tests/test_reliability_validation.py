@@ -188,3 +188,41 @@ def test_a_stream_broken_by_an_error_says_it_must_be_reset(tmp_path: Path, tiny_
         stage(block, SR, reset=False)
     stage.reset()
     assert stage(block, SR, reset=False).shape == (1, SR // 2 - SR // 4)
+
+
+# LAION-CLAP checkpoints that are not plain weights
+
+
+class _CallsAFunction:
+    """Pickles as a call of os.getcwd: what a hostile checkpoint would do with a worse function."""
+
+    def __reduce__(self) -> tuple[object, tuple[()]]:
+        import os
+
+        return os.getcwd, ()
+
+
+@pytest.mark.parametrize("payload", ["function", "object"])
+def test_laion_refusal_names_the_reason_without_torchs_advice(tmp_path: Path, payload: str) -> None:
+    import fractions
+    import pickle
+
+    import torch
+
+    from soundsift.errors import CheckpointError
+    from soundsift.model.encoders.laion_package import read_checkpoint
+
+    path = tmp_path / "clap.pt"
+    if payload == "function":
+        path.write_bytes(pickle.dumps({"state_dict": _CallsAFunction()}, protocol=2))
+        refused = ("posix.getcwd", "nt.getcwd")
+    else:
+        torch.save({"state_dict": {"w": torch.ones(1)}, "note": fractions.Fraction(1, 3)}, path)
+        refused = ("fractions.Fraction",)
+    with pytest.raises(CheckpointError) as caught:
+        read_checkpoint(path)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "weights_only" not in message and "add_safe_globals" not in message
+    assert f"{path}: cannot be read as weights only (it refers to " in message
+    assert any(name in message for name in refused)

@@ -31,6 +31,7 @@ import importlib.util
 import json
 import os
 import pickle
+import re
 import sys
 import threading
 import types
@@ -250,17 +251,31 @@ def _torch_load_weights_only(path: Path) -> Any:
         with torch.serialization.safe_globals(_numpy_scalar_globals()):
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        message = str(exc)
-        if "WeightsUnpickler error:" not in message:
+        reason = _weights_only_reason(str(exc))
+        if reason is None:
             raise CheckpointError(f"{path}: not a PyTorch checkpoint ({_first_line(exc)})") from None
-        reason = message.split("WeightsUnpickler error:")[1].split("Check the documentation")[0]
         raise CheckpointError(
-            f"{path}: cannot be read as weights only ({' '.join(reason.split())}); soundsift never unpickles "
-            "arbitrary objects. Convert the file to .safetensors once, as docs/encoders.md shows, and point "
+            f"{path}: cannot be read as weights only ({reason}); soundsift never unpickles arbitrary objects. "
+            "If you trust the file, convert it to .safetensors once, as docs/encoders.md shows, and point "
             "'checkpoint' at it"
         ) from None
     except Exception as exc:  # torch.load reports foreign files with KeyError, RuntimeError, EOFError, ...
         raise CheckpointError(f"{path}: not a PyTorch checkpoint ({type(exc).__name__}: {_first_line(exc)})") from exc
+
+
+_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
+
+
+def _weights_only_reason(message: str) -> str | None:
+    """What a weights-only load refused, in torch's words less its advice to load unsafely; None if not such a refusal."""
+    if "Weights only load failed" not in message:
+        return None
+    refused = _GLOBAL.search(message)
+    if refused:
+        return f"it refers to {refused.group(1)}, which is neither a tensor nor plain data"
+    detail = [line.strip() for line in message.splitlines()[1:] if line.strip() and "weights_only" not in line
+              and not line.strip().startswith(("Check the documentation", "(2)"))]
+    return detail[0].removeprefix("WeightsUnpickler error:").strip() if detail else "it holds objects beyond tensors"
 
 
 def load_weights(model: nn.Module, state: dict[str, torch.Tensor], path: Path, hint: str) -> None:
