@@ -55,9 +55,14 @@ def torch_installed() -> bool:
         return False
 
 
+def nvidia_driver_present() -> bool:
+    """True when an NVIDIA driver is installed here: a cheap check that imports neither torch nor onnxruntime."""
+    return shutil.which("nvidia-smi") is not None or Path("/proc/driver/nvidia/version").exists()
+
+
 def _torch_sees_gpu() -> bool:
     """True when an NVIDIA driver is present and torch can use the GPU (torch is imported only then)."""
-    if shutil.which("nvidia-smi") is None and not Path("/proc/driver/nvidia/version").exists():
+    if not nvidia_driver_present():
         return False
     if not torch_installed():
         return False

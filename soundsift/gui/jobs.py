@@ -10,6 +10,14 @@ import numpy as np
 from soundsift.queries import QueryLike
 from soundsift.separation import SeparationOptions
 
+ORIGINAL = "original"
+
+
+def unexpected_problem(exc: BaseException) -> str:
+    """A user-facing line for an error the app did not expect (the traceback goes to the terminal)."""
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "no details"
+    return f"something unexpected went wrong ({detail}); the details were printed in the terminal"
+
 
 class JobState(enum.Enum):
     """Where a file is in its life in the queue; the value is what the queue shows."""
@@ -92,6 +100,7 @@ class Job:
     message: str = ""
     request: JobRequest | None = None
     stems: list[StemResult] = field(default_factory=list)
+    original: StemResult | None = None  # the input itself, played and soloed against the stems
 
     @property
     def track(self) -> str:

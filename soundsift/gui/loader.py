@@ -1,6 +1,8 @@
 """Turn the user's model choice into a loaded separator, with messages a person can act on."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import soundsift
 from soundsift.errors import NoDefaultModelError, SoundsiftError
 from soundsift.gui.jobs import ModelChoice
@@ -33,3 +35,18 @@ def model_problem(model: str) -> str:
     except SoundsiftError as exc:
         return str(exc)
     return ""
+
+
+def model_title(model: str) -> str:
+    """How the main window names the model in use: 'default', an installed name, or a folder's name."""
+    return Path(model).name if "/" in model or "\\" in model else model
+
+
+def model_description(model: str) -> str:
+    """Where the model lives and what its config says it is ('' parts left out; problems say so)."""
+    try:
+        folder = resolve_model(None if model == DEFAULT_MODEL else model)
+        description = read_config(folder).description
+    except SoundsiftError:
+        return model_problem(model)
+    return f"{description}\n{folder}" if description else str(folder)

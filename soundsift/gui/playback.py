@@ -16,6 +16,12 @@ from soundsift.audio import read_audio, resample
 
 POSITION_INTERVAL_MS = 30
 BYTES_PER_SAMPLE = 2
+SINK_ERRORS = {
+    QAudio.Error.OpenError: "the device refused to open",
+    QAudio.Error.IOError: "reading or writing the device failed",
+    QAudio.Error.UnderrunError: "the device ran out of audio",
+    QAudio.Error.FatalError: "the device stopped working",
+}
 
 
 def audio_output_available() -> bool:
@@ -154,7 +160,7 @@ class Player(QObject):
         self._sink.stateChanged.connect(self._state_changed)
         self._sink.start(self._source)
         if self._sink.error() != QAudio.Error.NoError:
-            error = self._sink.error().name
+            error = SINK_ERRORS.get(self._sink.error(), "unknown reason")
             self._sink.stateChanged.disconnect(self._state_changed)
             self._sink.deleteLater()
             self._source.deleteLater()

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PyQt6.QtCore import QStringListModel, Qt
-from PyQt6.QtGui import QKeyEvent
-from PyQt6.QtWidgets import QCompleter, QLineEdit, QWidget
+from PyQt6.QtCore import QEvent, QObject, QStringListModel, Qt
+from PyQt6.QtGui import QKeyEvent, QMouseEvent
+from PyQt6.QtWidgets import QApplication, QCompleter, QLineEdit, QWidget
 
 SEPARATOR = ";"
 
@@ -13,6 +13,31 @@ SEPARATOR = ";"
 def split_queries(text: str) -> list[str]:
     """'violin; a dog barking;' -> ['violin', 'a dog barking'] (blank parts and repeats dropped)."""
     return list(dict.fromkeys(part.strip() for part in text.split(SEPARATOR) if part.strip()))
+
+
+class ClickThrough(QObject):
+    """Closes a popup on a click outside it and hands the click on to the widget under the pointer.
+
+    QCompleter's own filter closes its popup on such a click and swallows it, so the first click
+    on, say, Separate while suggestions are open would do nothing.  Installed after the
+    completer's filter, this one sees the click first.
+    """
+
+    def eventFilter(self, watched: QObject | None, event: QEvent | None) -> bool:
+        if not (isinstance(watched, QWidget) and isinstance(event, QMouseEvent)
+                and event.type() == QEvent.Type.MouseButtonPress):
+            return False
+        point = event.globalPosition().toPoint()
+        if watched.rect().contains(watched.mapFromGlobal(point)):
+            return False
+        watched.hide()
+        target = QApplication.widgetAt(point)
+        if target is not None and target is not watched:
+            QApplication.sendEvent(target, QMouseEvent(
+                event.type(), target.mapFromGlobal(event.globalPosition()), event.globalPosition(),
+                event.button(), event.buttons(), event.modifiers(),
+            ))
+        return True
 
 
 class QueryField(QLineEdit):
@@ -29,6 +54,8 @@ class QueryField(QLineEdit):
         self.query_completer.setFilterMode(Qt.MatchFlag.MatchContains)
         self.query_completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         self.query_completer.activated[str].connect(self.insert_completion)
+        self._click_through = ClickThrough(self)
+        self.query_completer.popup().installEventFilter(self._click_through)
         self.textEdited.connect(self._complete_current)
 
     def queries(self) -> list[str]:

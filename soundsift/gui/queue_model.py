@@ -8,12 +8,35 @@ from typing import Any
 from PyQt6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt
 from PyQt6.QtGui import QColor
 
+from soundsift.audio import probe
+from soundsift.errors import SoundsiftError
 from soundsift.gui.jobs import Job, JobState
 
 COLUMNS = ("File", "Status", "Progress")
 FILE, STATUS, PROGRESS = range(3)
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1
 FAILED_COLOR = QColor(220, 70, 60)
+
+
+def describe_file(path: Path) -> str:
+    """'name / in folder / 3:05 · FLAC · 44100 Hz · stereo' for a row's tooltip; a folder or bad file says less."""
+    lines = [path.name, f"in {path.parent}"]
+    if path.is_file():
+        try:
+            info = probe(path)
+        except SoundsiftError:
+            return "\n".join(lines)
+        channels = {1: "mono", 2: "stereo"}.get(info.channels, f"{info.channels} channels")
+        kind = path.suffix.lstrip(".").upper() or "audio"
+        lines.append(f"{format_duration(info.duration)} · {kind} · {info.sample_rate} Hz · {channels}")
+    return "\n".join(lines)
+
+
+def format_duration(seconds: float) -> str:
+    """Seconds as m:ss (h:mm:ss from an hour on)."""
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
 class QueueModel(QAbstractTableModel):
@@ -23,6 +46,7 @@ class QueueModel(QAbstractTableModel):
         super().__init__(parent)
         self._jobs: list[Job] = []
         self._next_id = 1
+        self._descriptions: dict[Path, str] = {}
 
     def rowCount(self, parent: QModelIndex | None = None) -> int:
         return 0 if parent is not None and parent.isValid() else len(self._jobs)
@@ -49,10 +73,16 @@ class QueueModel(QAbstractTableModel):
         if role == PROGRESS_ROLE:
             return None if job.state in (JobState.READY, JobState.FAILED) else job.progress
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{job.source}\n{job.message}" if job.message else str(job.source)
+            return f"{self._describe(job.source)}\n{job.message}" if job.message else self._describe(job.source)
         if role == Qt.ItemDataRole.ForegroundRole and job.state is JobState.FAILED and column == STATUS:
             return FAILED_COLOR
         return None
+
+    def _describe(self, source: Path) -> str:
+        """Name, folder, length and format of a file, read from its header once (on the first hover)."""
+        if source not in self._descriptions:
+            self._descriptions[source] = describe_file(source)
+        return self._descriptions[source]
 
     def add(self, source: Path, state: JobState = JobState.READY, message: str = "") -> Job:
         """Append a row for ``source``."""

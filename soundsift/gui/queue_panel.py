@@ -39,7 +39,7 @@ class ProgressDelegate(QStyledItemDelegate):
         bar.progress = round(float(index.data(PROGRESS_ROLE)) * 1000)
         bar.text = index.data()
         bar.textVisible = True
-        bar.state = option.state
+        bar.state = option.state | QStyle.StateFlag.State_Horizontal  # without it styles fill bottom-up
         style = option.widget.style() if option.widget is not None else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter)
 
@@ -64,6 +64,7 @@ class QueuePanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table for the buttons; arrows move between rows
         self.table.verticalHeader().hide()
         self.table.setItemDelegateForColumn(PROGRESS, ProgressDelegate(self.table))
         header = self.table.horizontalHeader()

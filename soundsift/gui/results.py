@@ -17,7 +17,8 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from soundsift.gui.export import ExportRequest, export_stems
+from soundsift.gui import dialogs
+from soundsift.gui.export import ExportRequest, export_paths, export_stems
 from soundsift.gui.export_dialog import ExportDialog
 from soundsift.gui.jobs import Job, JobState
 from soundsift.gui.playback import Player, device_format, prepare_stems
@@ -26,6 +27,8 @@ from soundsift.gui.tasks import run_in_background
 from soundsift.gui.waveform import SPECTROGRAM, WAVEFORM
 from soundsift.separation import REST
 
+OPEN_FOLDER_KEY = "Ctrl+Shift+F"
+NO_FILE_MANAGER = "No file manager could be opened here; the stems are in {folder}"
 NO_AUDIO = "No audio output device was found, so playback is off (export and drag still work)"
 EMPTY_TEXT = "Stems appear here when a file has been separated.\nSelect a finished file in the queue to see its stems."
 
@@ -50,6 +53,7 @@ class ResultsPanel(QWidget):
         self.player.playing_changed.connect(self._playing_changed)
         self.player.failed.connect(self.message.emit)
         self.job: Job | None = None
+        self.shown: Job | None = None
         self.rows: list[StemRow] = []
         self.export_defaults = ExportRequest(Path.home())
         self.fallback_folder = Path.home()
@@ -74,7 +78,7 @@ class ResultsPanel(QWidget):
         self.export_button.setToolTip("Export these stems as WAV or FLAC (Ctrl+E)")
         self.export_button.clicked.connect(self.ask_export)
         self.folder_button = QPushButton("Open output folder")
-        self.folder_button.setToolTip("Show the stems' folder in the file manager (Ctrl+Shift+O)")
+        self.folder_button.setToolTip(f"Show the stems' folder in the file manager ({OPEN_FOLDER_KEY})")
         self.folder_button.clicked.connect(self.open_output_folder)
         self.no_audio = QLabel("no audio output")
         self.no_audio.setToolTip(NO_AUDIO)
@@ -115,6 +119,7 @@ class ResultsPanel(QWidget):
             row.deleteLater()
         self.rows = []
         self._solo.clear()
+        self.shown = job
         self.job = job if job is not None and job.stems else None
         has_stems = self.job is not None
         self.empty.setVisible(not has_stems)
@@ -233,16 +238,25 @@ class ResultsPanel(QWidget):
         if not folder.is_dir():
             self.message.emit(f"{folder} does not exist yet; it is made by the first separation")
             return
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            self.message.emit(NO_FILE_MANAGER.format(folder=folder))
 
     def ask_export(self) -> None:
         """Ask for folder, format, bit depth and rate, then export the shown stems."""
         if self.job is None:
             return
         dialog = ExportDialog(self.export_defaults, self)
-        if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.export_defaults = dialog.request()
-            self.start_export(self.export_defaults)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        self.export_defaults = dialog.request()
+        stems = [(stem.name, stem.path) for stem in self.job.stems]
+        existing = [path for path in export_paths(self.job.track, stems, self.export_defaults) if path.exists()]
+        if existing and not dialogs.confirm(
+            self, "Replace exported files?", f"{len(existing)} of these files already exist in "
+            f"{self.export_defaults.folder} (e.g. {existing[0].name}). Replace them?", "Replace"
+        ):
+            return
+        self.start_export(self.export_defaults)
 
     def start_export(self, request: ExportRequest) -> None:
         """Export the shown stems on a pool thread; reports through ``message`` and ``export_finished``."""

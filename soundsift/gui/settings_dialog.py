@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 from PyQt6.QtWidgets import (
@@ -17,7 +18,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from soundsift.engines import ENGINES
+from soundsift.engines import ENGINES, nvidia_driver_present
 from soundsift.errors import SoundsiftError
 from soundsift.gui.settings import DEFAULT_MODEL, DEVICES, AppSettings
 from soundsift.gui.widgets import BIT_DEPTHS, FORMATS, choice_box, link_format_and_depth, row
@@ -26,6 +27,23 @@ from soundsift.model.store import list_models
 MODEL_FOLDER = "\0folder"
 ENGINE_LABELS = {"auto": "Automatic", "torch": "PyTorch", "onnx": "ONNX Runtime"}
 DEVICE_LABELS = {"auto": "Automatic (GPU when there is one)", "cpu": "CPU", "cuda": "CUDA GPU"}
+NO_GPU = "Device: this computer has no NVIDIA GPU driver, so CUDA GPU cannot be used; choose Automatic or CPU."
+
+
+def output_folder_problem(folder: Path) -> str:
+    """Why stems could not be written under ``folder`` ('' when they can): checked before it is saved."""
+    if folder.exists():
+        if not folder.is_dir():
+            return f"Output folder: {folder} is a file, not a folder."
+        return "" if os.access(folder, os.W_OK | os.X_OK) else f"Output folder: {folder} is not writable."
+    parent = folder.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"Output folder: {folder} cannot be made, because {parent} is a file."
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"Output folder: {folder} cannot be made, because {parent} is not writable."
+    return ""
 
 
 def installed_models() -> list[tuple[str, str]]:
@@ -60,6 +78,10 @@ class SettingsDialog(QDialog):
         self.engine.setToolTip("Automatic takes ONNX Runtime when the model has an ONNX export, unless a GPU "
                                "would be left unused")
         self.device = _choices(DEVICES, DEVICE_LABELS, initial.device)
+        if not nvidia_driver_present():
+            cuda = self.device.model().item(self.device.findData("cuda"))
+            cuda.setEnabled(False)
+            cuda.setToolTip(NO_GPU)
         self.output_dir = QLineEdit(initial.output_dir)
         browse_output = QPushButton("Browse…")
         browse_output.clicked.connect(lambda: self._browse(self.output_dir, "Output folder"))
@@ -116,9 +138,11 @@ class SettingsDialog(QDialog):
         settings = self.settings()
         if self.model.currentData() == MODEL_FOLDER and not Path(settings.model).expanduser().is_dir():
             return "Choose an existing model folder."
+        if settings.device == "cuda" and not nvidia_driver_present():
+            return NO_GPU
         if not settings.output_dir:
             return "Choose an output folder."
-        return ""
+        return output_folder_problem(Path(settings.output_dir).expanduser())
 
     def _select_model(self, model: str) -> None:
         index = self.model.findData(model)

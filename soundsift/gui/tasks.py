@@ -9,6 +9,7 @@ from typing import Any
 from PyQt6.QtCore import QObject, QRunnable, QThreadPool, pyqtSignal
 
 from soundsift.errors import SoundsiftError
+from soundsift.gui.jobs import unexpected_problem
 
 
 class _Signals(QObject):
@@ -29,7 +30,7 @@ class _Task(QRunnable):
             self._emit(self.signals.failed, str(exc))
         except Exception as exc:  # noqa: BLE001 - reported in the window instead of killing a pool thread silently
             traceback.print_exc(file=sys.stderr)
-            self._emit(self.signals.failed, f"internal error: {type(exc).__name__}: {exc}")
+            self._emit(self.signals.failed, unexpected_problem(exc))
         else:
             self._emit(self.signals.done, result)
 

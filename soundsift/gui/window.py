@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PyQt6.QtCore import QByteArray, QSettings, Qt
-from PyQt6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
+from PyQt6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDragLeaveEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+)
 from PyQt6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -28,18 +36,21 @@ from PyQt6.QtWidgets import (
 )
 
 from soundsift.audio import audio_extensions
-from soundsift.batch import expand_inputs, plan_jobs
+from soundsift.batch import FileJob, expand_inputs, plan_jobs
 from soundsift.engines import torch_installed
 from soundsift.errors import SoundsiftError
+from soundsift.gui import dialogs
 from soundsift.gui.export import ExportRequest
-from soundsift.gui.jobs import Job, JobRequest, JobState, ModelChoice
-from soundsift.gui.loader import load_separator, model_problem
+from soundsift.gui.jobs import Job, JobRequest, JobState, ModelChoice, StemResult
+from soundsift.gui.loader import load_separator, model_description, model_problem, model_title
+from soundsift.gui.messages import in_app_words
+from soundsift.gui.outputs import occupied_track_folders
 from soundsift.gui.preset_menu import PresetButton
 from soundsift.gui.query_field import QueryField
 from soundsift.gui.queue_model import QueueModel
 from soundsift.gui.queue_panel import QueuePanel
 from soundsift.gui.reference_queries import ReferenceClips
-from soundsift.gui.results import ResultsPanel
+from soundsift.gui.results import OPEN_FOLDER_KEY, ResultsPanel
 from soundsift.gui.settings import AppSettings, load_history, load_settings, remember_queries, save_settings
 from soundsift.gui.settings_dialog import SettingsDialog
 from soundsift.gui.suggestions import load_presets, preset_queries, query_presets
@@ -51,7 +62,19 @@ if TYPE_CHECKING:
     from soundsift.gui.finetune_page import FinetunePage
 
 DEFAULT_SIZE = (1280, 800)
+FINETUNE_SIZE = (900, 760)
 MESSAGE_MS = 8000
+DROP_HIGHLIGHT = "#centralWidget { border: 2px dashed palette(highlight); }"
+
+
+def fit_to_screen(window: QWidget, width: int, height: int) -> tuple[int, int]:
+    """Resize a top-level window to ``width`` x ``height``, shrunk to the screen's free area; returns the size."""
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    if screen is not None:
+        available = screen.availableGeometry()
+        width, height = min(width, available.width()), min(height, available.height())
+    window.resize(width, height)
+    return width, height
 
 
 class MainWindow(QMainWindow):
@@ -128,7 +151,10 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setChildrenCollapsible(False)
+        self.model_label = QLabel()
+        self.statusBar().addPermanentWidget(self.model_label)
         central = QWidget()
+        central.setObjectName("centralWidget")
         layout = QVBoxLayout(central)
         layout.addLayout(request_bar)
         layout.addWidget(self.references)
@@ -142,7 +168,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Add &files…", self.ask_files, QKeySequence.StandardKey.Open)
         self._action(file_menu, "Add f&older…", self.ask_folder, "Ctrl+Shift+O")
         self._action(file_menu, "&Export stems…", self.results.ask_export, "Ctrl+E")
-        self._action(file_menu, "Open output f&older", self.results.open_output_folder, "Ctrl+Shift+F")
+        self._action(file_menu, "Open output f&older", self.results.open_output_folder, OPEN_FOLDER_KEY)
         file_menu.addSeparator()
         self._action(file_menu, "&Settings…", self.open_settings, "Ctrl+,")
         file_menu.addSeparator()
@@ -152,6 +178,9 @@ class MainWindow(QMainWindow):
         self._action(queue_menu, "&Cancel", self.cancel_selected, "Esc")
         self._action(queue_menu, "Cancel &all", self.cancel_all, "Shift+Esc")
         self._action(queue_menu, "C&lear finished", self.clear_finished, "Ctrl+Shift+Del")
+        remove = self._action(queue_menu, "&Remove from queue", self.remove_selected, QKeySequence.StandardKey.Delete)
+        remove.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.queue_panel.table.addAction(remove)
         self._action(queue_menu, "Edit &queries", self.query.setFocus, "Ctrl+L")
         tools_menu = self.menuBar().addMenu("&Tools")
         self._action(tools_menu, "&Fine-tune on a library…", self.open_finetune, "Ctrl+Shift+T")
@@ -171,6 +200,8 @@ class MainWindow(QMainWindow):
         """Reflect the settings in the widgets: mode, banner, output folders, suggestions."""
         (self.remove_button if self.settings.mode == "remove" else self.extract_button).setChecked(True)
         problem = model_problem(self.settings.model)
+        self.model_label.setText(f"Model: {model_title(self.settings.model)}")
+        self.model_label.setToolTip(model_description(self.settings.model))
         self.banner.setText(problem)
         self.banner.setVisible(bool(problem))
         output = Path(self.settings.output_dir).expanduser()
@@ -186,25 +217,40 @@ class MainWindow(QMainWindow):
             if isinstance(splitter, QByteArray):
                 self.splitter.restoreState(splitter)
             return
-        screen = QGuiApplication.primaryScreen()
-        available = screen.availableGeometry() if screen is not None else None
-        width, height = DEFAULT_SIZE
-        if available is not None:
-            width, height = min(width, available.width()), min(height, available.height())
-        self.resize(width, height)
+        width, height = fit_to_screen(self, *DEFAULT_SIZE)
         self.splitter.setSizes([width * 2 // 5, width * 3 // 5])
 
     # --- inputs -----------------------------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if event.mimeData().hasUrls() and any(url.isLocalFile() for url in event.mimeData().urls()):
-            event.acceptProposedAction()
+        """Accept local files from other programs, as a copy (the files stay where they are), and light up."""
+        if self._dropped_paths(event) and event.possibleActions() & Qt.DropAction.CopyAction:
+            event.setDropAction(Qt.DropAction.CopyAction)
+            event.accept()
+            self._set_drop_highlight(True)
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        self._set_drop_highlight(False)
 
     def dropEvent(self, event: QDropEvent) -> None:
-        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        self._set_drop_highlight(False)
+        paths = self._dropped_paths(event)
         if paths:
-            event.acceptProposedAction()
+            event.setDropAction(Qt.DropAction.CopyAction)
+            event.accept()
             self.add_paths(paths)
+
+    @staticmethod
+    def _dropped_paths(event: QDropEvent) -> list[Path]:
+        """Local files of a drag from outside the app (a stem dragged back in from a row is not an input)."""
+        if event.source() is not None or not event.mimeData().hasUrls():
+            return []
+        return [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+
+    def _set_drop_highlight(self, on: bool) -> None:
+        central = self.centralWidget()
+        if central is not None:
+            central.setStyleSheet(DROP_HIGHLIGHT if on else "")
 
     def ask_files(self) -> None:
         """Pick audio files with the file dialog."""
@@ -221,10 +267,13 @@ class MainWindow(QMainWindow):
     def add_paths(self, paths: Sequence[Path]) -> list[Job]:
         """Add files (and the audio files inside folders) to the queue as ready; returns the new rows.
 
-        A folder without audio becomes a failed row saying so; files already waiting are not added twice.
+        A folder without audio becomes a failed row saying so. A file already in the queue is not added
+        again (a finished one is made ready to run again), and stems this app wrote are not inputs.
         """
-        waiting = {job.source.resolve() for job in self.queue.jobs() if job.state is JobState.READY or job.state.active}
+        rows = {job.source.resolve(): job for job in self.queue.jobs()}
+        stems = {stem.path.resolve() for job in self.queue.jobs() for stem in job.stems}
         added: list[Job] = []
+        skipped = 0
         for path in paths:
             try:
                 files = expand_inputs([path], exclude=Path(self.settings.output_dir).expanduser())
@@ -232,12 +281,24 @@ class MainWindow(QMainWindow):
                 added.append(self.queue.add(path, JobState.FAILED, getattr(exc, "problem", str(exc))))
                 continue
             for file in files:
-                if file.resolve() not in waiting:
-                    waiting.add(file.resolve())
-                    added.append(self.queue.add(file))
-        if added:
-            self.show_message(f"Added {len(added)} file(s); type what to pull out and press Separate")
+                known = rows.get(file.resolve())
+                if file.resolve() in stems or (known is not None and not known.state.finished):
+                    skipped += 1
+                elif known is not None:
+                    added.append(self.queue.update(known.job_id, state=JobState.READY, progress=0.0, message=""))
+                else:
+                    rows[file.resolve()] = self.queue.add(file)
+                    added.append(rows[file.resolve()])
+        self._report_added(len(added), skipped)
         return added
+
+    def _report_added(self, added: int, skipped: int) -> None:
+        skipped_text = f"{skipped} file(s) already in the queue or written by soundsift were not added"
+        if added:
+            text = f"Added {added} file(s); type what to pull out and press Separate"
+            self.show_message(f"{text} ({skipped_text})" if skipped else text)
+        elif skipped:
+            self.show_message(skipped_text[0].upper() + skipped_text[1:])
 
     # --- running ----------------------------------------------------------------------------
 
@@ -273,20 +334,25 @@ class MainWindow(QMainWindow):
             self.show_message("Nothing to separate: add files (Ctrl+O or drop them here) first")
             return []
         settings = self.settings
+        include_rest = settings.include_rest and not (self.mode() == "remove" and len(queries) == 1)
         try:
             planned = plan_jobs([job.source for job in jobs], queries, Path(settings.output_dir).expanduser(),
-                                settings.output_format, settings.include_rest)
+                                settings.output_format, include_rest)
         except SoundsiftError as exc:
             self.show_message(str(exc))
             return []
-        options = SeparationOptions(mode=self.mode(), include_rest=settings.include_rest,
-                                    gain_db=self.preset_levels(texts))
+        if not self._may_replace(planned):
+            return []
+        options = SeparationOptions(mode=self.mode(), include_rest=include_rest, gain_db=self.preset_levels(texts))
         torch_engine = clips and settings.engine == "auto" and torch_installed()  # clips need the audio tower
         model = ModelChoice(settings.model, "torch" if torch_engine else settings.engine, settings.device)
         for job, plan in zip(jobs, planned):
             request = JobRequest(job.job_id, job.source, plan.outputs, options, settings.bit_depth, model,
                                  tuple(queries))
-            self.queue.update(job.job_id, state=JobState.QUEUED, progress=0.0, message="", request=request, stems=[])
+            self.queue.update(job.job_id, state=JobState.QUEUED, progress=0.0, message="", request=request, stems=[],
+                              original=None)
+            if self.results.shown is job:
+                self.results.show_job(job)  # its old stems go away while it runs again
             self.worker.submit(request)
         if texts:
             self.query.set_suggestions([*remember_queries(self.store, check_queries(texts)), *self.presets])
@@ -294,10 +360,32 @@ class MainWindow(QMainWindow):
         self.show_message(f"Separating {len(jobs)} file(s) for: {', '.join(query_name(q) for q in queries)}")
         return jobs
 
+    def _may_replace(self, planned: Sequence[FileJob]) -> bool:
+        """Ask before writing into track folders that already hold stems; True to go on."""
+        occupied = occupied_track_folders(planned)
+        if not occupied:
+            return True
+        names = ", ".join(folder.name for folder in occupied[:3]) + (", …" if len(occupied) > 3 else "")
+        return dialogs.confirm(
+            self, "Replace earlier stems?", f"The output folder already holds stems of {names}. Replace them "
+            "with the stems of this separation?", "Replace"
+        )
+
     def cancel_selected(self) -> None:
-        """Cancel the selected files; with nothing selected, the one running now."""
-        jobs = self.queue_panel.selected_jobs() or [job for job in self.queue.jobs() if job.state.active][:1]
-        self._cancel(jobs)
+        """Cancel the selected files that are waiting or running; when none of them is, the one running now.
+
+        Finished rows get selected as their results are shown, so a selection of finished files
+        never stops Esc from reaching the running one.
+        """
+        jobs = [job for job in self.queue_panel.selected_jobs() if not job.state.finished]
+        self._cancel(jobs or [job for job in self.queue.jobs() if job.state.active][:1])
+
+    def remove_selected(self) -> None:
+        """Take the selected files that are not running out of the queue."""
+        jobs = [job for job in self.queue_panel.selected_jobs() if not job.state.active]
+        if self.results.shown in jobs:
+            self.results.show_job(None)
+        self.queue.remove(job.job_id for job in jobs)
 
     def cancel_all(self) -> None:
         """Cancel every file that has not finished."""
@@ -328,17 +416,18 @@ class MainWindow(QMainWindow):
     def _job_progress(self, job_id: int, fraction: float) -> None:
         self.queue.update(job_id, progress=fraction)
 
-    def _job_done(self, job_id: int, stems: list) -> None:
-        job = self.queue.update(job_id, state=JobState.DONE, progress=1.0, stems=stems, message="")
+    def _job_done(self, job_id: int, stems: list, original: StemResult) -> None:
+        job = self.queue.update(job_id, state=JobState.DONE, progress=1.0, stems=stems, original=original,
+                                message="")
         if job is not None and self._follow_latest:
             self.results.show_job(job)
             self.queue_panel.select(job)
 
     def _job_failed(self, job_id: int, message: str) -> None:
-        job = self.queue.update(job_id, state=JobState.FAILED, message=message)
+        job = self.queue.update(job_id, state=JobState.FAILED, message=in_app_words(message))
         if job is not None:
-            self.show_message(f"{job.source.name}: {message}")
-            if self.results.job is None and self._follow_latest:
+            self.show_message(f"{job.source.name}: {job.message}")
+            if self.results.shown is job or (self.results.job is None and self._follow_latest):
                 self.results.show_job(job)
 
     def _job_cancelled(self, job_id: int) -> None:
@@ -372,7 +461,7 @@ class MainWindow(QMainWindow):
             self.finetune_page = FinetunePage(self.settings.device)
             self.finetune_page.setWindowTitle("soundsift — fine-tune on a library")
             self.finetune_page.model_ready.connect(self.use_model)
-            self.finetune_page.resize(900, 760)
+            fit_to_screen(self.finetune_page, *FINETUNE_SIZE)
         self.finetune_page.show()
         self.finetune_page.raise_()
         return self.finetune_page
@@ -383,10 +472,17 @@ class MainWindow(QMainWindow):
         self.show_message(f"Now separating with model '{name}'")
 
     def show_message(self, text: str) -> None:
-        self.statusBar().showMessage(text, MESSAGE_MS)
+        self.statusBar().showMessage(in_app_words(text), MESSAGE_MS)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Save settings and layout, cancel running work and wait for the worker to end."""
+        """Ask first while files are separating; then save settings and layout, cancel work and wait for it."""
+        running = [job for job in self.queue.jobs() if job.state.active]
+        if running and not dialogs.confirm(
+            self, "Quit soundsift?", f"{len(running)} file(s) are still being separated. Quitting cancels them "
+            "(finished stems are kept).", "Quit"
+        ):
+            event.ignore()
+            return
         save_settings(self.store, dataclasses.replace(self.settings, mode=self.mode()))
         self.store.setValue("window/geometry", self.saveGeometry())
         self.store.setValue("window/splitter", self.splitter.saveState())

@@ -17,7 +17,7 @@ from PyQt6.QtCore import QObject, QThread, pyqtSignal
 
 from soundsift.audio import read_audio
 from soundsift.errors import AudioError, SeparationCancelled, SoundsiftError
-from soundsift.gui.jobs import JobRequest, JobState, ModelChoice, StemResult
+from soundsift.gui.jobs import ORIGINAL, JobRequest, JobState, ModelChoice, StemResult, unexpected_problem
 from soundsift.gui.loader import load_separator
 from soundsift.gui.preview import make_preview
 from soundsift.separation import SegmentSeparator
@@ -36,7 +36,7 @@ class SeparationWorker(QThread):
 
     phase = pyqtSignal(int, object)
     progress = pyqtSignal(int, float)
-    job_done = pyqtSignal(int, object)
+    job_done = pyqtSignal(int, object, object)  # job id, stems, the input's own StemResult (for A/B)
     job_failed = pyqtSignal(int, str)
     job_cancelled = pyqtSignal(int)
 
@@ -103,7 +103,8 @@ class SeparationWorker(QThread):
                 self._progress_reporter(job_id), lambda: self._is_cancelled(job_id),
                 queries=list(request.queries) or None,
             )
-            self.job_done.emit(job_id, [self._result(name, path) for name, path in zip(request.outputs, written)])
+            stems = [self._result(name, path) for name, path in zip(request.outputs, written)]
+            self.job_done.emit(job_id, stems, self._result(ORIGINAL, request.source))
         except SeparationCancelled:
             self.job_cancelled.emit(job_id)
         except AudioError as exc:
@@ -113,7 +114,7 @@ class SeparationWorker(QThread):
             self.job_failed.emit(job_id, str(exc))
         except Exception as exc:  # noqa: BLE001 - a bug or resource failure must not take the queue or the app down
             traceback.print_exc(file=sys.stderr)
-            self.job_failed.emit(job_id, f"internal error: {type(exc).__name__}: {exc}")
+            self.job_failed.emit(job_id, unexpected_problem(exc))
 
     def _separator_for(self, request: JobRequest) -> SegmentSeparator:
         """The loaded separator for this request's model choice, loading it (and dropping the old one) if needed."""
