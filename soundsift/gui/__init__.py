@@ -1,1 +1,1 @@
-"""PyQt6 desktop app (DESIGN.md §7). Imports the engine; the engine never imports it."""
+"""PyQt6 desktop app (docs/gui.md). Imports the engine; the engine never imports it."""

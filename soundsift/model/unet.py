@@ -1,6 +1,6 @@
 """The conditional U-Net that predicts one sigmoid ratio mask per query.
 
-Shape of the work (DESIGN.md §3): log1p magnitudes ``(batch, 1, freq, time)`` go down
+Shape of the work (docs/method.md): log1p magnitudes ``(batch, 1, freq, time)`` go down
 ``depth`` stride-2 levels and back up with skip connections.  The query embedding
 conditions the network twice: FiLM (per-channel scale and shift) after the bottleneck and
 every decoder level (and the encoder levels too when ``film_encoder`` is set), and

@@ -1,4 +1,4 @@
-"""Pedalboard plugin host: the separator as an effect in audio chains (DESIGN.md §6).
+"""Pedalboard plugin host: the separator as an effect in audio chains (docs/plugin_host.md).
 
 Pedalboard cannot run Python-defined plugins inside its native chain, so this package
 offers processors shaped like Pedalboard plugins (``process``/``__call__``/``reset``, the

@@ -1,4 +1,4 @@
-"""Caption -> single-source clauses, by rules (DESIGN.md §3, after Mahmud et al. 2024).
+"""Caption -> single-source clauses, by rules (docs/method.md, after Mahmud et al. 2024).
 
 "a man talks while a dog barks" -> ["a man talks", "a dog barks"].  Captions are split on
 connectives (commas, "and", "while", "as", "with", "followed by", "then", "after", ...),

@@ -4,7 +4,7 @@ A :class:`MixtureSampler` draws N clips of distinct classes (no two share any la
 gives each a random gain around a common level (every clip was normalised to the same
 RMS by its recipe), sums them, and composes a caption from the parts ("a dog barks while
 rain falls").  :meth:`MixtureSampler.mixture_of_mixtures` gives the paper's training input
-x = x1 + x2 of DESIGN.md §3 (fixed test sets: ``research.data.testset``).
+x = x1 + x2 of docs/method.md (fixed test sets: ``research.data.testset``).
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fine-tuning the separator on a user's own library, from captions alone (DESIGN.md §8).
+"""Fine-tuning the separator on a user's own library, from captions alone (docs/finetuning.md).
 
 Modules: ``library`` (find the files), ``captions`` and ``autotag`` (caption them),
 ``sampler`` and ``replay`` (training batches and held-out mixtures), ``run`` (the
