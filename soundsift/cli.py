@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_process(sub)
     _add_presets(sub)
     _add_models(sub)
+    _add_vocabulary(sub)
     _add_eval(sub)
     _add_train(sub)
     _add_finetune(sub)
@@ -184,6 +185,12 @@ def _add_models(sub: argparse._SubParsersAction) -> None:
     info.set_defaults(handler=_run_models_info)
 
 
+def _add_vocabulary(sub: argparse._SubParsersAction) -> None:
+    from soundsift.vocabulary_cli import add_vocabulary_parser
+
+    add_vocabulary_parser(sub)
+
+
 def _add_eval(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="score a model on saved test mixtures (SDR / SIR / SAR / SDRi)")
     _add_model_options(p)
@@ -282,6 +289,7 @@ def _run_separate(args: argparse.Namespace) -> int:
     from soundsift.engines import load_separator
     from soundsift.presets.cli import QueryRequest, separate_request
     from soundsift.separation import SeparationOptions
+    from soundsift.vocabulary_cli import query_warnings
 
     audio_only = bool(args.audio_queries) and not args.queries and args.preset is None
     request = QueryRequest([], args.mode or "extract") if audio_only else separate_request(
@@ -298,6 +306,8 @@ def _run_separate(args: argparse.Namespace) -> int:
     audio = any(not isinstance(q, str) for q in queries)
     separator = load_separator(args.model, args.engine, args.device, dict(args.encoder_options), args.threads, args.half,
                                audio_queries=audio)
+    for warning in query_warnings(separator, queries):
+        print(f"soundsift: warning: {warning}", file=sys.stderr)
     options = SeparationOptions(request.mode, args.segment, args.overlap, not args.no_rest, args.segment_batch,
                                 request.gain_db)
     failed = 0
@@ -404,6 +414,7 @@ def _run_models_list(args: argparse.Namespace) -> int:
 def _run_models_info(args: argparse.Namespace) -> int:
     from soundsift.model.checkpoint import WEIGHTS_FILE, read_config
     from soundsift.model.store import resolve_model
+    from soundsift.vocabulary_cli import model_info_lines
 
     path = resolve_model(args.name)
     cfg = read_config(path)
@@ -413,6 +424,7 @@ def _run_models_info(args: argparse.Namespace) -> int:
     if weights.is_file():
         print(f"weights: {weights.stat().st_size / 1e6:.2f} MB")
     print(json.dumps(cfg.to_dict(), indent=2))
+    print("\n".join(model_info_lines(path)))
     return 0
 
 

@@ -136,6 +136,8 @@ def describe(vocabulary: Vocabulary | None, classes: Sequence[SoundClass] | None
     if vocabulary is None:
         return ["vocabulary: none recorded (this model directory has no vocabulary.json)"]
     lines = [f"trained on: {vocabulary.summary}"] if vocabulary.summary else []
+    if vocabulary.threshold is not None:
+        lines.append(f"query confidence threshold: {vocabulary.threshold:g} (queries scoring below it are warned about)")
     for corpus in vocabulary.corpora:
         lines.append(f"  {corpus.name}: {corpus.classes} classes, {corpus.train_hours:g} h ({corpus.sources})")
     shown = vocabulary.classes if classes is None else classes

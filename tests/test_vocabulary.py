@@ -1,0 +1,111 @@
+"""What a model knows: vocabulary files, the trainer writing them, and the commands that show them."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from soundsift.cli import main
+from soundsift.errors import CheckpointError
+from soundsift.model.store import BUNDLED_DIR
+from soundsift.training.data.manifest import Entry
+from soundsift.training.data.vocabulary import VOCABULARY
+from soundsift.training.model_vocabulary import vocabulary_from_entries
+from soundsift.vocabulary import VOCABULARY_FILE, Corpus, SoundClass, Vocabulary, read_vocabulary, write_vocabulary
+from tests.conftest import test_signal, write_test_file
+
+DEFAULT = BUNDLED_DIR / "default"
+
+
+def _entry(label: str, caption: str, category: str = "sfx", seconds: float = 1800.0) -> Entry:
+    return Entry(path=f"{label}.wav", duration=seconds, sample_rate=16000, labels=(label,), caption=caption,
+                 category=category, split="train", group=label, source="synthetic", licence="CC0")
+
+
+def test_vocabulary_file_round_trips_and_missing_one_is_none(tmp_path: Path) -> None:
+    vocabulary = Vocabulary((SoundClass("rain", "sfx", ("rain falls",)),), (Corpus("sfx", 1, 0.5, "synthetic"),),
+                            "rain", 0.5, {"queries": "q.csv"})
+    write_vocabulary(tmp_path, vocabulary)
+    assert read_vocabulary(tmp_path) == vocabulary
+    assert read_vocabulary(tmp_path / "elsewhere") is None
+
+
+@pytest.mark.parametrize("text", ["{", "[]", '{"classes": []}', '{"classes": [{"label": "x"}]}'])
+def test_malformed_vocabulary_is_one_clear_error(tmp_path: Path, text: str) -> None:
+    (tmp_path / VOCABULARY_FILE).write_text(text)
+    with pytest.raises(CheckpointError, match=VOCABULARY_FILE):
+        read_vocabulary(tmp_path)
+
+
+def test_vocabulary_from_training_entries_uses_caption_forms_and_counts_hours() -> None:
+    entries = [_entry("rain", "heavy rain falls"), _entry("rain", "rain pours down"),
+               _entry("kazoo", "a kazoo buzzes", "music"), _entry("kazoo", "a kazoo buzzes", "music"),
+               _entry("kazoo", "kazoo", "music")]
+    vocabulary = vocabulary_from_entries(entries)
+    by_label = {c.label: c for c in vocabulary.classes}
+    assert by_label["rain"].phrases == ("rain falls", "rain", "the sound of rain")  # how training queried it
+    assert by_label["kazoo"].phrases == ("a kazoo buzzes",)  # not in the table: its corpus captions
+    assert [(c.name, c.classes, c.train_hours) for c in vocabulary.corpora] == [("music", 1, 1.5), ("sfx", 1, 1.0)]
+
+
+def test_bundled_default_model_carries_every_class_it_was_trained_on() -> None:
+    vocabulary = read_vocabulary(DEFAULT)
+    assert vocabulary is not None and {c.label for c in vocabulary.classes} == set(VOCABULARY)
+    assert sum(c.classes for c in vocabulary.corpora) == len(VOCABULARY) and vocabulary.threshold is not None
+    assert [c.label for c in vocabulary.search("violin")] == ["violin"]
+
+
+def test_trainer_writes_the_vocabulary_beside_each_saved_model(tmp_path: Path) -> None:
+    from soundsift.training.recipe import load_recipe
+    from soundsift.training.trainer import train
+    from tests.train_corpus import make_corpus
+
+    make_corpus(tmp_path / "corpus", clips_per_class=2, seconds=0.5)
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('name = "t"\nregime = "mix_separate"\n[model.network]\nbase_channels = 4\nmax_channels = 8\n'
+                      'depth = 2\nfusion_maps = 4\n[model.encoder]\nname = "ngram"\noptions = { dim = 16 }\n'
+                      '[data]\ncorpora = ["corpus"]\nsources_per_part = 1\nparts = 2\nseconds = 0.5\n'
+                      '[optim]\nsteps = 1\nbatch_size = 2\nkeep_every = 1\n')
+    train(load_recipe(recipe), tmp_path / "run", progress_bar=False)
+    vocabulary = read_vocabulary(tmp_path / "run" / "snapshots" / "step-1")
+    assert vocabulary is not None and len(vocabulary.classes) >= 2 and vocabulary.corpora[0].name == "music"
+
+
+def test_models_info_lists_the_sounds_and_says_when_none_are_recorded(tiny_model: Path, capsys) -> None:
+    assert main(["models", "info", str(DEFAULT)]) == 0
+    out = capsys.readouterr().out
+    assert "sounds (44 of 44):" in out and "woman speaking" in out and "7.75 h" in out
+    assert main(["models", "info", str(tiny_model)]) == 0
+    assert "vocabulary: none recorded" in capsys.readouterr().out
+
+
+def test_vocabulary_command_searches(tiny_model: Path, capsys) -> None:
+    assert main(["vocabulary", "speaking", "--model", str(DEFAULT)]) == 0
+    out = capsys.readouterr().out
+    assert "man speaking" in out and "woman speaking" in out and "violin" not in out
+    assert main(["vocabulary", "kazoo", "--model", str(DEFAULT)]) == 1
+    assert "no sound matches 'kazoo'" in capsys.readouterr().out
+    assert main(["vocabulary", "--model", str(tiny_model)]) == 0
+    assert "none recorded" in capsys.readouterr().out
+
+
+def test_models_info_survives_a_broken_vocabulary(tmp_path: Path, tiny_model: Path, capsys) -> None:
+    model = tmp_path / "broken"
+    shutil.copytree(tiny_model, model)
+    (model / VOCABULARY_FILE).write_text(json.dumps({"classes": "nope"}))
+    assert main(["models", "info", str(model)]) == 0
+    assert "vocabulary: unreadable" in capsys.readouterr().out
+
+
+def test_separate_warns_about_unknown_queries_only_and_still_writes_them(tmp_path: Path, capsys) -> None:
+    song = write_test_file(tmp_path / "song.wav", test_signal(16000, 1, 1.0), 16000)
+    queries = ["violin", "a person talking", "qwertyuiop", "vocals"]
+    args = ["separate", str(song), "-o", str(tmp_path / "out"), "--model", str(DEFAULT), "--engine", "onnx", "--quiet"]
+    assert main(args + [a for q in queries for a in ("-q", q)]) == 0
+    warnings = capsys.readouterr().err.strip().splitlines()
+    assert len(warnings) == 2
+    assert warnings[0].startswith("soundsift: warning: 'qwertyuiop' is not a sound this model knows well; nearest: ")
+    assert warnings[1].startswith("soundsift: warning: 'vocals' is not a sound this model knows well; nearest: ")
+    assert {p.stem for p in (tmp_path / "out" / "song").iterdir()} >= {"qwertyuiop", "vocals", "violin"}
