@@ -22,7 +22,6 @@ from soundsift.training.regimes import (
     noise_invariant_regime_loss,
     remix_loss,
     semi_loss,
-    synonym_matrix,
     weak_loss,
 )
 from tests.conftest import TINY
@@ -120,41 +119,6 @@ def test_weak_loss_adds_the_remix_term_only_when_weighted():
     torch.manual_seed(0)
     with_remix = weak_loss(net, enc, batch, LossWeights(remix=2.0))
     assert (with_remix > plain).all()
-
-
-def test_weak_loss_activity_prior_objects_to_a_muted_clause():
-    net, enc = _model()
-    batch = _batch()
-    unmuted = net.mask_logits
-
-    def mute_second_clause_of_first_part(magnitude, query):
-        """Queries are the 2 captions, then P = 2 clauses per part: index 3 is part 0's second clause."""
-        return unmuted(magnitude, query).index_fill(1, torch.tensor([3]), -50.0)
-
-    net.mask_logits = mute_second_clause_of_first_part
-    torch.manual_seed(0)
-    plain = weak_loss(net, enc, batch, LossWeights())
-    torch.manual_seed(0)
-    with_prior = weak_loss(net, enc, batch, LossWeights(activity=1.0))
-    assert (with_prior - plain > 0.4).all()
-
-
-def test_synonym_matrix_pairs_near_texts_only():
-    emb = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]])
-    near = synonym_matrix(emb, 0.9)
-    assert near.tolist() == [[False, True, False], [True, False, False], [False, False, False]]
-    assert not synonym_matrix(emb, 1.0).any()
-
-
-def test_weak_loss_merges_paraphrases_only_when_asked():
-    net, enc = _model()
-    batch = MixtureBatch(_batch().parts, [["a violin", "a flute"], ["a violin plays", "a tuba"]],
-                         torch.zeros(2, 2, dtype=torch.bool))
-    plain = weak_loss(net, enc, batch, LossWeights())
-    assert torch.equal(weak_loss(net, enc, batch, LossWeights(synonym_cosine=0.0)), plain)
-    assert (weak_loss(net, enc, batch, LossWeights(synonym_cosine=0.7)) < plain).all()
-    with pytest.raises(ValueError, match="synonym_cosine"):
-        LossWeights(synonym_cosine=1.5)
 
 
 def test_semi_loss_uses_supervised_loss_on_single_source_items():
@@ -262,25 +226,9 @@ def test_weak_loss_whitened_semantic_term_ignores_a_clause_filter():
         LossWeights(semantic_whiten=-1.0)
 
 
-def test_weak_loss_exclusion_term_reaches_the_separator_and_is_off_by_default():
-    """exclusion > 0 adds a term scored on what each clause leaves of its part; 0 leaves the paper's loss."""
-    net, enc = _model()
-    batch = _batch()
-    assert torch.equal(weak_loss(net, enc, batch, LossWeights(exclusion=0.0)), weak_loss(net, enc, batch, LossWeights()))
-    only = LossWeights(semantic=0.0, consistency=0.0, reconstruction=0.0, exclusion=1.0, semantic_whiten=40.0)
-    loss = weak_loss(net, enc, batch, only)
-    assert torch.all(loss > 0) and torch.isfinite(loss).all()
-    loss.sum().backward()
-    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
-    assert all(p.grad is None for p in enc.parameters())
-    with pytest.raises(ValueError, match="exclusion"):
-        LossWeights(exclusion=-1.0)
+@pytest.mark.parametrize("retired", ["exclusion", "activity", "synonym_cosine"])
+def test_loss_terms_that_were_not_kept_are_unknown_recipe_keys(retired):
+    from soundsift.training.recipe import RecipeError, parse_recipe
 
-
-def test_what_a_clause_leaves_of_its_part_counts_a_repeated_clause_once():
-    from soundsift.training.regimes import _left_of_parts
-    a, b = torch.rand(4, 3), torch.rand(4, 3)
-    per_part = torch.stack([a, b, a])[None, None]                      # clauses (a, b, a): a padded by cycling
-    left = _left_of_parts(per_part, torch.tensor([[[0.5, 1.0, 0.5]]]))
-    assert left.shape == (1, 3, 4, 3)
-    assert torch.allclose(left[0, 0], b) and torch.allclose(left[0, 1], a) and torch.allclose(left[0, 2], b)
+    with pytest.raises(RecipeError, match=retired):
+        parse_recipe({"regime": "weak", "data": {"corpora": ["c"]}, "loss": {retired: 1.0}})

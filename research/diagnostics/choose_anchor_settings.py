@@ -6,7 +6,7 @@ The dev paraphrases below are disjoint from the evaluation paraphrases in
 (temperature, weight) it prints zero-shot top-1 over the class prompts and the mean
 paraphrase accuracy (scored as the report scores paraphrases).
 
-    python scripts/choose_anchor_settings.py --weights RUN/encoder --corpus DIR [--corpus DIR ...]
+    python -m research.diagnostics.choose_anchor_settings --weights RUN/encoder --corpus DIR [--corpus DIR ...]
 """
 from __future__ import annotations
 

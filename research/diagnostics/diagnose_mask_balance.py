@@ -1,6 +1,6 @@
 """How much of a queried source a separator passes, and how much of the other source, on a test set.
 
-Usage: python scripts/diagnose_mask_balance.py MODEL_DIR TESTSET [LIMIT] [--confusion]
+Usage: python -m research.diagnostics.diagnose_mask_balance MODEL_DIR TESTSET [LIMIT] [--confusion]
 (LIMIT mixtures, default 60).  For every stem, queried as the evaluation queries it ("the sound
 of ..."), prints the energy-weighted mean mask over the bins its own source dominates
 (|S| > 3 |other|) and over the bins the other source dominates, and the energy histogram of the

@@ -1,9 +1,8 @@
 """How well the frozen encoder tells clause separations apart (L_CNT), against the true sources.
 
-Usage: python scripts/diagnose_semantic_loss.py K CORPUS [MODEL_DIR] [--synonym-cosine C] [--whiten DB] [--colour]
-       [--quiet DB ...] [--remainder G ...]
-(K sources per part; no model: untrained; C: score paraphrases as one clause, as ``[loss] synonym_cosine``;
---whiten DB: the encoder hears everything with its long-term spectrum set to its part's by gains
+Usage: python -m research.diagnostics.diagnose_semantic_loss K CORPUS [MODEL_DIR] [--whiten DB] [--colour]
+       [--quiet DB ...]
+(K sources per part; no model: untrained; --whiten DB: the encoder hears everything with its long-term spectrum set to its part's by gains
 of at most DB, as ``[loss] semantic_whiten``)
 Prints cross-entropy and accuracy of the true sources, of hedged sources (each source plus
 the whole of its part, halved), of the parts, and of the model's clause separations against
@@ -13,8 +12,6 @@ time-invariant per-bin gain (at most 1, 40 dB range; 80 Adam steps) that best ma
 encoder hear its clause, and that gain's SDR against the true source (scale-invariant), to
 show whether L_CNT can be met without separating anything.  --quiet DB (repeatable) adds the
 true sources turned down by DB ("quiet-DB"), to show how much of a clause's level the encoder hears.
---remainder G (repeatable) adds "remainder-G": ``[loss] exclusion`` (CE column; acc: how often the
-remainder is still heard as its clause) of what a clause passing G of its source leaves of its part.
 """
 import argparse
 from pathlib import Path
@@ -36,11 +33,9 @@ parser = argparse.ArgumentParser()
 parser.add_argument("k", type=int)
 parser.add_argument("corpus", type=Path)
 parser.add_argument("model", nargs="?")
-parser.add_argument("--synonym-cosine", type=float, default=0.0)
 parser.add_argument("--whiten", type=float, default=0.0, metavar="DB")
 parser.add_argument("--colour", action="store_true")
 parser.add_argument("--quiet", type=float, action="append", default=[], metavar="DB")
-parser.add_argument("--remainder", type=float, action="append", default=[], metavar="G")
 args = parser.parse_args()
 k, corpus, model = args.k, args.corpus, args.model
 row = next(r for r in ROWS if r.name == f"weak-{k}")
@@ -67,16 +62,14 @@ def heard(spec, parts):
     return istft(spec, stft_cfg.n_fft, stft_cfg.hop_length, samples)
 
 
-def scores(spec, parts, texts, score=losses.semantic_loss):
-    """Per-item L_CNT (or ``score``, with gradients) against the distinct texts, and what it was computed from."""
+def scores(spec, parts, texts):
+    """Per-item L_CNT (with gradients) against the distinct texts, and what it was computed from."""
     a = enc.encode_audio(heard(spec, parts), sr)
     distinct = list(dict.fromkeys(texts))
     with torch.no_grad():
         t = enc.encode_text(distinct)
     tg = torch.tensor([distinct.index(x) for x in texts])
-    none = torch.zeros(len(distinct), len(distinct), dtype=torch.bool)
-    synonyms = R.synonym_matrix(t, args.synonym_cosine) if args.synonym_cosine > 0 else none
-    return score(a, t, tg, enc.logit_scale, synonyms), a, t, tg, synonyms
+    return losses.semantic_loss(a, t, tg, enc.logit_scale), a, t, tg
 
 
 def coloured(parts, texts):
@@ -99,14 +92,13 @@ def scale_invariant_sdr(est, ref):
     return float(np.mean(10 * np.log10((ref ** 2).sum(-1) / (((ref - alpha * est) ** 2).sum(-1) + 1e-9) + 1e-9)))
 
 
-def ce(waves, parts, texts, score=losses.semantic_loss):
+def ce(waves, parts, texts):
     """Mean L_CNT and accuracy of waves (or STFTs) against the distinct texts, and how many texts."""
     spec = waves if waves.is_complex() else net.spectrogram(waves)
     with torch.no_grad():
-        l, a, t, tg, synonyms = scores(spec, parts, texts, score)
+        l, a, t, tg = scores(spec, parts, texts)
         logits = torch.nn.functional.normalize(a, dim=-1) @ torch.nn.functional.normalize(t, dim=-1).T
-        correct = synonyms[tg] | torch.nn.functional.one_hot(tg, len(t)).bool()
-        acc = correct.gather(1, logits.argmax(-1, keepdim=True)).float().mean()
+        acc = (logits.argmax(-1) == tg).float().mean()
     return l.mean().item(), acc.item(), len(t)
 res = {"oracle": [], "hedged": [], "part": [], "est": [], "est_sdr": []}
 if args.colour:
@@ -134,8 +126,6 @@ for it in range(4):
     res["part"].append(ce(P, P, texts))
     for db in args.quiet:
         res.setdefault(f"quiet-{db:g}", []).append(ce(W * 10 ** (-db / 20), P, texts))
-    for g in args.remainder:
-        res.setdefault(f"remainder-{g:g}", []).append(ce(P - g * W, P, texts, losses.exclusion_loss))
     if args.colour:
         C = coloured(P, texts)
         res["coloured"].append(ce(C, P, texts))

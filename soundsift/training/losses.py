@@ -5,7 +5,7 @@ Reduction over the batch is the trainer's job.  Spectral losses compare magnitud
 L1_W(a, b) = mean(W * |a - b|), W = clamp(log1p |X|, 1e-3, 10) with X the input mixture.
 
 References: Mahmud et al., "Weakly-supervised Audio Separation via Bi-modal Semantic
-Similarity", ICLR 2024 (L_URL, L_CRL, L_CNT and their total); Wisdom et al., "Unsupervised
+Similarity", ICLR 2024 (L_URL, L_CRL, L_CNT); Wisdom et al., "Unsupervised
 Sound Separation Using Mixture Invariant Training", NeurIPS 2020 (MixIT); Dong et al.,
 "CLIPSep", ICLR 2023 (noise invariant training).
 """
@@ -72,77 +72,20 @@ def consistency_loss(
     return reconstruction_loss(combined, refs, weight)
 
 
-def activity_loss(
-    clause_est: torch.Tensor, clause_weights: torch.Tensor, weight: torch.Tensor, floor: float = 0.25
-) -> torch.Tensor:
-    """Clause activity prior: every clause of a part carries at least ``floor`` of an even share.
-
-    Not in the paper.  L_CRL only asks the clause separations of a part to add up to it, so a
-    clause query may pass nothing while another passes the whole part (a dead and a catch-all
-    query); this term objects.  Clause k's share of part n is its W-weighted magnitude over
-    sum_k w_k of them, times the number of distinct clauses D = sum_k w_k (1 at an even
-    split); the penalty is sum_k w_k relu(1 - share_k / floor), summed over parts.  Copies of
-    one clause give one separation, so a caption with one distinct clause costs nothing.
-    Shapes: clause_est (batch, N, P, freq, time); clause_weights (batch, N, P);
-    weight (batch, freq, time) -> (batch,).
-    """
-    _check_clauses("activity_loss", clause_est, clause_weights)
-    if not 0 < floor <= 1:
-        raise ValueError(f"activity_loss: floor = {floor!r}, expected a fraction in (0, 1]")
-    energy = (clause_est * weight[:, None, None]).flatten(3).sum(dim=-1)
-    total = (energy * clause_weights).sum(dim=-1, keepdim=True).clamp_min(1e-8)
-    share = energy / total * clause_weights.sum(dim=-1, keepdim=True)
-    return (clause_weights * F.relu(1.0 - share / floor)).flatten(1).sum(dim=1)
-
-
-def _scored_texts(
-    name: str, audio_emb: torch.Tensor, text_emb: torch.Tensor, targets: torch.Tensor, logit_scale: float,
-    synonyms: torch.Tensor | None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Cosine logits (M, U) of audio against texts, and which texts count as each audio's target (M, U)."""
-    if audio_emb.shape[-1] != text_emb.shape[-1]:
-        raise ValueError(f"{name}: embedding sizes differ, {audio_emb.shape[-1]} vs {text_emb.shape[-1]}")
-    logits = logit_scale * F.normalize(audio_emb, dim=-1) @ F.normalize(text_emb, dim=-1).T
-    positive = F.one_hot(targets, text_emb.shape[0]).bool()
-    if synonyms is None:
-        return logits, positive
-    if synonyms.shape != (text_emb.shape[0], text_emb.shape[0]):
-        raise ValueError(f"{name}: synonyms {tuple(synonyms.shape)} is not (U, U) for U = {text_emb.shape[0]}")
-    return logits, positive | synonyms[targets]
-
-
 def semantic_loss(
-    audio_emb: torch.Tensor, text_emb: torch.Tensor, targets: torch.Tensor, logit_scale: float,
-    synonyms: torch.Tensor | None = None,
+    audio_emb: torch.Tensor, text_emb: torch.Tensor, targets: torch.Tensor, logit_scale: float
 ) -> torch.Tensor:
     """L_CNT: cross-entropy pulling each separation's audio embedding to its own clause.
 
-    Each of the M separations is scored against the U distinct clause texts of the batch;
-    ``targets[m]`` is the index of separation m's clause.  ``synonyms`` (U, U), boolean:
-    texts that name the same sound ("a violin", "a violin plays"); the probability of all of
-    a clause's synonyms counts as correct, so paraphrases are not pushed apart as negatives.
+    Each of the M separations is scored (cosine times ``logit_scale``) against the U distinct
+    clause texts of the batch; ``targets[m]`` is the index of separation m's clause.
     Gradients flow into ``audio_emb`` (and from there, through the frozen encoder, into the
     separator).  Shapes: audio_emb (M, D), text_emb (U, D), targets (M,) -> (M,).
     """
-    logits, positive = _scored_texts("semantic_loss", audio_emb, text_emb, targets, logit_scale, synonyms)
-    return logits.logsumexp(dim=-1) - logits.masked_fill(~positive, float("-inf")).logsumexp(dim=-1)
-
-
-def exclusion_loss(
-    audio_emb: torch.Tensor, text_emb: torch.Tensor, targets: torch.Tensor, logit_scale: float,
-    synonyms: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """-log(1 - p): each audio must *not* be heard as its target text (or the target's synonyms).
-
-    Not in the paper.  Scored on what a clause separation leaves of its part (the part's
-    other clauses): a clause that passes only part of its source leaves the rest there, and
-    the encoder hears it even where it cannot hear how loud the clause itself is.
-    Same inputs as :func:`semantic_loss`; shapes: audio_emb (M, D), text_emb (U, D), targets (M,) -> (M,).
-    An audio whose every text is a target has nothing else to be heard as and scores 0.
-    """
-    logits, positive = _scored_texts("exclusion_loss", audio_emb, text_emb, targets, logit_scale, synonyms)
-    others = logits.masked_fill(positive, -1e4).logsumexp(dim=-1)    # finite: no NaN gradient where none is left
-    return (logits.logsumexp(dim=-1) - others) * (~positive).any(dim=-1)
+    if audio_emb.shape[-1] != text_emb.shape[-1]:
+        raise ValueError(f"semantic_loss: embedding sizes differ, {audio_emb.shape[-1]} vs {text_emb.shape[-1]}")
+    logits = logit_scale * F.normalize(audio_emb, dim=-1) @ F.normalize(text_emb, dim=-1).T
+    return logits.logsumexp(dim=-1) - logits.gather(1, targets[:, None]).squeeze(1)
 
 
 def match_long_term_spectrum(magnitude: torch.Tensor, reference: torch.Tensor, max_gain_db: float) -> torch.Tensor:
@@ -155,18 +98,6 @@ def match_long_term_spectrum(magnitude: torch.Tensor, reference: torch.Tensor, m
     """
     gain = reference / magnitude.mean(dim=-1).clamp_min(1e-8)
     return magnitude * gain.clamp(max=10 ** (max_gain_db / 20))[..., None]
-
-
-def paper_total(semantic: torch.Tensor, consistency: torch.Tensor, reconstruction: torch.Tensor) -> torch.Tensor:
-    """The official weighting: L = 0.5 L_CNT + 5 (L_CRL + L_URL)."""
-    return 0.5 * semantic + 5.0 * (consistency + reconstruction)
-
-
-def semi_supervised_total(
-    supervised: torch.Tensor, weak: torch.Tensor, lambda_s: float = 1.0, lambda_u: float = 1.0
-) -> torch.Tensor:
-    """L = lambda_s L_sup + lambda_u L_weak, for batches that mix single sources and mixtures."""
-    return lambda_s * supervised + lambda_u * weak
 
 
 def neg_snr(est: torch.Tensor, ref: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:

@@ -82,27 +82,17 @@ class LossWeights:
     """Weights of the loss terms (defaults: the official code's 0.5 L_CNT + 5 (L_CRL + L_URL)).
 
     ``remix`` > 0 adds a self-training term to the weak loss (not in the paper; :func:`remix_loss`).
-    ``activity`` > 0 adds the clause activity prior to it (not in the paper; :func:`losses.activity_loss`).
-    ``synonym_cosine`` > 0: clause texts whose text embeddings are at least this close in
-    cosine name the same sound for L_CNT (:func:`synonym_matrix`); 0 (off) = identical texts only.
     ``semantic_whiten`` > 0 (not in the paper): L_CNT hears each clause separation with its
     long-term spectrum set to its part's, by gains of at most this many dB
     (:func:`losses.match_long_term_spectrum`), so that colouring the part towards a clause's
     timbre no longer satisfies the encoder; 0 (off) = the separations as they are.
-    ``exclusion`` > 0 (not in the paper) weights a term that asks what each clause separation
-    leaves of its part (the part's other clauses) not to be heard as its clause
-    (:func:`losses.exclusion_loss`): the encoder hears a source turned down by 20 dB much as at
-    its own level, so a clause that passes only some of its source is caught by what it leaves.
     """
 
     semantic: float = 0.5
     consistency: float = 5.0
     reconstruction: float = 5.0
     remix: float = 0.0
-    activity: float = 0.0
-    synonym_cosine: float = 0.0
     semantic_whiten: float = 0.0
-    exclusion: float = 0.0
     clauses: int = 2
     lambda_s: float = 1.0
     lambda_u: float = 1.0
@@ -113,8 +103,6 @@ class LossWeights:
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ValueError(f"{f.name} = {value!r}: expected a number >= 0")
-            if f.name == "synonym_cosine" and value > 1:
-                raise ValueError(f"synonym_cosine = {value!r}: expected a cosine in [0, 1]")
             if f.name == "clauses":
                 if value != int(value) or value < 1:
                     raise ValueError(f"clauses = {value!r}: expected a whole number >= 1")
@@ -264,22 +252,10 @@ def resynthesise(network: SeparatorNetwork, spec: Spectra, mags: torch.Tensor, l
     return waves.reshape(*mags.shape[:2], length)
 
 
-def synonym_matrix(text_emb: torch.Tensor, min_cosine: float) -> torch.Tensor:
-    """(U, U) boolean: texts whose embeddings' cosine is at least ``min_cosine`` (no self-pairs).
-
-    Weak supervision has texts, not classes: paraphrases of one sound ("a violin", "the
-    sound of a violin") sit close in the text tower, different sounds apart.
-    """
-    unit_emb = unit(text_emb)
-    near = unit_emb @ unit_emb.T >= min_cosine
-    return near & ~torch.eye(len(text_emb), dtype=torch.bool, device=text_emb.device)
-
-
 def _semantic(network: SeparatorNetwork, encoder: QueryEncoder, spec: Spectra, clause_est: torch.Tensor,
-              clauses: list[list[str]], length: int, synonym_cosine: float,
-              score: Callable[..., torch.Tensor] = losses.semantic_loss) -> torch.Tensor:
-    """L_CNT per item (or another ``score`` of the same inputs): clause separations, resynthesised
-    with the mixture phase, vs clause texts.  Shapes: clause_est (B, Q, F, T) -> (B, Q)."""
+              clauses: list[list[str]], length: int) -> torch.Tensor:
+    """L_CNT per item: clause separations, resynthesised with the mixture phase, vs clause texts.
+    Shapes: clause_est (B, Q, F, T) -> (B, Q)."""
     b, q = clause_est.shape[:2]
     waves = resynthesise(network, spec, clause_est, length).flatten(0, 1)
     audio_emb = encoder.encode_audio(waves, network.config.stft.sample_rate)
@@ -288,25 +264,15 @@ def _semantic(network: SeparatorNetwork, encoder: QueryEncoder, spec: Spectra, c
     with torch.no_grad():
         text_emb = encoder.encode_text(distinct).to(audio_emb.device)
     targets = torch.tensor([distinct.index(t) for t in flat], device=audio_emb.device)
-    synonyms = synonym_matrix(text_emb, synonym_cosine) if synonym_cosine > 0 else None
-    return score(audio_emb, text_emb, targets, encoder.logit_scale, synonyms).reshape(b, q)
+    return losses.semantic_loss(audio_emb, text_emb, targets, encoder.logit_scale).reshape(b, q)
 
 
-def _hearing(spec: Spectra, weights: LossWeights) -> Callable[[torch.Tensor], torch.Tensor]:
+def _heard(spec: Spectra, weights: LossWeights, mags: torch.Tensor) -> torch.Tensor:
     """What L_CNT hears of clause magnitudes (B, N*P, F, T): as they are, or whitened to their parts'."""
     if weights.semantic_whiten <= 0:
-        return lambda mags: mags
+        return mags
     part_spectrum = spec.part_mags.mean(dim=-1).repeat_interleave(weights.clauses, dim=1)
-    return lambda mags: losses.match_long_term_spectrum(mags, part_spectrum, weights.semantic_whiten)
-
-
-def _left_of_parts(per_part: torch.Tensor, clause_w: torch.Tensor) -> torch.Tensor:
-    """What each clause separation leaves of its part: the part's other clauses, repeats counted once.
-
-    Shapes: per_part (B, N, P, F, T), clause_w (B, N, P) -> (B, N*P, F, T).
-    """
-    combined = (per_part * clause_w[..., None, None]).sum(dim=2, keepdim=True)
-    return (combined - per_part).clamp_min(0).flatten(1, 2)
+    return losses.match_long_term_spectrum(mags, part_spectrum, weights.semantic_whiten)
 
 
 def weak_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBatch,
@@ -324,17 +290,8 @@ def weak_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBa
     per_part = clause_est.reshape(b, n, weights.clauses, *est.shape[-2:])
     crl = losses.consistency_loss(per_part, clause_w, spec.part_mags, spec.weight)
     length = batch.parts.shape[-1]
-    hear = _hearing(spec, weights)
-    cnt = _semantic(network, encoder, spec, hear(clause_est), clause_texts, length, weights.synonym_cosine)
+    cnt = _semantic(network, encoder, spec, _heard(spec, weights, clause_est), clause_texts, length)
     total = weights.semantic * cnt.mean(dim=1) + weights.consistency * crl + weights.reconstruction * url
-    if weights.exclusion > 0:
-        left = hear(_left_of_parts(per_part, clause_w))
-        exc = _semantic(network, encoder, spec, left, clause_texts, length, weights.synonym_cosine, losses.exclusion_loss)
-        several = torch.tensor([[len(set(wc.clauses)) > 1 for wc in item for _ in wc.clauses] for item in split],
-                               device=exc.device)
-        total = total + weights.exclusion * (exc * several).mean(dim=1)
-    if weights.activity > 0:
-        total = total + weights.activity * losses.activity_loss(per_part, clause_w, spec.weight)
     if weights.remix > 0 and n > 1:
         per_part_texts = [[list(wc.clauses) for wc in item] for item in split]
         total = total + weights.remix * remix_loss(network, encoder, per_part, per_part_texts)

@@ -1,6 +1,9 @@
 """``python -m research`` runs from a source checkout; the product command no longer carries the lab's commands."""
 from __future__ import annotations
 
+import ast
+import importlib
+import importlib.util
 import re
 import subprocess
 import sys
@@ -37,3 +40,15 @@ def test_the_soundsift_command_has_no_lab_commands(argv, capsys):
         build_parser().parse_args(argv)
     assert exit_info.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("script", sorted(p.stem for p in (ROOT / "research" / "diagnostics").glob("[!_]*.py")))
+def test_diagnostic_scripts_import_names_that_exist(script):
+    """The diagnostics run only by hand; this keeps them in step with the modules they use."""
+    tree = ast.parse((ROOT / "research" / "diagnostics" / f"{script}.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module.split(".")[0] in ("soundsift", "research"):
+            module = importlib.import_module(node.module)
+            for alias in node.names:
+                assert hasattr(module, alias.name) or importlib.util.find_spec(f"{node.module}.{alias.name}"), \
+                    f"{script}: {node.module}.{alias.name} does not exist"

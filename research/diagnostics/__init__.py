@@ -1,0 +1,1 @@
+"""One-off measurements behind the training choices; each runs as ``python -m research.diagnostics.NAME``."""
