@@ -93,3 +93,15 @@ def test_default_model_knows_its_sounds_and_paraphrases_but_not_unrelated_words(
     for query in UNKNOWN:
         confidence = separator.query_confidence(query)
         assert confidence is not None and confidence.known is False, (query, confidence)
+
+
+def test_plugin_host_stages_expose_the_confidence_of_their_queries() -> None:
+    from soundsift.plugin_host import StemChains, TextSeparate
+
+    stage = TextSeparate("qwertyuiop", model=str(DEFAULT), engine="onnx")
+    assert stage.query_confidence is not None and stage.query_confidence.known is False
+    stage.query = "a person talking"
+    assert stage.query_confidence is not None and stage.query_confidence.known
+    chains = StemChains({"violin": [], "vocals": []}, model=str(DEFAULT), engine="onnx")
+    known = {query: c.known for query, c in chains.query_confidences.items() if c is not None}
+    assert known == {"violin": True, "vocals": False}

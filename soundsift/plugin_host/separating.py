@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from soundsift.confidence import QueryConfidence
 from soundsift.errors import InvalidArgumentError
 from soundsift.model.chunked import SegmentPlan
 from soundsift.plugin_host.models import check_engine, load_separator, separate_segment
@@ -86,6 +87,13 @@ class SeparatingStage(Stage):
     def separator(self) -> Any:
         """The loaded model (loaded on first use, and shared by stages with the same settings)."""
         return load_separator(self.model, self.engine, self.device)
+
+    @property
+    def query_confidences(self) -> dict[str, QueryConfidence | None]:
+        """How well the model knows each text query (:mod:`soundsift.confidence`; None where the model
+        records no vocabulary); audio queries are left out.  Loads the model on first use."""
+        separator = self.separator()
+        return {q: separator.query_confidence(q) for q in self._queries() if isinstance(q, str)}
 
     def reset(self) -> None:
         super().reset()

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from soundsift.confidence import QueryConfidence
 from soundsift.errors import InvalidArgumentError
 from soundsift.plugin_host.models import load_separator
 from soundsift.plugin_host.separating import SeparatingStage
@@ -91,6 +92,11 @@ class TextSeparate(SeparatingStage):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
             raise InvalidArgumentError(f"gain_db must be a number of decibels, got {value!r}")
         self._gain_db = float(value)
+
+    @property
+    def query_confidence(self) -> QueryConfidence | None:
+        """How well the model knows the text query (None for an audio query or a model without vocabulary)."""
+        return self.query_confidences.get(self.query) if isinstance(self.query, str) else None
 
     def _queries(self) -> list[QueryLike]:
         return [self.query]
