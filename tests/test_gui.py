@@ -23,7 +23,7 @@ from PyQt6.QtWidgets import QApplication
 
 from soundsift.gui.export import ExportRequest
 from soundsift.gui.jobs import JobState, ModelChoice
-from soundsift.gui.loader import NO_DEFAULT_MODEL, load_separator
+from soundsift.gui.loader import NO_DEFAULT_MODEL, load_choice
 from soundsift.gui.settings import AppSettings, load_history, load_settings, open_store, save_settings
 from soundsift.gui.settings_dialog import MODEL_FOLDER, SettingsDialog
 from soundsift.gui.stem_row import stem_mime_data
@@ -353,7 +353,7 @@ def test_separates_on_the_onnx_engine(qtbot, keep, store, tmp_path):
     engines: list[str] = []
 
     def loader(choice: ModelChoice) -> SegmentSeparator:
-        separator = load_separator(choice)
+        separator = load_choice(choice)
         engines.append(type(separator).__name__)
         return separator
 

@@ -166,8 +166,8 @@ def test_export_dialog_reads_back_the_choices(qtbot, tmp_path):
 def test_loader_hands_model_engine_and_device_to_load_model(monkeypatch, tiny_model):
     calls: list[tuple] = []
     monkeypatch.setattr("soundsift.load_model", lambda name, device, engine: calls.append((name, device, engine)))
-    loader.load_separator(ModelChoice("default", "onnx", "cpu"))
-    loader.load_separator(ModelChoice(str(tiny_model), "torch", "auto"))
+    loader.load_choice(ModelChoice("default", "onnx", "cpu"))
+    loader.load_choice(ModelChoice(str(tiny_model), "torch", "auto"))
     assert calls == [(None, "cpu", "onnx"), (str(tiny_model), "auto", "torch")]
 
 
@@ -177,7 +177,7 @@ def test_model_problem_names_what_is_wrong(tiny_model, tmp_path):
     assert "no such model directory" in loader.model_problem(str(tmp_path / "gone"))
     assert "unknown model 'nope'" in loader.model_problem("nope")
     with pytest.raises(NoDefaultModelError, match="Open Settings"):
-        loader.load_separator(ModelChoice("default", "auto", "cpu"))
+        loader.load_choice(ModelChoice("default", "auto", "cpu"))
 
 
 def test_worker_reports_each_file_and_survives_unexpected_errors(qtbot, tiny_model, tmp_path):

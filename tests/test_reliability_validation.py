@@ -226,3 +226,80 @@ def test_laion_refusal_names_the_reason_without_torchs_advice(tmp_path: Path, pa
     assert "weights_only" not in message and "add_safe_globals" not in message
     assert f"{path}: cannot be read as weights only (it refers to " in message
     assert any(name in message for name in refused)
+
+
+# config.json of a model
+
+
+def hostile_copy(model: Path, tmp_path: Path, section: str, key: str, value: object) -> Path:
+    """A copy of ``model`` whose config.json sets ``section.key`` to ``value``."""
+    import json
+    import shutil
+
+    target = shutil.copytree(model, tmp_path / "hostile")
+    config = json.loads((target / "config.json").read_text())
+    config[section][key] = value
+    (target / "config.json").write_text(json.dumps(config))
+    return target
+
+
+@pytest.mark.parametrize(("section", "key", "value", "message"), [
+    ("network", "max_channels", 10**9, r"config.network.max_channels must be from 1 to 1024, got 1000000000"),
+    ("network", "depth", 1000, r"config.network.depth must be from 1 to 10, got 1000"),
+    ("network", "depth", "six", r"config.network.depth must be a whole number, got 'six'"),
+    ("network", "base_channels", 16.5, r"config.network.base_channels must be a whole number, got 16.5"),
+    ("network", "late_fusion", "yes", r"config.network.late_fusion must be true or false, got 'yes'"),
+    ("network", "decoder_width", 0, r"config.network.decoder_width must be from 0.001 to 1, got 0"),
+    ("stft", "n_fft", -1, r"config.stft.n_fft must be from 16 to 16384, got -1"),
+    ("stft", "hop_length", 4096, r"config.stft.hop_length must be at most n_fft \(1022\), got 4096"),
+    ("stft", "sample_rate", 10**12, r"config.stft.sample_rate must be from 8000 to 192000"),
+    ("encoder", "options", "compact", r"config.encoder.options must be a mapping, got 'compact'"),
+    ("encoder", "name", 7, r"config.encoder.name must be text, got 7"),
+])
+def test_hostile_config_is_refused_before_anything_is_built(
+    tiny_model: Path, tmp_path: Path, section: str, key: str, value: object, message: str
+) -> None:
+    from soundsift.errors import CheckpointError
+    from soundsift.model.checkpoint import load_checkpoint
+
+    model = hostile_copy(tiny_model, tmp_path, section, key, value)
+    with pytest.raises(CheckpointError, match=rf"^{model / 'config.json'}: {message}"):
+        load_checkpoint(model)
+
+
+def test_hostile_config_is_one_line_from_the_cli(tiny_model: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    model = hostile_copy(tiny_model, tmp_path, "network", "max_channels", 10**9)
+    src = tmp_path / "in.wav"
+    soundfile.write(src, np.zeros(SR, np.float32), SR)
+    assert main(["separate", str(src), "-q", "rain", "--model", str(model), "-o", str(tmp_path / "out")]) == 1
+    assert "max_channels must be from 1 to 1024" in one_error_line(capsys)
+
+
+def test_config_of_a_huge_network_with_small_weights_is_refused_before_allocating(tiny_model: Path,
+                                                                                   tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from soundsift.errors import CheckpointError
+    from soundsift.model.checkpoint import load_checkpoint
+
+    model = shutil.copytree(tiny_model, tmp_path / "huge")
+    config = json.loads((model / "config.json").read_text())
+    config["network"].update(base_channels=512, max_channels=1024, depth=8, blocks_per_level=4)  # ~1.5 G parameters
+    (model / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="weights do not match config.json"):
+        load_checkpoint(model)
+
+
+def test_weight_shape_mismatch_is_summarised_in_one_line(tiny_model: Path, tmp_path: Path) -> None:
+    from soundsift.errors import CheckpointError
+    from soundsift.model.checkpoint import load_checkpoint
+
+    model = hostile_copy(tiny_model, tmp_path, "network", "base_channels", 8)  # same tensors, other shapes
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint(model)
+    message = str(caught.value)
+    assert "\n" not in message and len(message) < 400
+    assert message.startswith(f"{model / 'model.safetensors'}: weights do not match config.json (tensors: ")
+    assert "of another shape, e.g. " in message and "where the config makes (" in message

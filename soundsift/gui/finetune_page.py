@@ -43,13 +43,13 @@ CAPTION_SOURCES = (
 
 def _base_models() -> list[str]:
     """Names of the installed models (the default first)."""
-    from soundsift.model.store import list_models
+    from soundsift.model.store import DEFAULT_MODEL, list_models
 
     try:
         names = [e.name for e in list_models()]
     except OSError:
         names = []
-    return sorted(set(names) | {"default"}, key=lambda n: (n != "default", n))
+    return sorted(set(names) | {DEFAULT_MODEL}, key=lambda n: (n != DEFAULT_MODEL, n))
 
 
 class FinetunePage(QWidget):

@@ -6,9 +6,8 @@ from pathlib import Path
 import soundsift
 from soundsift.errors import NoDefaultModelError, SoundsiftError
 from soundsift.gui.jobs import ModelChoice
-from soundsift.gui.settings import DEFAULT_MODEL
 from soundsift.model import read_config
-from soundsift.model.store import resolve_model
+from soundsift.model.store import DEFAULT_MODEL, resolve_model
 from soundsift.separation import SegmentSeparator
 
 NO_DEFAULT_MODEL = (
@@ -17,7 +16,7 @@ NO_DEFAULT_MODEL = (
 )
 
 
-def load_separator(choice: ModelChoice) -> SegmentSeparator:
+def load_choice(choice: ModelChoice) -> SegmentSeparator:
     """Load the chosen model on the chosen engine and device; raises SoundsiftError with a one-line message."""
     name = None if choice.model == DEFAULT_MODEL else choice.model
     try:

@@ -79,10 +79,9 @@ def run_self_test(report: Callable[[str], None] = print) -> int:
         from soundsift.audio import read_audio, write_audio
         from soundsift.engines import torch_installed
         from soundsift.gui.jobs import ModelChoice
-        from soundsift.gui.loader import load_separator
-        from soundsift.gui.settings import DEFAULT_MODEL
+        from soundsift.gui.loader import load_choice
         from soundsift.gui.window import MainWindow
-        from soundsift.model.store import resolve_model
+        from soundsift.model.store import DEFAULT_MODEL, resolve_model
         from soundsift.presets import read_preset
         from soundsift.separation import REST, SeparationOptions
 
@@ -101,7 +100,7 @@ def run_self_test(report: Callable[[str], None] = print) -> int:
             queries = preset.query.queries
             report(f"soundsift {soundsift.__version__}; model {resolve_model(None)}; torch installed: "
                    f"{torch_installed()}")
-            separator = load_separator(ModelChoice(DEFAULT_MODEL, "auto", "cpu"))
+            separator = load_choice(ModelChoice(DEFAULT_MODEL, "auto", "cpu"))
             loaded = time.perf_counter()
             report(f"model loaded on {type(separator).__name__} in {loaded - ready:.2f} s")
             audio = builtin_clip()

@@ -9,10 +9,10 @@ from PyQt6.QtCore import QSettings, QStandardPaths
 
 from soundsift.audio import BIT_DEPTHS, WRITE_FORMATS
 from soundsift.engines import ENGINES
+from soundsift.model.store import DEFAULT_MODEL
 from soundsift.separation import MODES
 
 DEVICES = ("auto", "cpu", "cuda")
-DEFAULT_MODEL = "default"
 HISTORY_KEY = "history/queries"
 HISTORY_LIMIT = 100
 

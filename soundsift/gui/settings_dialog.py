@@ -20,9 +20,9 @@ from PyQt6.QtWidgets import (
 
 from soundsift.engines import ENGINES, nvidia_driver_present
 from soundsift.errors import SoundsiftError
-from soundsift.gui.settings import DEFAULT_MODEL, DEVICES, AppSettings
+from soundsift.gui.settings import DEVICES, AppSettings
 from soundsift.gui.widgets import BIT_DEPTHS, FORMATS, choice_box, link_format_and_depth, row
-from soundsift.model.store import list_models
+from soundsift.model.store import DEFAULT_MODEL, list_models
 
 MODEL_FOLDER = "\0folder"
 ENGINE_LABELS = {"auto": "Automatic", "torch": "PyTorch", "onnx": "ONNX Runtime"}

@@ -42,7 +42,7 @@ from soundsift.errors import SoundsiftError
 from soundsift.gui import dialogs
 from soundsift.gui.export import ExportRequest
 from soundsift.gui.jobs import Job, JobRequest, JobState, ModelChoice, StemResult
-from soundsift.gui.loader import load_separator, model_description, model_problem, model_title
+from soundsift.gui.loader import load_choice, model_description, model_problem, model_title
 from soundsift.gui.messages import in_app_words
 from soundsift.gui.outputs import occupied_track_folders
 from soundsift.gui.preset_menu import PresetButton
@@ -80,7 +80,7 @@ def fit_to_screen(window: QWidget, width: int, height: int) -> tuple[int, int]:
 class MainWindow(QMainWindow):
     """The app's one window; ``store`` holds settings and history (tests pass a temporary one)."""
 
-    def __init__(self, store: QSettings, loader: Loader = load_separator) -> None:
+    def __init__(self, store: QSettings, loader: Loader = load_choice) -> None:
         super().__init__()
         self.store = store
         self.settings = load_settings(store)

@@ -18,7 +18,7 @@ from PyQt6.QtCore import QObject, QThread, pyqtSignal
 from soundsift.audio import read_audio
 from soundsift.errors import AudioError, SeparationCancelled, SoundsiftError
 from soundsift.gui.jobs import ORIGINAL, JobRequest, JobState, ModelChoice, StemResult, unexpected_problem
-from soundsift.gui.loader import load_separator
+from soundsift.gui.loader import load_choice
 from soundsift.gui.preview import make_preview
 from soundsift.separation import SegmentSeparator
 
@@ -40,7 +40,7 @@ class SeparationWorker(QThread):
     job_failed = pyqtSignal(int, str)
     job_cancelled = pyqtSignal(int)
 
-    def __init__(self, loader: Loader = load_separator, parent: QObject | None = None) -> None:
+    def __init__(self, loader: Loader = load_choice, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._loader = loader
         self._pending: collections.deque[JobRequest] = collections.deque()

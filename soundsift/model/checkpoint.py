@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from soundsift.errors import CheckpointError
+from soundsift.model.config import ModelConfig
 from soundsift.model.encoders import QueryEncoder, build_encoder
 from soundsift.model.model_dir import CONFIG_FILE, WEIGHTS_FILE, model_dir, read_config
 from soundsift.model.network import SeparatorNetwork, build_network
@@ -72,36 +73,58 @@ def load_checkpoint(
     if encoder_options:
         spec = dataclasses.replace(spec, options={**spec.options, **encoder_options})
     encoder = build_encoder(spec)
-    network = build_network(config, encoder.dim, encoder.token_dim)
-    state = _load_weights(directory / WEIGHTS_FILE)
-    missing, unexpected = _key_mismatch(network, state)
-    if missing or unexpected:
-        raise CheckpointError(
-            f"{directory / WEIGHTS_FILE}: weights do not match config.json "
-            f"(missing {missing[:3]}{'...' if len(missing) > 3 else ''}, "
-            f"unexpected {unexpected[:3]}{'...' if len(unexpected) > 3 else ''})"
-        )
-    try:
-        network.load_state_dict(state)
-    except RuntimeError as exc:
-        raise CheckpointError(f"{directory / WEIGHTS_FILE}: weights do not match config.json ({exc})") from None
+    weights = directory / WEIGHTS_FILE
+    _check_fit(weights, _stored_shapes(weights), _config_shapes(config, encoder))
+    network = build_network(config, encoder.dim, encoder.token_dim)  # allocates only what the file holds
+    network.load_state_dict(_load_weights(weights))
     network.eval()
     return network.to(device), encoder.to(device)
 
 
-def _load_weights(path: Path) -> dict[str, torch.Tensor]:
+def _refuse_pickles(path: Path) -> None:
     if not path.is_file():
         raise CheckpointError(f"{path.parent}: no {WEIGHTS_FILE}")
     with path.open("rb") as fh:
         head = fh.read(4)
     if head.startswith(_PICKLE_MAGIC):
         raise CheckpointError(f"{path}: holds a pickle payload, which is refused; weights must be safetensors")
+
+
+def _stored_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """The tensor shapes a weights file holds, from its header (no tensor is read)."""
+    _refuse_pickles(path)
     try:
-        return load_file(str(path))
+        with safe_open(str(path), framework="pt") as f:
+            return {key: tuple(f.get_slice(key).get_shape()) for key in f.keys()}  # noqa: SIM118 - safe_open is not iterable
     except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"{path}: not a valid safetensors file ({exc})") from None
 
 
-def _key_mismatch(network: SeparatorNetwork, state: dict[str, torch.Tensor]) -> tuple[list[str], list[str]]:
-    expected = set(network.state_dict())
-    return sorted(expected - set(state)), sorted(set(state) - expected)
+def _config_shapes(config: ModelConfig, encoder: QueryEncoder) -> dict[str, tuple[int, ...]]:
+    """The tensor shapes the network of ``config`` has, from a build on the meta device (nothing allocated)."""
+    with torch.device("meta"):
+        network = build_network(config, encoder.dim, encoder.token_dim)
+    return {key: tuple(value.shape) for key, value in network.state_dict().items()}
+
+
+def _check_fit(path: Path, stored: dict[str, tuple[int, ...]], expected: dict[str, tuple[int, ...]]) -> None:
+    """Refuse weights that do not fit the config, in one line: how many tensors differ and the first of each kind."""
+    missing = sorted(set(expected) - set(stored))
+    unexpected = sorted(set(stored) - set(expected))
+    reshaped = sorted(k for k in set(stored) & set(expected) if stored[k] != expected[k])
+    problems = [f"{len(keys)} {kind}, e.g. {keys[0]}" for kind, keys in (("missing", missing),
+                                                                          ("unexpected", unexpected)) if keys]
+    if reshaped:
+        key = reshaped[0]
+        problems.append(f"{len(reshaped)} of another shape, e.g. {key} is {stored[key]} where the config makes "
+                        f"{expected[key]}")
+    if problems:
+        raise CheckpointError(f"{path}: weights do not match config.json (tensors: {'; '.join(problems)})")
+
+
+def _load_weights(path: Path) -> dict[str, torch.Tensor]:
+    _refuse_pickles(path)
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path}: not a valid safetensors file ({exc})") from None

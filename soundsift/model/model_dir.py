@@ -38,4 +38,4 @@ def read_config(directory: str | Path) -> ModelConfig:
         raise CheckpointError(f"{path.parent}: no {CONFIG_FILE}; not a soundsift model directory") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CheckpointError(f"{path}: unreadable ({exc})") from None
-    return ModelConfig.from_dict(data)
+    return ModelConfig.from_dict(data, str(path))

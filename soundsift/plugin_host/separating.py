@@ -10,7 +10,8 @@ import numpy as np
 from soundsift.confidence import QueryConfidence
 from soundsift.errors import InvalidArgumentError
 from soundsift.model.chunked import SegmentPlan
-from soundsift.plugin_host.models import check_engine, load_separator, separate_segment
+from soundsift.model.store import DEFAULT_MODEL
+from soundsift.plugin_host.models import check_engine, separate_segment, shared_separator
 from soundsift.plugin_host.stage import Stage
 from soundsift.plugin_host.streaming import UNBOUNDED, SegmentStream
 from soundsift.separation import OVERLAP, SEGMENT_SECONDS, SeparationOptions
@@ -26,7 +27,7 @@ class SeparatingStage(Stage):
 
     def __init__(
         self,
-        model: str | Path = "default",
+        model: str | Path = DEFAULT_MODEL,
         engine: str = "auto",
         device: str = "auto",
         segment_seconds: float = SEGMENT_SECONDS,
@@ -86,7 +87,7 @@ class SeparatingStage(Stage):
 
     def separator(self) -> Any:
         """The loaded model (loaded on first use, and shared by stages with the same settings)."""
-        return load_separator(self.model, self.engine, self.device)
+        return shared_separator(self.model, self.engine, self.device)
 
     @property
     def query_confidences(self) -> dict[str, QueryConfidence | None]:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from soundsift.errors import InvalidArgumentError
+from soundsift.model.store import DEFAULT_MODEL
 from soundsift.plugin_host.align import AlignedSum
 from soundsift.plugin_host.chain import Chain, Processor
 from soundsift.plugin_host.separating import SeparatingStage
@@ -45,7 +46,7 @@ class StemChains(SeparatingStage):
         stems: Mapping[str, Any],
         rest: Any = None,
         gain_db: Mapping[str, float] | None = None,
-        model: str | Path = "default",
+        model: str | Path = DEFAULT_MODEL,
         engine: str = "auto",
         device: str = "auto",
         segment_seconds: float = SEGMENT_SECONDS,

@@ -9,7 +9,8 @@ import numpy as np
 
 from soundsift.confidence import QueryConfidence
 from soundsift.errors import InvalidArgumentError
-from soundsift.plugin_host.models import load_separator
+from soundsift.model.store import DEFAULT_MODEL
+from soundsift.plugin_host.models import shared_separator
 from soundsift.plugin_host.separating import SeparatingStage
 from soundsift.queries import AudioQuery, QueryLike
 from soundsift.separation import MODES, OVERLAP, SEGMENT_SECONDS, check_queries
@@ -45,7 +46,7 @@ class TextSeparate(SeparatingStage):
         query: QueryLike,
         mode: str = "extract",
         gain_db: float = 0.0,
-        model: str | Path = "default",
+        model: str | Path = DEFAULT_MODEL,
         engine: str = "auto",
         device: str = "auto",
         segment_seconds: float = SEGMENT_SECONDS,
@@ -68,7 +69,7 @@ class TextSeparate(SeparatingStage):
     def separator(self) -> Any:
         """The loaded model; an audio query on ``engine="auto"`` takes the torch engine (it has the audio tower)."""
         if isinstance(self.query, AudioQuery) and self.engine == "auto":
-            return load_separator(self.model, "torch", self.device)
+            return shared_separator(self.model, "torch", self.device)
         return super().separator()
 
     @property

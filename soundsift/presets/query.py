@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from soundsift.errors import InvalidArgumentError, PresetError
+from soundsift.model.store import DEFAULT_MODEL
 from soundsift.presets.values import check_keys, check_value
 from soundsift.separation import MODES, REST, check_gain_db, check_queries
 
@@ -61,7 +62,7 @@ class QueryPreset:
             return gains[query]
         return 0.0 if self.mode == "extract" else -math.inf
 
-    def to_chain(self, model: str = "default", engine: str = "auto", device: str = "auto") -> Any:
+    def to_chain(self, model: str = DEFAULT_MODEL, engine: str = "auto", device: str = "auto") -> Any:
         """The preset as one plugin-host processor: a :class:`~soundsift.plugin_host.StemChains` remix.
 
         Extract keeps only the queried sounds (the rest muted); remove keeps the rest and puts

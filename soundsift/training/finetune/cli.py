@@ -6,6 +6,8 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from soundsift.model.store import DEFAULT_MODEL
+
 if TYPE_CHECKING:
     from soundsift.training.finetune.run import FinetuneSettings
 
@@ -32,7 +34,8 @@ def add_finetune_parser(sub: argparse._SubParsersAction) -> None:
                         "auto (zero-shot tags from the compact CLAP), or a manifest .csv/.jsonl with path,caption")
     p.add_argument("--vocabulary", type=Path, default=None, metavar="FILE",
                    help="phrases for --captions auto, one per line (default: the classes soundsift was trained on)")
-    p.add_argument("--base", default="default", metavar="NAME_OR_PATH", help="model to start from (default: default)")
+    p.add_argument("--base", default=DEFAULT_MODEL, metavar="NAME_OR_PATH",
+                   help=f"model to start from (default: {DEFAULT_MODEL})")
     p.add_argument("--steps", type=_positive(int), default=None,
                    help="training steps (default: 500; with --resume, the run's own, or more to extend it)")
     p.add_argument("--batch-size", type=_positive(int), default=4, help="mixtures per step (default: 4)")

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from soundsift.errors import SoundsiftError
+from soundsift.model.store import DEFAULT_MODEL
 from soundsift.training.batches import BatchSource
 from soundsift.training.recipe import DataRecipe
 from soundsift.training.regimes import MixtureBatch
@@ -40,7 +41,7 @@ def find_replay(requested: Sequence[str | Path], base: str) -> tuple[list[Path],
         if absent:
             raise SoundsiftError(f"replay corpus folder(s) without a manifest.jsonl: {', '.join(absent)}")
         return paths, f"replay: {', '.join(str(p) for p in paths)}"
-    if base != "default":
+    if base != DEFAULT_MODEL:
         return [], f"replay: off (no --replay corpus given for base '{base}')"
     corpora = default_replay_corpora()
     present = [p for p in corpora if (p / "manifest.jsonl").is_file()]
