@@ -1,7 +1,6 @@
 """docs/plugin_host.md: its Python, TOML and command-line examples run as written."""
 from __future__ import annotations
 
-import re
 import shlex
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 from soundsift.cli import main
 from soundsift.presets import preset_from_dict
 from tests.conftest import test_signal, write_test_file
+from tests.test_docs import blocks
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -23,7 +23,7 @@ MODEL_LINE = 'MODEL = "path/to/model"'
 
 
 def examples(language: str) -> list[str]:
-    return re.findall(rf"```{language}\n(.*?)```", DOC.read_text(encoding="utf-8"), re.DOTALL)
+    return blocks(DOC, language)
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -1,0 +1,157 @@
+"""README.md and docs/presets.md run as written; every documented command line parses.
+
+Python blocks are executed against a tiny seeded model (``path/to/model`` stands for it). Shell
+lines that call ``soundsift`` or ``python -m research`` in any document, in code blocks or inline
+code, are parsed by the real argument parsers, so a renamed subcommand or option fails here.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import re
+import shlex
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from soundsift.cli import build_parser
+from tests.conftest import test_signal, write_test_file
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+MODEL_PATH = "path/to/model"
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def blocks(doc: Path, language: str) -> list[str]:
+    """The fenced code blocks of ``doc`` in ``language``."""
+    return re.findall(rf"```{language}\n(.*?)```", doc.read_text(encoding="utf-8"), re.DOTALL)
+
+
+def _expand(block: str) -> list[str]:
+    """A block's lines with continuations joined, ``$`` prompts dropped and ``NAME="..."`` variables filled in."""
+    values: dict[str, str] = {}
+    lines = []
+    for line in block.replace("\\\n", " ").splitlines():
+        line = line.removeprefix("$ ")
+        for name, value in values.items():
+            line = line.replace(f"${name}", value)
+        assignment = re.fullmatch(r'\s*([A-Z]\w*)="([^"]*)"\s*(#.*)?', line)
+        if assignment:
+            values[assignment[1]] = assignment[2]
+        lines.append(line)
+    return lines
+
+
+def command_lines(doc: Path) -> tuple[list[str], list[str]]:
+    """Lines of the bash/console blocks, and the inline code spans that start with a command."""
+    text = doc.read_text(encoding="utf-8")
+    lines = [line for block in blocks(doc, "bash") + blocks(doc, "console") for line in _expand(block)]
+    fenced = re.sub(r"```.*?```", "", text, flags=re.DOTALL)
+    inline = [span for span in re.findall(r"`([^`\n]+)`", fenced)
+              if span.startswith(("soundsift ", "python -m research "))]
+    return lines, inline
+
+
+def _argv_runs(line: str) -> list[list[str]]:
+    """Each ``soundsift ...`` or ``python -m research ...`` call in one shell line, as argv."""
+    try:
+        words = shlex.split(line, comments=True)
+    except ValueError:  # not shell (an unbalanced quote in prose)
+        return []
+    runs: list[list[str]] = []
+    current: list[str] | None = None
+    for i, word in enumerate(words):
+        if word in ("&&", "||", ";", "|"):
+            current = None
+        elif current is None and (word == "soundsift" or word == "research" and words[i - 2:i] == ["python", "-m"]):
+            current = [word]
+            runs.append(current)
+        elif current is not None:
+            current.append(word)
+    return runs
+
+
+def _parsers() -> dict[str, Callable[[], argparse.ArgumentParser]]:
+    parsers: dict[str, Callable[[], argparse.ArgumentParser]] = {"soundsift": build_parser}
+    try:
+        from research.cli import build_parser as research_parser
+    except ImportError:  # an installed package without the source checkout's lab
+        return parsers
+    parsers["research"] = research_parser
+    return parsers
+
+
+def parse_error(argv: list[str], parser: argparse.ArgumentParser) -> str | None:
+    """None when ``argv`` parses (or is a usage synopsis), else argparse's message."""
+    if "..." in argv or any("|" in a or "[" in a or "$" in a for a in argv):
+        return None  # a synopsis ("music|speech", "[--resume]") or a shell variable, not a literal command
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            parser.parse_args(argv[1:])
+    except SystemExit as exc:
+        if exc.code:
+            return err.getvalue().strip().splitlines()[-1]
+    return None
+
+
+# an inline span names a command or an option ("`soundsift eval`", "`soundsift separate --model`")
+# without the arguments a run needs; only these messages are allowed for it
+NAMING_ONLY = ("the following arguments are required", "expected one argument")
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda d: d.name)
+def test_documented_command_lines_parse(doc: Path) -> None:
+    parsers = _parsers()
+    lines, inline = command_lines(doc)
+    problems = []
+    for line, whole in [(line, True) for line in lines] + [(span, False) for span in inline]:
+        for argv in _argv_runs(line):
+            if argv[0] not in parsers:
+                continue
+            error = parse_error(argv, parsers[argv[0]]())
+            if error is not None and (whole or not any(m in error for m in NAMING_ONLY)):
+                problems.append(f"{line!r}: {error}")
+    assert problems == []
+
+
+def test_command_line_check_catches_a_wrong_option() -> None:
+    (argv,) = _argv_runs("soundsift separate a.wav -q violin --no-such-option")
+    assert "--no-such-option" in parse_error(argv, build_parser())
+    (argv,) = _argv_runs("pip install -e . && soundsift separate a.wav -q violin -o out  # a comment")
+    assert argv == ["soundsift", "separate", "a.wav", "-q", "violin", "-o", "out"]
+    assert parse_error(argv, build_parser()) is None
+
+
+def _run_python_blocks(doc: Path, model: Path, namespace: dict | None = None) -> dict:
+    code = "\n".join(blocks(doc, "python"))
+    assert code.count(MODEL_PATH) >= 1
+    scope = dict(namespace or {})
+    exec(compile(code.replace(MODEL_PATH, str(model)), str(doc), "exec"), scope)  # noqa: S102 (our own docs)
+    return scope
+
+
+def test_readme_python_example_runs(tiny_model, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    audio = test_signal(22_050, 2, 1.5)
+    write_test_file(tmp_path / "mix.wav", audio, 22_050)
+    scope = _run_python_blocks(ROOT / "README.md", tiny_model)
+    assert set(scope["stems"]) >= {"violin", "a dog barking"}
+    assert scope["stems"]["violin"].shape == audio.shape
+
+
+def test_presets_python_and_toml_examples_run(tiny_model, tmp_path, monkeypatch):
+    from soundsift.presets import read_preset
+
+    monkeypatch.chdir(tmp_path)
+    write_test_file(tmp_path / "walk.wav", test_signal(16_000, 1, 1.0), 16_000)
+    scope = _run_python_blocks(ROOT / "docs" / "presets.md", tiny_model)
+    assert set(scope["stems"]) >= {"rain", "wind"}
+    (toml,) = blocks(ROOT / "docs" / "presets.md", "toml")
+    (tmp_path / "rain.toml").write_text(toml, encoding="utf-8")
+    preset = read_preset(tmp_path / "rain.toml").query
+    assert preset.mode == "extract" and list(preset.queries) == ["rain", "wind"]
