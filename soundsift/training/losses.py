@@ -1,7 +1,7 @@
 """Training losses as plain functions returning one value per batch item ``(batch,)``.
 
 Reduction over the batch is the trainer's job.  Spectral losses compare magnitudes
-``(batch, ..., freq, time)`` under the weighted L1 of DESIGN.md §3:
+``(batch, ..., freq, time)`` under the weighted L1 of docs/method.md:
 L1_W(a, b) = mean(W * |a - b|), W = clamp(log1p |X|, 1e-3, 10) with X the input mixture.
 
 References: Mahmud et al., "Weakly-supervised Audio Separation via Bi-modal Semantic
