@@ -48,8 +48,9 @@ from soundsift.cli import build_parser
 build_parser()
 heavy = [m for m in ("music21", "pretty_midi", "fluidsynth", "mir_eval", "matplotlib", "laion_clap", "PyQt6")
          if m in sys.modules]
-loaded = [m for m in sys.modules if m.startswith("soundsift.training.") and not m.endswith(("cli", "manifest", "build"))
-          and m not in ("soundsift.training.data", "soundsift.training.finetune")]
+loaded = [m for m in sys.modules if m.startswith(("soundsift.training.", "research"))
+          and m not in ("soundsift.training.train_cli", "soundsift.training.recipe_names",
+                        "soundsift.training.finetune", "soundsift.training.finetune.cli")]
 print(heavy, loaded)
 """
 

@@ -53,7 +53,7 @@ def _base_models() -> list[str]:
 
 
 class FinetunePage(QWidget):
-    """Fine-tuning on a personal library (DESIGN.md §7-8)."""
+    """Fine-tuning on a personal library (docs/finetuning.md)."""
 
     model_ready = pyqtSignal(str)
 

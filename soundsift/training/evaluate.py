@@ -1,6 +1,6 @@
 """Evaluation on saved test mixtures: SDR / SIR / SAR / SDRi of queried sources (BSS-Eval).
 
-Protocol (DESIGN.md §3): each test mixture holds ground-truth stems of different classes;
+Protocol (docs/method.md): each test mixture holds ground-truth stems of different classes;
 each stem is queried by text ("the sound of {label}" by default, or its caption); the
 estimates of all stems of a mixture are scored together with mir_eval's
 ``bss_eval_sources`` without permutation.  SDRi is the gain over using the unprocessed

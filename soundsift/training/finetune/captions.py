@@ -1,4 +1,4 @@
-"""Captions for a library's files, from the source the user picks (DESIGN.md §8).
+"""Captions for a library's files, from the source the user picks (docs/finetuning.md).
 
 Sources, in the order of preference ``best`` follows per file:
 

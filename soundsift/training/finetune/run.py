@@ -1,4 +1,4 @@
-"""Fine-tuning a separator on a personal library with the weak method (DESIGN.md §3 and §8).
+"""Fine-tuning a separator on a personal library with the weak method (docs/method.md, docs/finetuning.md).
 
 A run lives in its own folder (``finetune.json`` with the settings, the caption table and
 the held-out files; ``captions.csv``; ``checkpoint/`` saved atomically by

@@ -3,7 +3,7 @@
 Every library file is treated as a captioned mixture x_n (it may hold several sources; only
 its caption is known).  A training item is the paper's mixture of mixtures: excerpts of two
 files whose captions name different sounds, levelled to a common loudness with random gains, summed by
-the trainer (DESIGN.md §3).  Held-out files never enter training; pairs of them make the
+the trainer (docs/method.md).  Held-out files never enter training; pairs of them make the
 test mixtures on which the fine-tuned model is scored against its base.
 """
 from __future__ import annotations
