@@ -303,3 +303,42 @@ def test_weight_shape_mismatch_is_summarised_in_one_line(tiny_model: Path, tmp_p
     assert "\n" not in message and len(message) < 400
     assert message.startswith(f"{model / 'model.safetensors'}: weights do not match config.json (tensors: ")
     assert "of another shape, e.g. " in message and "where the config makes (" in message
+
+
+# training recipes
+
+
+RECIPE = 'regime = "weak"\n[data]\ncorpora = ["data/music"]\nsources_per_part = 2\n'
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ('[model]\nencoder = "compact"\n', r"recipe.toml.model.encoder: expected a table, got 'compact'"),
+    ('[model.network]\ndepth = "six"\n', r"recipe.toml.model.network: depth must be a whole number, got 'six'"),
+    ("[optim]\nlr = nan\n", r"recipe.toml.optim: lr must be a finite number, got nan"),
+    ("[optim]\nsteps = 2e3\n", r"recipe.toml.optim: steps must be a whole number, got 2000.0"),
+    ('[optim]\nrestarts = ["500"]\n', r"recipe.toml.optim: restarts must be a list, each item a whole number"),
+    ('[loss]\nclauses = "2"\n', r"recipe.toml.loss: clauses must be a whole number, got '2'"),
+    ("[model.stft]\nn_fft = -1\n", r"recipe.toml.model.stft: n_fft must be from 16 to 16384, got -1"),
+    ("[model]\ndescription = 3\n", r"recipe.toml.model: description must be text, got 3"),
+])
+def test_recipe_with_a_wrong_type_names_the_key(tmp_path: Path, extra: str, message: str) -> None:
+    from soundsift.training.recipe import RecipeError, load_recipe
+
+    path = write(tmp_path / "recipe.toml", RECIPE + extra)
+    with pytest.raises(RecipeError, match=message):
+        load_recipe(path)
+
+
+def test_recipe_with_corpora_as_one_string_names_the_key(tmp_path: Path) -> None:
+    from soundsift.training.recipe import RecipeError, load_recipe
+
+    path = write(tmp_path / "recipe.toml", 'regime = "weak"\n[data]\ncorpora = "data/music"\nsources_per_part = 2\n')
+    with pytest.raises(RecipeError, match=r"recipe.toml.data: corpora must be a list, each item text, got 'data/music'"):
+        load_recipe(path)
+
+
+def test_a_valid_recipe_still_loads_with_ints_for_floats(tmp_path: Path) -> None:
+    from soundsift.training.recipe import load_recipe
+
+    recipe = load_recipe(write(tmp_path / "recipe.toml", RECIPE + "[optim]\nlr = 1\nrestarts = []\n"))
+    assert recipe.optim.lr == 1 and recipe.data.corpora == (str(tmp_path / "data/music"),)

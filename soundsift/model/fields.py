@@ -65,7 +65,7 @@ def _matches(value: Any, expected: Any) -> bool:
     if expected is float:
         return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if origin is tuple:
-        return isinstance(value, tuple) and all(_matches(v, args[0]) for v in value)
+        return isinstance(value, (tuple, list)) and all(_matches(v, args[0]) for v in value)
     if origin is dict:
         return isinstance(value, dict) and all(_matches(k, args[0]) and _matches(v, args[1]) for k, v in value.items())
     return isinstance(value, origin or expected)
@@ -78,5 +78,5 @@ def _describe(expected: Any) -> str:
     if origin is tuple:
         return f"a list, each item {_describe(args[0])}"
     if origin is dict:
-        return f"a mapping to {_describe(args[1])} values" if args and args[1] is not Any else "a mapping"
+        return f"a mapping whose values are each {_describe(args[1])}" if args and args[1] is not Any else "a mapping"
     return _NAMES.get(expected, getattr(expected, "__name__", str(expected)))

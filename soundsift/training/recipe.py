@@ -46,6 +46,7 @@ from typing import Any
 
 from soundsift.errors import SoundsiftError
 from soundsift.model.config import EncoderSpec, ModelConfig, NetworkConfig, STFTConfig
+from soundsift.model.fields import check_values
 from soundsift.training.recipe_names import BUILTIN_DIR, builtin_recipes
 from soundsift.training.regimes import REGIMES, LossWeights
 from soundsift.training.source_augment import SourceAugmentation
@@ -159,17 +160,21 @@ class Recipe:
     loss: LossWeights = field(default_factory=LossWeights)
 
 
-def _build(cls: type, data: Any, where: str) -> Any:
-    """Dataclass ``cls`` from a TOML table, with errors naming the table and key."""
+def _table(data: Any, where: str) -> dict[str, Any]:
     if not isinstance(data, dict):
-        raise RecipeError(f"{where}: expected a table")
+        raise RecipeError(f"{where}: expected a table, got {data!r}")
+    return data
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    """Dataclass ``cls`` from a TOML table, each value checked against its field's type first; errors name the key."""
     names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
+    unknown = sorted(set(_table(data, where)) - names)
     if unknown:
         raise RecipeError(f"{where}: unknown key(s) {unknown}; known: {sorted(names)}")
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
     try:
-        return cls(**values)
+        check_values(cls, data)
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
     except (TypeError, ValueError) as exc:
         raise RecipeError(f"{where}: {exc}") from None
 
@@ -184,18 +189,21 @@ def optim_settings(table: dict[str, Any], where: str) -> OptimRecipe:
     return _build(OptimRecipe, table, where)
 
 
-def _model(data: dict[str, Any], where: str) -> ModelConfig:
-    unknown = sorted(set(data) - {"network", "encoder", "stft", "description"})
+def _model(data: Any, where: str) -> ModelConfig:
+    unknown = sorted(set(_table(data, f"{where}.model")) - {"network", "encoder", "stft", "description"})
     if unknown:
         raise RecipeError(f"{where}.model: unknown key(s) {unknown}")
-    encoder = dict(data.get("encoder", {}))
-    encoder.setdefault("options", {})
-    return ModelConfig(
-        stft=_build(STFTConfig, data.get("stft", {}), f"{where}.model.stft"),
-        network=_build(NetworkConfig, data.get("network", {}), f"{where}.model.network"),
-        encoder=EncoderSpec(**{k: v for k, v in encoder.items() if k in ("name", "options")}),
-        description=str(data.get("description", "")),
-    )
+    encoder = {"options": {}, **_table(data.get("encoder", {}), f"{where}.model.encoder")}
+    spec = _build(EncoderSpec, {k: v for k, v in encoder.items() if k in ("name", "options")}, f"{where}.model.encoder")
+    try:
+        return ModelConfig(
+            stft=_build(STFTConfig, data.get("stft", {}), f"{where}.model.stft"),
+            network=_build(NetworkConfig, data.get("network", {}), f"{where}.model.network"),
+            encoder=spec,
+            description=data.get("description", ""),
+        )
+    except ValueError as exc:
+        raise RecipeError(f"{where}.model: {exc}") from None
 
 
 def _resolve(path: str | None, base: Path) -> str | None:
@@ -211,6 +219,8 @@ def parse_recipe(data: dict[str, Any], where: str = "recipe", base: Path | None 
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise RecipeError(f"{where}: unknown top-level key(s) {unknown}")
+    if not isinstance(data.get("name", "run"), str):
+        raise RecipeError(f"{where}: name must be text, got {data['name']!r}")
     regime = data.get("regime")
     if regime not in REGIMES:
         raise RecipeError(f"{where}: regime must be one of {sorted(REGIMES)}, got {regime!r}")
@@ -235,7 +245,7 @@ def parse_recipe(data: dict[str, Any], where: str = "recipe", base: Path | None 
     if regime in ("nit", "mixit") and model.network.learned_queries < 1:
         raise RecipeError(f"{where}: the {regime} regime needs model.network.learned_queries >= 1 (noise heads / slots)")
     return Recipe(
-        name=str(data.get("name", "run")),
+        name=data.get("name", "run"),
         regime=regime,
         model=model,
         data=dataset,
