@@ -12,6 +12,7 @@ from pathlib import Path
 
 from soundsift.audio import audio_extensions, refuse_overwriting_inputs
 from soundsift.errors import AudioError, SoundsiftError
+from soundsift.output_folders import holds_outputs
 from soundsift.queries import QueryLike, query_name
 from soundsift.separation import REST, check_queries
 
@@ -33,7 +34,8 @@ def slugify(query: str) -> str:
 def expand_inputs(paths: Sequence[str | Path], exclude: Path | None = None) -> list[Path]:
     """Files as given, folders replaced by the audio files inside them (recursively, sorted).
 
-    Files under ``exclude`` (the output folder) are skipped when expanding folders.
+    Files under ``exclude`` (the output folder) and in folders holding an earlier run's outputs
+    (:func:`~soundsift.output_folders.holds_outputs`) are skipped when expanding folders.
     """
     extensions = audio_extensions()
     excluded = exclude.resolve() if exclude is not None else None
@@ -46,7 +48,7 @@ def expand_inputs(paths: Sequence[str | Path], exclude: Path | None = None) -> l
         inside = [
             p for p in sorted(path.rglob("*"))
             if p.is_file() and p.suffix.lower() in extensions and not p.name.startswith(".")
-            and (excluded is None or excluded not in p.resolve().parents)
+            and (excluded is None or excluded not in p.resolve().parents) and not holds_outputs(p.parent)
         ]
         if not inside:
             raise AudioError(path, "folder contains no audio files")

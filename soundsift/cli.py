@@ -102,6 +102,8 @@ def _add_separate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overlap", type=_fraction, default=OVERLAP, metavar="FRACTION",
                    help=f"overlap between segments as a fraction of a segment (default: {OVERLAP})")
     p.add_argument("--no-rest", action="store_true", help="do not write the residual 'rest' stem")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the outputs of an earlier run in a track folder (default: refuse)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or summary")
     p.set_defaults(handler=_run_separate, usage_check=_separate_usage)
 
@@ -130,6 +132,7 @@ def _add_process(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", "--chain", dest="chain", required=True, metavar="PRESET",
                    help="a preset (chain or query): a .toml file or a preset name (see 'soundsift presets list')")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="output file (.wav or .flac)")
+    p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists (default: refuse)")
     p.add_argument("--bit-depth", choices=BIT_DEPTH_CHOICES, default="24", help="output sample format (default: 24)")
     p.add_argument("--model", default=None, metavar="NAME_OR_PATH",
                    help="use this model in every separating stage instead of the preset's")
@@ -140,9 +143,11 @@ def _add_process(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_process(args: argparse.Namespace) -> int:
+    from soundsift.output_folders import refuse_existing_file
     from soundsift.plugin_host import SeparatingStage, process_file, walk
     from soundsift.presets import load_preset
 
+    refuse_existing_file(args.output, args.overwrite, [args.input])
     chain = load_preset(args.chain)  # a query preset comes back as its StemChains remix
     for stage in walk(chain):
         if isinstance(stage, SeparatingStage):
@@ -287,6 +292,7 @@ def _run_separate(args: argparse.Namespace) -> int:
     from soundsift.audio import check_bit_depth, output_format
     from soundsift.batch import expand_inputs, plan_jobs
     from soundsift.engines import load_separator
+    from soundsift.output_folders import record_run, refuse_earlier_outputs
     from soundsift.presets.cli import QueryRequest, separate_request
     from soundsift.separation import SeparationOptions
     from soundsift.vocabulary_cli import query_warnings
@@ -303,6 +309,7 @@ def _run_separate(args: argparse.Namespace) -> int:
             print(f"soundsift: error: {problem}", file=sys.stderr)
         return 1
     jobs = plan_jobs(inputs, queries, args.output, args.format, include_rest=not args.no_rest, mode=request.mode)
+    refuse_earlier_outputs([job.outputs.values() for job in jobs], args.overwrite)
     audio = any(not isinstance(q, str) for q in queries)
     separator = load_separator(args.model, args.engine, args.device, dict(args.encoder_options), args.threads, args.half,
                                audio_queries=audio)
@@ -320,6 +327,7 @@ def _run_separate(args: argparse.Namespace) -> int:
                 print(f"soundsift: error: {exc}", file=sys.stderr)
                 failed += 1
                 continue
+        record_run(written, job.source)
         if not args.quiet:
             print(f"{job.source}: wrote {len(written)} stems to {written[0].parent}/ ("
                   + ", ".join(p.name for p in written) + ")")

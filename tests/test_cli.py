@@ -38,7 +38,7 @@ def test_separate_every_format_rate_and_layout(tmp_path, identity_model, name, s
     code = main(["separate", str(src), "-q", "violin", "-q", "A dog barking!", "-o", str(out),
                  "--model", str(identity_model), "--quiet"])
     assert code == 0
-    written = sorted(p.name for p in (out / "x").iterdir())
+    written = sorted(p.name for p in (out / "x").glob("*.wav"))
     assert written == ["a-dog-barking.wav", "rest.wav", "violin.wav"]
     decoded, _ = soundfile.read(src, dtype="float32", always_2d=True)
     stem, sr = soundfile.read(out / "x" / "violin.wav", dtype="float32", always_2d=True)
@@ -53,7 +53,7 @@ def test_output_format_and_bit_depth(tmp_path, tiny_model, fmt, depth, subtype):
     out = tmp_path / "out"
     assert main(["separate", str(src), "-q", "violin", "-o", str(out), "--model", str(tiny_model),
                  "--format", fmt, "--bit-depth", depth, "--no-rest", "--quiet"]) == 0
-    files = list((out / "song").iterdir())
+    files = [p for p in (out / "song").iterdir() if not p.name.startswith(".")]
     assert [p.name for p in files] == [f"violin.{fmt}"]
     assert soundfile.info(files[0]).subtype == subtype
 
@@ -129,7 +129,7 @@ def test_a_bad_file_midway_keeps_the_good_ones_and_fails(tmp_path, tiny_model):
     code = main(["separate", str(late_nan), str(good), "-q", "violin", "-o", str(out), "--model", str(tiny_model),
                  "--quiet"])
     assert code == 1
-    assert sorted(p.name for p in (out / "good").iterdir()) == ["rest.wav", "violin.wav"]
+    assert sorted(p.name for p in (out / "good").glob("*.wav")) == ["rest.wav", "violin.wav"]
     assert not (out / "late").exists() or not any((out / "late").iterdir())
 
 

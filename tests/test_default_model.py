@@ -28,9 +28,9 @@ def test_readme_command_separates_the_shipped_example(bundled: Path, tmp_path: P
     result = run_cli("separate", EXAMPLE, "-q", "violin", "-q", "a man speaking", "-o", tmp_path / "separated")
     assert result.returncode == 0, result.stderr
     folder = tmp_path / "separated" / "mix"
-    assert sorted(p.name for p in folder.iterdir()) == ["a-man-speaking.wav", "rest.wav", "violin.wav"]
+    assert sorted(p.name for p in folder.glob("*.wav")) == ["a-man-speaking.wav", "rest.wav", "violin.wav"]
     mix, rate = soundfile.read(EXAMPLE, dtype="float32", always_2d=True)
-    stems = [soundfile.read(folder / name, dtype="float32", always_2d=True) for name in sorted(p.name for p in folder.iterdir())]
+    stems = [soundfile.read(folder / name, dtype="float32", always_2d=True) for name in sorted(p.name for p in folder.glob("*.wav"))]
     assert all(r == rate and s.shape == mix.shape for s, r in stems)
     np.testing.assert_allclose(sum(s for s, _ in stems), mix, atol=1e-4)
     violin, speech = stems[2][0], stems[0][0]

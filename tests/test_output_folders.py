@@ -1,14 +1,18 @@
 """Output folders and names: remove-mode names, re-runs into a track folder, folder inputs after a run."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
 
-from soundsift.batch import plan_jobs
+from soundsift.batch import expand_inputs, plan_jobs
 from soundsift.cli import main
+from soundsift.errors import SoundsiftError
+from soundsift.output_folders import MARKER
+from soundsift.separator import Separator
 from tests.conftest import test_signal, write_test_file
 
 SR = 16_000
@@ -39,3 +43,68 @@ def test_one_query_in_remove_mode_writes_no_duplicate_rest(tmp_path, tiny_model)
     assert _wavs(tmp_path / "two" / "take") == ["rest.wav", "without-rain.wav", "without-wind.wav"]
     removed = soundfile.read(tmp_path / "two" / "take" / "without-rain.wav", dtype="float32")[0]
     assert np.abs(removed - audio).max() > 1e-3  # the file holds the input without the sound, not the sound
+
+
+def _separate(source: Path, out: Path, model: Path, *args: str) -> int:
+    return main(["separate", str(source), "-o", str(out), "--model", str(model), "--quiet", *args])
+
+
+def test_a_second_run_is_refused_then_replaces_the_first_as_a_whole(tmp_path, tiny_model, capsys):
+    source = write_test_file(tmp_path / "mix.wav", test_signal(SR, 1, 0.5), SR)
+    out = tmp_path / "out"
+    assert _separate(source, out, tiny_model, "-q", "violin", "-q", "rain") == 0
+    marker = json.loads((out / "mix" / MARKER).read_text())
+    assert marker["source"] == "mix.wav" and sorted(marker["outputs"]) == ["rain.wav", "rest.wav", "violin.wav"]
+    before = {p.name: p.read_bytes() for p in (out / "mix").glob("*.wav")}
+    capsys.readouterr()
+
+    assert _separate(source, out, tiny_model, "-q", "drums") == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "already holds the outputs of an earlier run" in err and "--overwrite" in err
+    assert {p.name: p.read_bytes() for p in (out / "mix").glob("*.wav")} == before
+
+    (out / "mix" / "notes.txt").write_text("mine")
+    assert _separate(source, out, tiny_model, "-q", "drums", "--overwrite") == 0
+    assert _wavs(out / "mix") == ["drums.wav", "rest.wav"]
+    assert (out / "mix" / "notes.txt").read_text() == "mine"  # only soundsift's own files give way
+    assert sorted(json.loads((out / "mix" / MARKER).read_text())["outputs"]) == ["drums.wav", "rest.wav"]
+    assert not list((out / "mix").glob("*.part"))
+
+
+def test_a_failed_overwrite_keeps_the_earlier_run(tmp_path, tiny_model, monkeypatch):
+    source = write_test_file(tmp_path / "mix.wav", test_signal(SR, 1, 0.5), SR)
+    out = tmp_path / "out"
+    assert _separate(source, out, tiny_model, "-q", "violin") == 0
+    before = {p.name: p.read_bytes() for p in (out / "mix").iterdir()}
+
+    def broken(self, *args, **kwargs):
+        raise SoundsiftError("the model broke")
+
+    monkeypatch.setattr(Separator, "separate_file", broken)
+    assert _separate(source, out, tiny_model, "-q", "drums", "--overwrite", "--engine", "torch") == 1
+    assert {p.name: p.read_bytes() for p in (out / "mix").iterdir()} == before
+
+
+def test_folder_inputs_skip_folders_holding_earlier_outputs(tmp_path, tiny_model):
+    music = tmp_path / "music"
+    music.mkdir()
+    for name in ["a", "b"]:
+        write_test_file(music / f"{name}.wav", test_signal(SR, 1, 0.3), SR)
+    for run in range(3):  # the outputs land inside the input folder, as in "-o music/out" without the exclusion
+        assert _separate(music, music / f"out{run}", tiny_model, "-q", "violin") == 0
+    assert sorted(p.name for p in (music / "out2").iterdir()) == ["a", "b"]
+    assert expand_inputs([music]) == [music / "a.wav", music / "b.wav"]
+
+
+def test_process_refuses_an_existing_output_unless_overwrite(tmp_path, tiny_model, capsys):
+    audio = test_signal(SR, 1, 0.5)
+    source = write_test_file(tmp_path / "in.wav", audio, SR, "FLOAT")
+    target = tmp_path / "out.wav"
+    target.write_bytes(b"earlier")
+    args = ["process", str(source), "--preset", "dialogue", "--model", str(tiny_model), "-o", str(target), "--quiet"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "already exists" in err and "--overwrite" in err
+    assert target.read_bytes() == b"earlier"
+    assert main([*args, "--overwrite"]) == 0
+    assert soundfile.info(str(target)).frames == audio.shape[1]

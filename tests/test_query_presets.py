@@ -174,7 +174,7 @@ def test_separate_with_a_preset_writes_its_queries_at_their_levels(half_model, t
     args = ["separate", str(source), "--preset", "Rain and wind", "-q", "thunder", "--model", str(half_model),
             "-o", str(out), "--bit-depth", "32f", "--segment", "0.25", "--quiet"]
     assert main(args) == 0
-    assert sorted(p.name for p in (out / "walk").iterdir()) == ["rain.wav", "rest.wav", "thunder.wav", "wind.wav"]
+    assert sorted(p.name for p in (out / "walk").glob("*.wav")) == ["rain.wav", "rest.wav", "thunder.wav", "wind.wav"]
     share = audio / 3  # three masks of 0.5 claim every bin: each query takes a third
     np.testing.assert_allclose(read_audio(out / "walk" / "wind.wav")[0], share * 10 ** (-3 / 20), atol=1e-5)
     np.testing.assert_allclose(read_audio(out / "walk" / "thunder.wav")[0], share, atol=1e-5)
