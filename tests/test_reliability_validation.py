@@ -134,6 +134,19 @@ def test_options_refuse_a_gain_out_of_range(gain: object) -> None:
         SeparationOptions(gain_db={"rain": gain})  # type: ignore[dict-item]
 
 
+def test_plugin_host_stages_take_the_same_gain_range(tmp_path: Path) -> None:
+    from soundsift.plugin_host import StemChains, TextSeparate
+
+    with pytest.raises(InvalidArgumentError, match=r"gain_db must be a number of decibels from -120 to \+24"):
+        TextSeparate("rain", gain_db=1e6)
+    with pytest.raises(InvalidArgumentError, match=r"gain_db\['rest'\] must be a number of decibels from -120"):
+        StemChains({"rain": []}, gain_db={"rest": -500.0})
+    preset = write(tmp_path / "loud.toml", 'format = 1\n[[stages]]\ntype = "TextSeparate"\nquery = "rain"\n'
+                                           "gain_db = 1e6\n")
+    with pytest.raises(PresetError, match=r"loud.toml: stages\[0\] \(TextSeparate\): gain_db must be a number of "):
+        load_preset(preset)
+
+
 def test_options_accept_gains_in_range_and_removal() -> None:
     gains = {"a": -120.0, "b": 24, "c": -math.inf, "d": 0.0}
     assert SeparationOptions(gain_db=gains).gain_db == gains

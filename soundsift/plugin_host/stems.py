@@ -1,7 +1,6 @@
 """StemChains: split by text queries once, run a chain on each stem and on the rest, remix."""
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from soundsift.model.store import DEFAULT_MODEL
 from soundsift.plugin_host.align import AlignedSum
 from soundsift.plugin_host.chain import Chain, Processor
 from soundsift.plugin_host.separating import SeparatingStage
-from soundsift.separation import OVERLAP, REST, SEGMENT_SECONDS, check_queries
+from soundsift.separation import OVERLAP, REST, SEGMENT_SECONDS, check_gain_db, check_queries
 
 
 def as_chain(item: Any) -> Chain:
@@ -81,9 +80,7 @@ class StemChains(SeparatingStage):
         for name, gain in value.items():
             if name not in names:
                 raise InvalidArgumentError(f"gain_db names unknown stem {name!r}; stems are {names}")
-            if isinstance(gain, bool) or not isinstance(gain, (int, float)) or math.isnan(gain):
-                raise InvalidArgumentError(f"gain_db[{name!r}] must be a number of decibels, got {gain!r}")
-            gains[name] = float(gain)
+            gains[name] = check_gain_db(gain, f"gain_db[{name!r}]")
         self._gain_db = gains
 
     def _queries(self) -> list[str]:

@@ -1,7 +1,6 @@
 """TextSeparate: the separator as one effect, extracting or removing the sound a text (or an audio example) describes."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from soundsift.model.store import DEFAULT_MODEL
 from soundsift.plugin_host.models import shared_separator
 from soundsift.plugin_host.separating import SeparatingStage
 from soundsift.queries import AudioQuery, QueryLike
-from soundsift.separation import MODES, OVERLAP, SEGMENT_SECONDS, check_queries
+from soundsift.separation import MODES, OVERLAP, SEGMENT_SECONDS, check_gain_db, check_queries
 
 
 class TextSeparate(SeparatingStage):
@@ -90,9 +89,7 @@ class TextSeparate(SeparatingStage):
 
     @gain_db.setter
     def gain_db(self, value: float) -> None:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-            raise InvalidArgumentError(f"gain_db must be a number of decibels, got {value!r}")
-        self._gain_db = float(value)
+        self._gain_db = check_gain_db(value)
 
     @property
     def query_confidence(self) -> QueryConfidence | None:
