@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -18,6 +17,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
+from soundsift.durable import replace_folder
 from soundsift.errors import CheckpointError
 from soundsift.model.config import ModelConfig
 from soundsift.model.encoders import QueryEncoder, build_encoder
@@ -40,23 +40,11 @@ def save_checkpoint(directory: str | Path, network: SeparatorNetwork, encoder: Q
         (staging / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2) + "\n")
         state = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
         save_file(state, str(staging / WEIGHTS_FILE), metadata={"format": "soundsift"})
-        _swap_into_place(staging, directory)
+        replace_folder(staging, directory)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return directory
-
-
-def _swap_into_place(staging: Path, directory: Path) -> None:
-    """Rename ``staging`` to ``directory``; an old directory is kept until the new one is in place."""
-    if not directory.exists():
-        os.replace(staging, directory)
-        return
-    old = directory.with_name(f".{directory.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    os.replace(directory, old)
-    os.replace(staging, directory)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def load_checkpoint(

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from mir_eval.separation import bss_eval_sources
 
 from soundsift.audio import read_audio, resample
 from soundsift.errors import SoundsiftError
@@ -28,6 +27,7 @@ from soundsift.model.network import SeparatorNetwork
 from soundsift.queries import QueryLike, query_name
 from soundsift.separator import SeparationOptions, Separator
 from soundsift.training.data.manifest import Entry, corpus_root, read_manifest
+from soundsift.training.extras import TRAIN_EXTRA
 from soundsift.training.references import ReferencePicker
 
 QUERY_TEMPLATE = "the sound of {label}"
@@ -104,7 +104,20 @@ def oracle_irm(stems: np.ndarray, sample_rate: int, stft_cfg: STFTConfig) -> np.
     return resample(est, model_rate, sample_rate)[:, : stems.shape[1]] if sample_rate != model_rate else est
 
 
+def load_bss_eval(purpose: str = "scoring") -> Callable[..., tuple]:
+    """mir_eval's ``bss_eval_sources``, imported on use: mir_eval and scipy come with the ``train`` extra.
+
+    Without them this raises :class:`SoundsiftError` with one line naming ``purpose`` and the extra to install.
+    """
+    try:
+        from mir_eval.separation import bss_eval_sources
+    except ImportError as exc:
+        raise SoundsiftError(f"{purpose} needs the train extra ({exc}); install it with: {TRAIN_EXTRA}") from None
+    return bss_eval_sources
+
+
 def _bss(refs: np.ndarray, ests: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    bss_eval_sources = load_bss_eval()
     with warnings.catch_warnings():  # mir_eval < 0.9 is pinned on purpose; its removal notice is noise here
         warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning))
         sdr, sir, sar, _ = bss_eval_sources(refs.astype(np.float64), ests.astype(np.float64), compute_permutation=False)

@@ -18,8 +18,10 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from soundsift.durable import replace_folder
 from soundsift.errors import CheckpointError
 from soundsift.model.checkpoint import CONFIG_FILE, WEIGHTS_FILE, load_checkpoint, save_checkpoint
 from soundsift.model.encoders import QueryEncoder
@@ -96,12 +98,7 @@ def save_state(
         trainer = {"step": progress.step, "best_val_sdr": progress.best_val_sdr, "optimizer": meta,
                    "rng": _rng_state(generator)}
         (staging / TRAINER_FILE).write_text(json.dumps(trainer))
-        old = run_dir / ".checkpoint.old"
-        shutil.rmtree(old, ignore_errors=True)
-        if target.exists():
-            os.replace(target, old)
-        os.replace(staging, target)
-        shutil.rmtree(old, ignore_errors=True)
+        replace_folder(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -117,9 +114,18 @@ def load_state(
         raise CheckpointError(f"{run_dir}: no resumable checkpoint (missing checkpoint/{TRAINER_FILE})")
     network, encoder = load_checkpoint(target, device)
     network.train()
-    trainer = json.loads((target / TRAINER_FILE).read_text())
+    try:
+        tensors = load_file(str(target / OPTIMIZER_FILE), device=str(device))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{target / OPTIMIZER_FILE}: damaged or missing ({exc})") from None
     optimizer = optimizer_factory(network.parameters())
-    tensors = load_file(str(target / OPTIMIZER_FILE), device=str(device))
-    optimizer.load_state_dict(_unflatten_optimizer(tensors, trainer["optimizer"]))
-    _restore_rng(generator, trainer["rng"])
-    return network, encoder, optimizer, Progress(trainer["step"], trainer["best_val_sdr"])
+    try:
+        trainer = json.loads((target / TRAINER_FILE).read_text(encoding="utf-8"))
+        optimizer.load_state_dict(_unflatten_optimizer(tensors, trainer["optimizer"]))
+        _restore_rng(generator, trainer["rng"])
+        progress = Progress(int(trainer["step"]), float(trainer["best_val_sdr"]))
+    except KeyError as exc:
+        raise CheckpointError(f"{target / TRAINER_FILE}: damaged (no {exc} entry)") from None
+    except (OSError, ValueError, TypeError, AttributeError, IndexError, RuntimeError) as exc:
+        raise CheckpointError(f"{target / TRAINER_FILE}: damaged ({exc})") from None
+    return network, encoder, optimizer, progress

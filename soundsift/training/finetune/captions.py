@@ -16,6 +16,7 @@ Sources, in the order of preference ``best`` follows per file:
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import soundfile
 
+from soundsift.durable import write_text
 from soundsift.errors import SoundsiftError
 from soundsift.training.finetune.library import Library, LibraryFile
 
@@ -247,6 +249,16 @@ def _table(library: Library, caption: Callable[[LibraryFile], tuple[str, str]], 
     return CaptionTable(tuple(rows), tuple(missing))
 
 
+def drop_unusable(table: CaptionTable, library: Library) -> tuple[CaptionTable, list[tuple[str, str]]]:
+    """``table`` without the rows whose files are gone from ``library`` or no longer decode, and those rows (with why)."""
+    usable = {f.relative for f in library.files}
+    why = dict(library.skipped)
+    dropped = [(r.relative, why.get(r.relative, "no longer in the library")) for r in table.rows
+               if r.relative not in usable]
+    rows = tuple(r for r in table.rows if r.relative in usable)
+    return CaptionTable(rows, table.missing + tuple(dropped)), dropped
+
+
 def format_caption_table(table: CaptionTable, limit: int | None = None) -> str:
     """The table as aligned text: file, caption, and where the caption came from."""
     rows = list(table.rows[:limit] if limit else table.rows)
@@ -264,13 +276,11 @@ def format_caption_table(table: CaptionTable, limit: int | None = None) -> str:
 
 def write_caption_table(table: CaptionTable, path: Path) -> Path:
     """Save the table as CSV (path, caption, source) atomically; it doubles as a manifest for ``--captions``."""
-    tmp = path.with_name(f".{path.name}.part")
-    with tmp.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["path", "caption", "source"])
-        writer.writerows((r.relative, r.caption, r.source) for r in table.rows)
-    tmp.replace(path)
-    return path
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(["path", "caption", "source"])
+    writer.writerows((r.relative, r.caption, r.source) for r in table.rows)
+    return write_text(path, text.getvalue())
 
 
 def read_caption_table(path: Path) -> CaptionTable:

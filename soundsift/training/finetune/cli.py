@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import shlex
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,6 +61,8 @@ def add_finetune_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=_positive(int), default=None, metavar="N", help="CPU threads for torch")
     p.add_argument("--dry-run", action="store_true", help="show the captions and the plan, train nothing")
     p.add_argument("--resume", action="store_true", help="continue the run named NAME from its last checkpoint")
+    p.add_argument("--restart", action="store_true",
+                   help="start the run named NAME over: remove what an earlier run wrote in its run folder first")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=run_finetune_command)
 
@@ -83,20 +87,15 @@ def run_finetune_command(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
-    from soundsift.training.finetune.captions import format_caption_table
-    from soundsift.training.finetune.run import FinetuneEvent, describe_plan, finetune, finetune_runs_dir, prepare
+    from soundsift.training.finetune.run import FinetuneEvent, check_run_dir, finetune, finetune_runs_dir
 
     if args.threads:
         torch.set_num_threads(args.threads)
     run_dir = args.run_dir or finetune_runs_dir() / args.name
     settings = _settings(args, run_dir)
     if args.dry_run:
-        plan = prepare(settings, on_event=lambda e: print(e.text))
-        print(format_caption_table(plan.table))
-        print(describe_plan(plan))
-        print(f"held out: {', '.join(c.relative for c in plan.heldout) or 'none'}")
-        print(f"dry run: nothing trained; the run would go to {run_dir}")
-        return 0
+        return _dry_run(settings, run_dir)
+    check_run_dir(run_dir, settings.library)
     bar = tqdm(total=settings.steps, desc=f"fine-tuning {settings.name}", unit="step", disable=True if args.quiet else None)
 
     def report(event: FinetuneEvent) -> None:
@@ -106,19 +105,43 @@ def run_finetune_command(args: argparse.Namespace) -> int:
         elif event.kind == "score":
             who = "base model" if event.text == "base" else f"step {event.step}"
             bar.write(f"held-out SDRi ({who}): {event.value:.2f} dB")
-        elif event.kind == "message":
+        elif event.kind in ("message", "captions"):
             bar.write(event.text)
 
-    table = None
-    if not args.resume:
-        plan = prepare(settings, on_event=report)
-        bar.write(format_caption_table(plan.table, limit=20))
-        table = plan.table
-    result = finetune(settings, run_dir, resume=args.resume, device=args.device, table=table, on_event=report)
+    result = finetune(settings, run_dir, resume=args.resume, restart=args.restart, device=args.device, on_event=report)
     bar.close()
+    if result.status == "stopped":
+        print(f"soundsift: fine-tuning stopped at step {result.step} of {settings.steps}; the checkpoint is saved in "
+              f"{result.run_dir}; resume with --resume: {_resume_command(args)}", file=sys.stderr)
+        return 130
     base = "n/a" if result.base_sdri is None else f"{result.base_sdri:.2f} dB"
     best = "n/a" if result.best_sdri is None or math.isnan(result.best_sdri) else f"{result.best_sdri:.2f} dB"
     print(f"saved model '{settings.name}' to {result.model_dir} after {result.step} steps; "
           f"held-out SDRi {best} (base model {base}); run folder {result.run_dir}")
     print(f"use it: soundsift separate FILE -q QUERY --model {settings.name}")
     return 0
+
+
+def _dry_run(settings: FinetuneSettings, run_dir: Path) -> int:
+    """Check everything a run needs (library, captions, base model, run folder, the train extra); train nothing."""
+    from soundsift.training.evaluate import load_bss_eval
+    from soundsift.training.finetune.captions import format_caption_table
+    from soundsift.training.finetune.run import check_base, check_run_dir, describe_plan, prepare
+
+    check_run_dir(run_dir, settings.library)
+    plan = prepare(settings, on_event=lambda e: print(e.text))
+    print(format_caption_table(plan.table))
+    print(describe_plan(plan))
+    print(f"held out: {', '.join(c.relative for c in plan.heldout) or 'none'}")
+    print(check_base(settings.base))
+    load_bss_eval("fine-tuning")
+    print(f"dry run: nothing trained; the run would go to {run_dir}")
+    return 0
+
+
+def _resume_command(args: argparse.Namespace) -> str:
+    """The command line that resumes this run."""
+    words = ["soundsift", "finetune", str(args.library), "--name", args.name]
+    if args.run_dir is not None:
+        words += ["--run-dir", str(args.run_dir)]
+    return shlex.join([*words, "--resume"])

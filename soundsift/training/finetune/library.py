@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from soundsift.audio import probe
+from soundsift.audio import AudioInfo, AudioReader
 from soundsift.batch import expand_inputs
 from soundsift.errors import AudioError, SoundsiftError
 
@@ -38,7 +38,11 @@ class Library:
 
 
 def scan_library(root: str | Path) -> Library:
-    """Every audio file under ``root`` (recursively, sorted) that decodes; unreadable ones are listed as skipped."""
+    """Every audio file under ``root`` (recursively, sorted) that decodes; unusable ones are listed as skipped.
+
+    Each file is decoded to its end once (in blocks, so memory stays flat): a truncated or corrupt
+    file can pass the header check and fail only when its audio is read, and it must not stop a run later.
+    """
     root = Path(root).expanduser()
     if not root.is_dir():
         raise SoundsiftError(f"{root}: not a folder; point fine-tuning at the folder holding your recordings")
@@ -47,7 +51,7 @@ def scan_library(root: str | Path) -> Library:
     for path in expand_inputs([root]):
         relative = path.relative_to(root).as_posix()
         try:
-            info = probe(path)
+            info = _decode(path)
         except AudioError as exc:
             skipped.append((relative, getattr(exc, "problem", str(exc))))
             continue
@@ -55,3 +59,11 @@ def scan_library(root: str | Path) -> Library:
     if not files:
         raise SoundsiftError(f"{root}: no decodable audio files")
     return Library(root, tuple(files), tuple(skipped))
+
+
+def _decode(path: Path) -> AudioInfo:
+    """Read ``path`` to its end and return its header facts (AudioError when any part fails to decode)."""
+    with AudioReader(path) as reader:
+        for _ in reader.blocks():
+            pass
+        return reader.info

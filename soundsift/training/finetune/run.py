@@ -8,16 +8,19 @@ resumes exactly where its last checkpoint was.  The result is published as a nam
 """
 from __future__ import annotations
 
+import csv
 import dataclasses
 import json
 import math
 import os
 import re
 import shutil
+import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,7 +32,8 @@ import torch
 from torch import nn
 
 from soundsift import __version__
-from soundsift.errors import SoundsiftError
+from soundsift.durable import replace_folder, write_text
+from soundsift.errors import CheckpointError, SoundsiftError
 from soundsift.model.checkpoint import load_checkpoint, save_checkpoint
 from soundsift.model.encoders import QueryEncoder
 from soundsift.model.encoders.base import EncoderError
@@ -38,16 +42,30 @@ from soundsift.model.network import SeparatorNetwork
 from soundsift.model.store import DEFAULT_MODEL, resolve_model, user_models_dir
 from soundsift.separator import Separator, resolve_device
 from soundsift.training.captions import split_caption
-from soundsift.training.finetune.captions import CaptionTable, read_caption_table, write_caption_table
+from soundsift.training.finetune.captions import (
+    CaptionTable,
+    drop_unusable,
+    format_caption_table,
+    read_caption_table,
+    write_caption_table,
+)
 from soundsift.training.finetune.library import Library, scan_library
 from soundsift.training.finetune.replay import ReplaySource, combine, find_replay
-from soundsift.training.finetune.sampler import LibrarySampler, can_mix, captioned_clips, split_holdout
+from soundsift.training.finetune.sampler import (
+    LibrarySampler,
+    can_mix,
+    captioned_clips,
+    split_as_saved,
+    split_holdout,
+)
 from soundsift.training.recipe import DataRecipe, OptimRecipe, Recipe
 from soundsift.training.regimes import LossWeights, MixtureBatch
 from soundsift.training.state import Progress, load_state, save_state
 
 RUN_FILE = "finetune.json"
 CAPTIONS_FILE = "captions.csv"
+# what a run writes in its folder (``--restart`` removes these and nothing else); staging folders start with '.'
+RUN_ENTRIES = (RUN_FILE, CAPTIONS_FILE, "checkpoint", "best", "log.csv", "training.png")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -93,8 +111,8 @@ class FinetuneSettings:
 
 @dataclass(frozen=True)
 class FinetuneEvent:
-    """A progress report: ``kind`` is 'message', 'step' (value = loss), 'score' (value = held-out SDRi, dB),
-    'checkpoint', 'paused' or 'done'."""
+    """A progress report: ``kind`` is 'message', 'captions' (text = the caption table of a new run),
+    'step' (value = loss), 'score' (value = held-out SDRi, dB), 'checkpoint', 'paused' or 'done'."""
 
     kind: str
     step: int = 0
@@ -175,13 +193,20 @@ class _Plan:
     base_path: Path
 
 
-def prepare(settings: FinetuneSettings, table: CaptionTable | None = None, on_event: EventCallback | None = None) -> _Plan:
-    """Scan the library and caption it (or take ``table``), split held-out files and find replay data."""
+def prepare(settings: FinetuneSettings, table: CaptionTable | None = None, on_event: EventCallback | None = None,
+            heldout: Sequence[str] | None = None) -> _Plan:
+    """Scan the library and caption it (or take ``table``), split held-out files and find replay data.
+
+    Files that do not decode are left out with a message; ``heldout`` (a resumed run's held-out files)
+    replaces the seeded split, so that no held-out file ever moves into training.
+    """
     settings.check()
     emit = on_event or (lambda event: None)
     library = scan_library(settings.library)
-    building = table is None
-    if table is None:
+    unusable = list(library.skipped)
+    if table is not None:
+        table, unusable = drop_unusable(table, library)
+    else:
         from soundsift.training.finetune.captions import build_caption_table
 
         tagger = None
@@ -190,12 +215,34 @@ def prepare(settings: FinetuneSettings, table: CaptionTable | None = None, on_ev
 
             tagger = AutoTagger(read_vocabulary(Path(settings.vocabulary))).caption_files
         table = build_caption_table(library, settings.captions, tagger)
+    for relative, why in unusable:
+        emit(FinetuneEvent("message", text=f"unusable, left out: {relative} ({why})"))
     clips = captioned_clips(library, table)
-    train, heldout = split_holdout(clips, settings.holdout, settings.seed)
+    train, held = (split_holdout(clips, settings.holdout, settings.seed) if heldout is None
+                   else split_as_saved(clips, heldout))
     replay, note = find_replay(settings.replay, settings.base)
-    for relative, why in library.skipped if building else ():
-        emit(FinetuneEvent("message", text=f"skipped {relative}: {why}"))
-    return _Plan(library, table, train, heldout, replay, note, resolve_model(settings.base))
+    return _Plan(library, table, train, held, replay, note, resolve_model(settings.base))
+
+
+def check_base(base: str) -> str:
+    """Load the base model once and check it can be fine-tuned; returns a line describing it."""
+    path = resolve_model(base)
+    network, encoder = load_checkpoint(path, "cpu")
+    _audio_tower_check(encoder, network.config.stft.sample_rate)
+    return f"base model {base}: {path} ({network.config.encoder.name} query encoder)"
+
+
+def check_run_dir(run_dir: Path, library: str | Path) -> None:
+    """Refuse a run folder inside the library: soundsift never writes there."""
+    folder, root = Path(run_dir).expanduser().resolve(), Path(library).expanduser().resolve()
+    if folder == root or root in folder.parents:
+        raise SoundsiftError(f"{run_dir}: the run folder is inside the library {root}, which soundsift only reads; "
+                             "pick a run folder (--run-dir) outside it")
+
+
+def restart_hint(run_dir: Path) -> str:
+    """How to start a run over, for messages that refuse to use a run folder."""
+    return f"start it over with --restart (or delete {run_dir})"
 
 
 def _audio_tower_check(encoder: QueryEncoder, sample_rate: int) -> None:
@@ -221,11 +268,13 @@ class _Run:
         self.settings, self.plan, self.run_dir, self.device = settings, plan, run_dir, device
         self.emit, self.control = emit, control
         self.rng = np.random.default_rng(settings.seed)
-        resumable = (run_dir / "checkpoint" / "trainer.json").is_file()
         self.optimizer_factory = lambda params: torch.optim.AdamW(params, lr=settings.lr)
-        if resumable:
-            self.network, self.encoder, self.optimizer, self.progress = load_state(
-                run_dir, self.optimizer_factory, self.rng, device)
+        if (run_dir / "checkpoint").exists():
+            try:
+                self.network, self.encoder, self.optimizer, self.progress = load_state(
+                    run_dir, self.optimizer_factory, self.rng, device)
+            except CheckpointError as exc:
+                raise SoundsiftError(f"{exc}; {restart_hint(run_dir)}") from None
         else:
             self.network, self.encoder = load_checkpoint(plan.base_path, device)
             self.network.train()
@@ -273,6 +322,7 @@ def finetune(
     run_dir: Path | None = None,
     *,
     resume: bool = False,
+    restart: bool = False,
     device: str = "auto",
     table: CaptionTable | None = None,
     on_event: EventCallback | None = None,
@@ -282,21 +332,30 @@ def finetune(
     """Fine-tune ``settings.base`` on ``settings.library`` and publish it as ``settings.name``.
 
     With ``resume`` the run continues from ``run_dir/checkpoint`` (its saved caption table and
-    held-out split are used; ``settings.steps`` may be larger than before).  ``control`` pauses
-    or stops it between steps: a stopped run keeps its checkpoint and can be resumed.
+    held-out split are used; ``settings.steps`` may be larger than before); with ``restart`` an
+    earlier run in ``run_dir`` is removed first.  ``control`` pauses or stops it between steps, and
+    so do SIGINT and SIGTERM when called from the main thread: a stopped run keeps its checkpoint
+    and can be resumed.
     """
+    from soundsift.training.evaluate import load_bss_eval
     from soundsift.training.trainer import RegimeLoss, TrainingLog
 
+    load_bss_eval("fine-tuning")  # held-out scores: fail before any work when the train extra is missing
     emit = on_event or (lambda event: None)
     control = control or FinetuneControl()
     run_dir = Path(run_dir) if run_dir is not None else finetune_runs_dir() / settings.name
+    check_run_dir(run_dir, settings.library)
     models_dir = models_dir or finetune_models_dir()
-    settings, table, base_sdri = _open_run(settings, run_dir, resume, table, models_dir)
-    plan = prepare(settings, table, emit)
+    saved = _open_run(settings, run_dir, resume, restart, models_dir)
+    settings = saved.settings
+    plan = prepare(settings, saved.table if saved.table is not None else table, emit, saved.heldout)
+    if saved.table is None:
+        emit(FinetuneEvent("captions", text=format_caption_table(plan.table, limit=20)))
     emit(FinetuneEvent("message", text=describe_plan(plan)))
     if not (run_dir / RUN_FILE).is_file():
         run_dir.mkdir(parents=True, exist_ok=True)
         write_caption_table(plan.table, run_dir / CAPTIONS_FILE)
+    base_sdri = saved.base_sdri
     dev = resolve_device(device)
     run = _Run(settings, plan, run_dir, dev, emit, control)
     if base_sdri is None and run.testset:
@@ -311,23 +370,9 @@ def finetune(
     log = TrainingLog(run_dir / "log.csv", run.progress.step)
     if run.progress.step == 0 and base_sdri is not None:
         log.write(step=0, lr=settings.lr, val_sdri=round(base_sdri, 4))  # the base model's score, step 0
-    started = time.monotonic()
-    while run.progress.step < settings.steps:
-        if control.stopped:
-            run.checkpoint()
+    with _stop_on_signals(control):
+        if not _train(run, module, log, dev):
             return _result("stopped", run, base_sdri)
-        if control.paused:
-            run.checkpoint()
-            emit(FinetuneEvent("paused", run.progress.step, settings.steps))
-            control.wait()
-            continue
-        loss = module(_to(run.batch(), dev))
-        run.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(run.network.parameters(), 5.0)
-        run.optimizer.step()
-        run.progress.step += 1
-        _after_step(run, log, float(loss.item()), time.monotonic() - started)
     run.checkpoint()
     _plot(run_dir, settings.name)
     model_dir = _publish(run, plan, models_dir, base_sdri)
@@ -335,6 +380,55 @@ def finetune(
     emit(FinetuneEvent("done", run.progress.step, settings.steps, result.best_sdri if result.best_sdri is not None
                        else math.nan, str(model_dir)))
     return result
+
+
+def _train(run: _Run, module: nn.Module, log: Any, device: torch.device) -> bool:
+    """Step until the run's step count; False when stopped first (after saving a checkpoint)."""
+    started = time.monotonic()
+    control, steps = run.control, run.settings.steps
+    while run.progress.step < steps:
+        if control.stopped:
+            run.checkpoint()
+            return False
+        if control.paused:
+            run.checkpoint()
+            run.emit(FinetuneEvent("paused", run.progress.step, steps))
+            control.wait()
+            continue
+        loss = module(_to(run.batch(), device))
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(run.network.parameters(), 5.0)
+        run.optimizer.step()
+        run.progress.step += 1
+        _after_step(run, log, float(loss.item()), time.monotonic() - started)
+    return True
+
+
+@contextmanager
+def _stop_on_signals(control: FinetuneControl) -> Iterator[None]:
+    """In the main thread, SIGINT or SIGTERM stops the run after the current step, with a checkpoint.
+
+    A step is never cut in half (that would save half-updated weights); a second signal acts as usual at once.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: handler for sig, handler in previous.items() if handler is not None}
+
+    def stop(signum: int, frame: object) -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        control.stop()
+
+    for sig in previous:
+        signal.signal(sig, stop)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _after_step(run: _Run, log: Any, loss: float, elapsed: float) -> None:
@@ -353,26 +447,81 @@ def _after_step(run: _Run, log: Any, loss: float, elapsed: float) -> None:
         run.checkpoint()
 
 
-def _open_run(settings: FinetuneSettings, run_dir: Path, resume: bool, table: CaptionTable | None,
-              models_dir: Path) -> tuple[FinetuneSettings, CaptionTable | None, float | None]:
-    """Check the run folder against the request; on resume, the saved settings (new steps) and table."""
+@dataclass(frozen=True)
+class _Saved:
+    """What a run folder holds for a resume (all None/empty for a new run): settings, table, split, base score."""
+
+    settings: FinetuneSettings
+    table: CaptionTable | None = None
+    heldout: list[str] | None = None
+    base_sdri: float | None = None
+
+
+def _open_run(settings: FinetuneSettings, run_dir: Path, resume: bool, restart: bool, models_dir: Path) -> _Saved:
+    """Check the run folder against the request; on resume, the saved settings (new steps), table and split."""
     saved = run_dir / RUN_FILE
     target = models_dir / settings.name
+    if resume and restart:
+        raise SoundsiftError("--resume continues a run and --restart starts it over; pass one of them")
     if not resume:
+        if restart:
+            _clear_run(run_dir)
         if saved.exists() or (run_dir / "checkpoint").exists():
             raise SoundsiftError(f"{run_dir}: a fine-tuning run named '{settings.name}' is already there; "
-                                 "pass --resume to continue it, or pick another --name")
+                                 f"pass --resume to continue it, or {restart_hint(run_dir)}, or pick another --name")
         if target.exists():
             raise SoundsiftError(f"a model named '{settings.name}' already exists ({target}); pick another --name")
-        return settings, table, None
+        return _Saved(settings)
     if not saved.is_file():
         raise SoundsiftError(f"{run_dir}: nothing to resume (no {RUN_FILE}); start without --resume")
-    record = json.loads(saved.read_text())
-    old = FinetuneSettings(**{**record["settings"], "replay": tuple(record["settings"]["replay"])})
+    old, heldout, base_sdri = _read_run_file(run_dir)
     if Path(old.library).expanduser().resolve() != Path(settings.library).expanduser().resolve():
         raise SoundsiftError(f"{run_dir}: this run fine-tunes on {old.library}, not {settings.library}")
     merged = dataclasses.replace(old, steps=max(settings.steps, 1))
-    return merged, read_caption_table(run_dir / CAPTIONS_FILE), record.get("base_heldout_sdri")
+    return _Saved(merged, _read_run_captions(run_dir), heldout, base_sdri)
+
+
+def _damaged(path: Path, why: object) -> SoundsiftError:
+    return SoundsiftError(f"{path}: damaged ({why}); {restart_hint(path.parent)}")
+
+
+def _read_run_file(run_dir: Path) -> tuple[FinetuneSettings, list[str], float | None]:
+    """The settings, held-out files and base score saved in ``finetune.json`` (one line when it is damaged)."""
+    path = run_dir / RUN_FILE
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        fields = record["settings"]
+        settings = FinetuneSettings(**{**fields, "replay": tuple(fields["replay"])})
+        settings.check()
+        heldout = [str(name) for name in record["heldout"]]
+        base_sdri = record.get("base_heldout_sdri")
+        base_sdri = None if base_sdri is None else float(base_sdri)
+    except KeyError as exc:
+        raise _damaged(path, f"no {exc} entry") from None
+    except (OSError, ValueError, TypeError, AttributeError, SoundsiftError) as exc:
+        raise _damaged(path, exc) from None
+    return settings, heldout, base_sdri
+
+
+def _read_run_captions(run_dir: Path) -> CaptionTable:
+    path = run_dir / CAPTIONS_FILE
+    if not path.is_file():
+        raise SoundsiftError(f"{path}: missing, so the run's captions are unknown; {restart_hint(run_dir)}")
+    try:
+        return read_caption_table(path)
+    except KeyError as exc:
+        raise _damaged(path, f"no {exc} column") from None
+    except (OSError, ValueError, csv.Error) as exc:
+        raise _damaged(path, exc) from None
+
+
+def _clear_run(run_dir: Path) -> None:
+    """Remove what an earlier run wrote in ``run_dir`` (its own files and staging folders; nothing else)."""
+    if not run_dir.is_dir():
+        return
+    for entry in run_dir.iterdir():
+        if entry.name in RUN_ENTRIES or entry.name.startswith("."):
+            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
 
 
 def saved_steps(run_dir: Path) -> int | None:
@@ -387,9 +536,7 @@ def _write_run(run_dir: Path, settings: FinetuneSettings, plan: _Plan, base_sdri
     record = {"settings": asdict(settings), "library": str(plan.library.root.resolve()),
               "heldout": [c.relative for c in plan.heldout], "replay": [str(p) for p in plan.replay],
               "base_path": str(plan.base_path), "base_heldout_sdri": base_sdri}
-    tmp = run_dir / f".{RUN_FILE}.part"
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    tmp.replace(run_dir / RUN_FILE)
+    write_text(run_dir / RUN_FILE, json.dumps(record, indent=2) + "\n")
 
 
 def describe_plan(plan: _Plan) -> str:
@@ -430,12 +577,7 @@ def _publish(run: _Run, plan: _Plan, models_dir: Path, base_sdri: float | None) 
     try:
         save_checkpoint(staging / "model", network, encoder)
         (staging / "model" / FINETUNE_FILE).write_text(json.dumps(info, indent=2) + "\n")
-        old = models_dir / f".{run.settings.name}.old"
-        shutil.rmtree(old, ignore_errors=True)
-        if target.exists():
-            os.replace(target, old)
-        os.replace(staging / "model", target)
-        shutil.rmtree(old, ignore_errors=True)
+        replace_folder(staging / "model", target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target

@@ -74,6 +74,16 @@ def split_holdout(clips: Sequence[Clip], fraction: float, seed: int) -> tuple[li
     return train, test
 
 
+def split_as_saved(clips: Sequence[Clip], heldout: Sequence[str]) -> tuple[list[Clip], list[Clip]]:
+    """The (train, held-out) split a run was started with: files named in ``heldout`` never move into training."""
+    held = set(heldout)
+    train = [c for c in clips if c.relative not in held]
+    if not can_mix(train):
+        raise SoundsiftError("the run's training files no longer hold two captions that name different sounds "
+                             "(files were removed from the library)")
+    return train, [c for c in clips if c.relative in held]
+
+
 def can_mix(clips: Sequence[Clip]) -> bool:
     """True when two of the files have captions that share no clause (so a test or training mixture can be made)."""
     clauses = [frozenset(split_caption(c)) for c in {c.caption for c in clips}]

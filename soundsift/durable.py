@@ -1,0 +1,64 @@
+"""Writes that survive a power loss: files and folders are flushed to the disk before the rename that publishes them.
+
+A rename is atomic, but without ``fsync`` the file system may commit the rename before the data, so
+a crash can leave a published name pointing at empty or partial content.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+
+def fsync_path(path: Path) -> None:
+    """Flush one file, or a folder's entries (names), to the disk."""
+    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if path.is_dir() else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        if path.is_dir():  # some platforms cannot open folders; their renames are committed with the data
+            return
+        raise
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(root: Path) -> None:
+    """Flush every file and folder under ``root`` (and ``root`` itself), deepest first."""
+    for folder, dirs, files in os.walk(root, topdown=False):
+        for name in files:
+            fsync_path(Path(folder) / name)
+        fsync_path(Path(folder))
+
+
+def publish(staging: Path, target: Path) -> None:
+    """Flush ``staging`` (a file or folder), rename it to ``target`` and flush the folder holding the new name."""
+    fsync_tree(staging) if staging.is_dir() else fsync_path(staging)
+    os.replace(staging, target)
+    fsync_path(target.parent)
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically and durably (through a hidden temporary file beside it)."""
+    tmp = path.with_name(f".{path.name}.part")
+    tmp.write_text(text, encoding="utf-8", newline="")
+    publish(tmp, path)
+    return path
+
+
+def replace_folder(staging: Path, directory: Path) -> None:
+    """Publish the finished folder ``staging`` as ``directory``, durably; an old ``directory`` is kept (as
+    ``.NAME.old``) until the new one is in place, so a crash leaves one whole folder or the other."""
+    fsync_tree(staging)
+    if not directory.exists():
+        os.replace(staging, directory)
+        fsync_path(directory.parent)
+        return
+    old = directory.with_name(f".{directory.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    os.replace(directory, old)
+    os.replace(staging, directory)
+    fsync_path(directory.parent)
+    shutil.rmtree(old, ignore_errors=True)
