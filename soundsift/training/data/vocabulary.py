@@ -1,14 +1,26 @@
-"""How each class is said in words: a noun phrase and a clause, for captions and queries.
+"""How each class is said in words (a noun phrase and a clause), and the held-out paraphrases.
 
-Single-clip captions and composed mixture captions both draw on this table, so the words
-for a class are written down once and reviewed here.
+The words live in ``vocabulary.toml`` next to this module, so they are written down once and
+reviewed there; single-clip captions, composed mixture captions and evaluation queries all
+draw on them.
 """
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from soundsift.errors import SoundsiftError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+VOCABULARY_FILE = Path(__file__).with_name("vocabulary.toml")
+CATEGORIES = ("instruments", "speech", "sound_effects")
 
 
 @dataclass(frozen=True)
@@ -19,62 +31,6 @@ class Phrase:
     clause: str
 
 
-INSTRUMENTS: dict[str, Phrase] = {
-    "accordion": Phrase("an accordion", "an accordion plays"),
-    "acoustic guitar": Phrase("an acoustic guitar", "an acoustic guitar is strummed"),
-    "bagpipe": Phrase("a bagpipe", "a bagpipe drones"),
-    "bassoon": Phrase("a bassoon", "a bassoon plays"),
-    "cello": Phrase("a cello", "a cello plays"),
-    "clarinet": Phrase("a clarinet", "a clarinet plays"),
-    "drums": Phrase("drums", "drums are played"),
-    "electric bass": Phrase("an electric bass", "an electric bass plays"),
-    "flute": Phrase("a flute", "a flute plays"),
-    "piano": Phrase("a piano", "a piano plays"),
-    "saxophone": Phrase("a saxophone", "a saxophone plays"),
-    "trumpet": Phrase("a trumpet", "a trumpet plays"),
-    "tuba": Phrase("a tuba", "a tuba plays"),
-    "violin": Phrase("a violin", "a violin plays"),
-    "xylophone": Phrase("a xylophone", "a xylophone is struck"),
-}
-
-SPEECH: dict[str, Phrase] = {
-    "man speaking": Phrase("a man speaking", "a man speaks"),
-    "woman speaking": Phrase("a woman speaking", "a woman speaks"),
-}
-
-SOUND_EFFECTS: dict[str, Phrase] = {
-    "birds": Phrase("birds chirping", "birds chirp"),
-    "chopping wood": Phrase("an axe chopping wood", "an axe chops wood"),
-    "chicken": Phrase("a chicken clucking", "a chicken clucks"),
-    "cow": Phrase("a cow mooing", "a cow moos"),
-    "crowd": Phrase("a crowd murmuring", "a crowd murmurs"),
-    "digging": Phrase("a hoe digging soil", "a hoe digs into soil"),
-    "elephant": Phrase("an elephant trumpeting", "an elephant trumpets"),
-    "engine": Phrase("an engine running", "an engine revs"),
-    "explosion": Phrase("an explosion", "something explodes"),
-    "fire": Phrase("a fire crackling", "a fire crackles"),
-    "footsteps": Phrase("footsteps", "someone walks"),
-    "goat": Phrase("a goat bleating", "a goat bleats"),
-    "hooves": Phrase("hooves clattering", "a horse trots"),
-    "horse": Phrase("a horse neighing", "a horse neighs"),
-    "leaves": Phrase("leaves rustling", "leaves rustle"),
-    "lion": Phrase("a lion roaring", "a lion roars"),
-    "pickaxe": Phrase("a pickaxe striking rock", "a pickaxe strikes rock"),
-    "pig": Phrase("a pig grunting", "a pig grunts"),
-    "rain": Phrase("rain", "rain falls"),
-    "saw": Phrase("a saw cutting wood", "a saw cuts wood"),
-    "scream": Phrase("a person screaming", "a person screams"),
-    "sheep": Phrase("a sheep bleating", "a sheep bleats"),
-    "thunder": Phrase("thunder", "thunder rumbles"),
-    "train": Phrase("a steam train", "a steam train passes"),
-    "water": Phrase("running water", "water flows"),
-    "waves": Phrase("sea waves", "waves crash on the shore"),
-    "wind": Phrase("wind", "wind blows"),
-}
-
-VOCABULARY: dict[str, Phrase] = {**INSTRUMENTS, **SPEECH, **SOUND_EFFECTS}
-
-
 @dataclass(frozen=True)
 class Paraphrase:
     """A query worded unlike any training caption, and the classes it should find."""
@@ -83,27 +39,45 @@ class Paraphrase:
     targets: tuple[str, ...]
 
 
-PARAPHRASES: tuple[Paraphrase, ...] = (
-    Paraphrase("fiddle", ("violin",)),
-    Paraphrase("a person talking", ("man speaking", "woman speaking")),
-    Paraphrase("a guy talking", ("man speaking",)),
-    Paraphrase("a lady talking", ("woman speaking",)),
-    Paraphrase("sax", ("saxophone",)),
-    Paraphrase("a drum kit", ("drums",)),
-    Paraphrase("bass guitar", ("electric bass",)),
-    Paraphrase("a keyboard instrument", ("piano",)),
-    Paraphrase("a rooster", ("chicken",)),
-    Paraphrase("a car motor", ("engine",)),
-    Paraphrase("a campfire", ("fire",)),
-    Paraphrase("a downpour", ("rain",)),
-    Paraphrase("walking steps", ("footsteps",)),
-    Paraphrase("a locomotive", ("train",)),
-    Paraphrase("a stream", ("water",)),
-    Paraphrase("songbirds", ("birds",)),
-    Paraphrase("a breeze", ("wind",)),
-    Paraphrase("a blast", ("explosion",)),
-    Paraphrase("ocean surf", ("waves",)),
-)
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise SoundsiftError(f"{where}: expected a non-empty string, got {value!r}")
+    return value
+
+
+def read_vocabulary(path: Path) -> tuple[dict[str, dict[str, Phrase]], tuple[Paraphrase, ...]]:
+    """The class phrases per category and the paraphrases of a vocabulary file; a bad entry is named."""
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise SoundsiftError(f"{path}: cannot read the vocabulary ({exc})") from None
+    tables: dict[str, dict[str, Phrase]] = {}
+    for category in CATEGORIES:
+        entries = doc.get(category)
+        if not isinstance(entries, dict) or not entries:
+            raise SoundsiftError(f"{path}: no [{category}] table of classes")
+        tables[category] = {}
+        for label, words in entries.items():
+            where = f"{path}: {category}.{label}"
+            if not isinstance(words, dict) or set(words) != {"noun", "clause"}:
+                raise SoundsiftError(f"{where}: expected {{ noun = ..., clause = ... }}")
+            tables[category][label] = Phrase(_text(words["noun"], where), _text(words["clause"], where))
+    known = {label for table in tables.values() for label in table}
+    paraphrases = []
+    for index, item in enumerate(doc.get("paraphrases", [])):
+        where = f"{path}: paraphrases[{index}]"
+        targets = item.get("targets") if isinstance(item, dict) else None
+        if not isinstance(targets, list) or not targets or not set(targets) <= known:
+            raise SoundsiftError(f"{where}: targets must be a list of known classes, got {targets!r}")
+        paraphrases.append(Paraphrase(_text(item.get("query"), where), tuple(targets)))
+    return tables, tuple(paraphrases)
+
+
+_TABLES, PARAPHRASES = read_vocabulary(VOCABULARY_FILE)
+INSTRUMENTS: dict[str, Phrase] = _TABLES["instruments"]
+SPEECH: dict[str, Phrase] = _TABLES["speech"]
+SOUND_EFFECTS: dict[str, Phrase] = _TABLES["sound_effects"]
+VOCABULARY: dict[str, Phrase] = {**INSTRUMENTS, **SPEECH, **SOUND_EFFECTS}
 
 
 def phrase(label: str) -> Phrase:
