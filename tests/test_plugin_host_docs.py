@@ -35,13 +35,13 @@ def test_the_python_and_command_line_examples_run(tiny_model, tmp_path, monkeypa
     code = "\n".join(examples("python"))
     assert code.count(MODEL_LINE) == 1
     exec(compile(code.replace(MODEL_LINE, f"MODEL = {str(tiny_model)!r}"), str(DOC), "exec"), {})  # noqa: S102 (our own docs)
-    assert (tmp_path / "song-no-dog.wav").is_file() and (tmp_path / "my-board.toml").is_file()
+    assert (tmp_path / "song-no-crowd.wav").is_file() and (tmp_path / "my-board.toml").is_file()
     commands = [line for block in examples("bash") for line in block.splitlines() if line.strip()]
     assert commands
     for command in commands:
         argv = shlex.split(command.replace("MODEL", str(tiny_model)))
         assert argv[0] == "soundsift" and main([*argv[1:], "--quiet"]) == 0, command
-    assert sorted(p.name for p in tmp_path.glob("song-*")) == ["song-no-dog.wav", "song-vocal-reverb.flac",
+    assert sorted(p.name for p in tmp_path.glob("song-*")) == ["song-no-crowd.wav", "song-vocal-reverb.flac",
                                                              "song-wet.wav"]
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -109,3 +110,76 @@ def test_separate_warns_about_unknown_queries_only_and_still_writes_them(tmp_pat
     assert warnings[0].startswith("soundsift: warning: 'qwertyuiop' is not a sound this model knows well; nearest: ")
     assert warnings[1].startswith("soundsift: warning: 'vocals' is not a sound this model knows well; nearest: ")
     assert {p.stem for p in (tmp_path / "out" / "song").iterdir()} >= {"qwertyuiop", "vocals", "violin"}
+
+
+# Example queries in the user docs: `-q`/`--query` arguments, TextSeparate/StemChains/separate() calls,
+# TOML `query =` / `queries = [...]` / `stems."..."`, and the app's `type queries (`a; b`)`.
+QUERY_PATTERNS = (
+    r"""(?:-q|--query)[ =](?:"([^"]+)"|'([^']+)'|([^\s"'`\\]+))""",
+    r"""TextSeparate\(\s*"([^"]+)\"""",
+    r"""StemChains\(\s*\{\s*"([^"]+)\"""",
+    r"""\.separate\([^)\n]*?\[([^\]]*)\]""",
+    r"""stems\.(?:"([^"]+)"|([A-Za-z][\w-]*))""",
+    r"""(?:^|\.)query\s*=\s*"([^"]+)\"""",
+    r"""queries\s*=\s*\[([^\]]*)\]""",
+    r"""queries \(`([^`]+)`\)""",
+    r"""^\s*`([a-z ]+; [a-z ;]+)`""",
+    r"""(?:description —|text \()\s*`([^`]+)`, `([^`]+)`""",
+)
+# Queries the docs themselves present as unknown to the default model.
+MARKED_UNKNOWN = {("docs/presets.md", "a dog barking")}  # "A dog is not among them"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _split(found: str) -> list[str]:
+    """A matched group: one query, a list of quoted ones, or the app's `a; b`."""
+    quoted = re.findall(r'"([^"]+)"', found)
+    if quoted:
+        return quoted
+    return [part.strip() for part in found.split(";")] if ";" in found else [found]
+
+
+def doc_queries() -> list[tuple[str, str]]:
+    """``(file, query)`` for every example query of README.md and docs/*.md (results excepted: a lab record)."""
+    found = []
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        if path.name == "results.md":
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if re.search(r"--model\s+(?!MODEL\b|default\b)\S+", line):
+                continue  # an example for another model (a fine-tuned one)
+            for pattern in QUERY_PATTERNS:
+                for match in re.finditer(pattern, line):
+                    found += [(path.relative_to(ROOT).as_posix(), q) for g in match.groups() if g for q in _split(g)]
+    return [(where, q) for where, q in found if not q.isupper() and not q.startswith("-")]  # placeholders, options
+
+
+def preset_queries() -> list[tuple[str, str]]:
+    """``(preset, query)`` for every text query of every built-in preset."""
+    from soundsift.plugin_host import StemChains, TextSeparate, walk
+    from soundsift.presets import builtin_presets, load_preset
+
+    found = []
+    for name in builtin_presets():
+        for stage in walk(load_preset(name)):
+            queries = list(stage.stems) if isinstance(stage, StemChains) else (
+                [stage.query] if isinstance(stage, TextSeparate) else [])
+            found += [(name, q) for q in queries if isinstance(q, str)]
+    return found
+
+
+def test_docs_and_presets_only_use_queries_the_default_model_knows() -> None:
+    from soundsift.engines import load_separator
+    docs, presets = doc_queries(), preset_queries()
+    from soundsift.presets import builtin_presets
+
+    assert {"violin", "a man speaking", "rain"} <= {q for _, q in docs}
+    assert {name for name, _ in presets} == set(builtin_presets())  # every preset has text queries
+    assert set(MARKED_UNKNOWN) <= set(docs)
+    separator = load_separator(DEFAULT, "onnx", "cpu")
+    unknown = []
+    for where, query in dict.fromkeys(docs + presets):
+        confidence = separator.query_confidence(query)
+        if (where, query) not in MARKED_UNKNOWN and not (confidence and confidence.known):
+            unknown.append(f"{where}: {query!r}")
+    assert not unknown, unknown
