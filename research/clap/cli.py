@@ -4,12 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
-    return value
+from soundsift.cli_args import positive_int
 
 
 def add_clap_parser(sub: argparse._SubParsersAction) -> None:
@@ -20,10 +15,10 @@ def add_clap_parser(sub: argparse._SubParsersAction) -> None:
                         "trains on its train split, reports on its test split")
     p.add_argument("--out", type=Path, required=True, metavar="DIR",
                    help="run folder: checkpoint/, then encoder/ (the weights), report.json and report.md")
-    p.add_argument("--steps", type=_positive_int, default=2500, metavar="N", help="training steps (default: 2500)")
-    p.add_argument("--batch-size", type=_positive_int, default=64, metavar="N", help="pairs per step (default: 64)")
+    p.add_argument("--steps", type=positive_int, default=2500, metavar="N", help="training steps (default: 2500)")
+    p.add_argument("--batch-size", type=positive_int, default=64, metavar="N", help="pairs per step (default: 64)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    p.add_argument("--checkpoint-every", type=_positive_int, default=250, metavar="N",
+    p.add_argument("--checkpoint-every", type=positive_int, default=250, metavar="N",
                    help="steps between checkpoints (default: 250)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

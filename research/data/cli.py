@@ -8,28 +8,15 @@ from collections import Counter
 from pathlib import Path
 
 from research.data.build import BuildReport
+from soundsift.cli_args import positive_int, positive_seconds
 from soundsift.errors import SoundsiftError
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
 
 
 def _common(p: argparse.ArgumentParser, default_out: str) -> None:
     p.add_argument("-o", "--out", type=Path, default=Path(default_out), metavar="DIR",
                    help=f"corpus folder; an unfinished build there is resumed (default: {default_out})")
     p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same bytes (default: 0)")
-    p.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1, metavar="N",
+    p.add_argument("--jobs", type=positive_int, default=os.cpu_count() or 1, metavar="N",
                    help="worker processes (default: all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
@@ -41,9 +28,9 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
 
     m = dsub.add_parser("music", help="single-instrument clips and chorale pieces rendered with FluidSynth")
     _common(m, "data/music")
-    m.add_argument("--clips-per-class", type=_positive_int, default=400, metavar="N")
+    m.add_argument("--clips-per-class", type=positive_int, default=400, metavar="N")
     m.add_argument("--pieces", type=int, default=600, metavar="N", help="multi-instrument chorale mixtures")
-    m.add_argument("--seconds", type=_seconds, default=4.0, help="clip length (default: 4)")
+    m.add_argument("--seconds", type=positive_seconds, default=4.0, help="clip length (default: 4)")
     m.add_argument("--soundfont", action="append", dest="soundfonts", metavar="FONT",
                    help="train/val SoundFont, repeatable (items alternate between them): fluidr3, musescore, sfgm, "
                         "timgm6mb or a .sf2/.sf3 path (default: fluidr3)")
@@ -53,15 +40,15 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
 
     s = dsub.add_parser("speech", help="speech clips synthesised with espeak-ng")
     _common(s, "data/speech")
-    s.add_argument("--clips-per-class", type=_positive_int, default=1200, metavar="N",
+    s.add_argument("--clips-per-class", type=positive_int, default=1200, metavar="N",
                    help="clips per class (man speaking, woman speaking)")
-    s.add_argument("--seconds", type=_seconds, default=4.0, help="clip length (default: 4)")
+    s.add_argument("--seconds", type=positive_seconds, default=4.0, help="clip length (default: 4)")
     s.set_defaults(handler=_run_speech)
 
     x = dsub.add_parser("sfx", help="environmental recordings from Debian game-data packages")
     _common(x, "data/sfx")
-    x.add_argument("--clips-per-class", type=_positive_int, default=160, metavar="N")
-    x.add_argument("--seconds", type=_seconds, default=4.0, help="clip length (default: 4)")
+    x.add_argument("--clips-per-class", type=positive_int, default=160, metavar="N")
+    x.add_argument("--seconds", type=positive_seconds, default=4.0, help="clip length (default: 4)")
     x.add_argument("--packages", default=None, metavar="A,B", help="packages to read (default: 0ad-data,supertuxkart-data)")
     x.add_argument("--package-root", action="append", default=[], metavar="PKG=PATH",
                    help="where a package's data lives, if not at its installed place")
@@ -71,8 +58,8 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
     _common(t, "data/testset")
     t.add_argument("corpora", nargs="+", type=Path, metavar="CORPUS", help="corpus folders to draw clips from")
     t.add_argument("--split", choices=("train", "val", "test"), default="test")
-    t.add_argument("--mixtures", type=_positive_int, default=300, metavar="N")
-    t.add_argument("--sources", type=_positive_int, default=2, metavar="N", help="sources per mixture (default: 2)")
+    t.add_argument("--mixtures", type=positive_int, default=300, metavar="N")
+    t.add_argument("--sources", type=positive_int, default=2, metavar="N", help="sources per mixture (default: 2)")
     t.add_argument("--categories", default=None, metavar="A,B", help="only clips of these categories (music,speech,sfx)")
     t.add_argument("--focus", default=None, metavar="CATEGORY",
                    help="every mixture's first source is of this category, the others of any")

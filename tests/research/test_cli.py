@@ -52,3 +52,15 @@ def test_diagnostic_scripts_import_names_that_exist(script):
             for alias in node.names:
                 assert hasattr(module, alias.name) or importlib.util.find_spec(f"{node.module}.{alias.name}"), \
                     f"{script}: {node.module}.{alias.name} does not exist"
+
+
+@pytest.mark.parametrize("argv", [["data", "music", "--seconds", "nan"], ["data", "speech", "--seconds", "-1"],
+                                  ["data", "sfx", "--clips-per-class", "0"], ["clap", "--corpus", "c", "--out", "o",
+                                                                              "--steps", "0"]])
+def test_bad_numbers_are_usage_errors(argv, capsys):
+    from research.cli import build_parser
+
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(argv)
+    assert exit_info.value.code == 2
+    assert "must be" in capsys.readouterr().err
