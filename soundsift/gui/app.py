@@ -12,6 +12,7 @@ os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false")
 from PyQt6.QtWidgets import QApplication
 
 from soundsift import __version__
+from soundsift.gui.excepthook import install_exception_handler
 from soundsift.gui.settings import open_store
 from soundsift.gui.theme import apply_theme
 from soundsift.gui.window import MainWindow
@@ -26,6 +27,7 @@ def run(files: Sequence[str | Path] = ()) -> int:
     app.setOrganizationName("soundsift")
     apply_theme(app)
     window = MainWindow(open_store())
+    install_exception_handler(window)
     window.show()
     if files:
         window.add_paths([Path(f) for f in files])

@@ -41,6 +41,17 @@ CAPTION_SOURCES = (
 )
 
 
+def missing_extra() -> str | None:
+    """Why fine-tuning cannot run in this installation (with the extra to install), or None when it can."""
+    from soundsift.training.extras import TRAIN_EXTRA, missing_scoring_modules
+
+    missing = missing_scoring_modules()
+    if not missing:
+        return None
+    return (f"Fine-tuning scores the model on held-out files with {' and '.join(missing)}, which are not installed; "
+            f"install the train extra: {TRAIN_EXTRA}")
+
+
 def _base_models() -> list[str]:
     """Names of the installed models (the default first)."""
     from soundsift.model.store import DEFAULT_MODEL, list_models
@@ -65,8 +76,11 @@ class FinetunePage(QWidget):
         self.table_for: tuple[str, str] | None = None
         self.caption_table = None
         self.options: dict[str, object] = {}  # further FinetuneSettings fields (lr, seconds, ...), for scripts and tests
+        self.missing = missing_extra()
         self._build()
         self._set_running(False)
+        if self.missing:
+            self.show_status(self.missing)
 
     def _build(self) -> None:
         self.folder = QLineEdit()
@@ -192,6 +206,9 @@ class FinetunePage(QWidget):
 
         folder, source = self._key()
         name = self.name.text().strip()
+        if self.missing:
+            self.show_status(self.missing)
+            return False
         if not folder or not name:
             self.show_status("Pick the library folder and name the new model first")
             return False
@@ -272,7 +289,7 @@ class FinetunePage(QWidget):
         return self.worker.settings.name if self.worker is not None else self.name.text().strip()
 
     def _set_running(self, running: bool, paused: bool = False) -> None:
-        self.start_button.setEnabled(not running)
+        self.start_button.setEnabled(not running and not self.missing)
         self.pause_button.setEnabled(running and not paused)
         self.resume_button.setEnabled(running and paused)
         self.stop_button.setEnabled(running)
