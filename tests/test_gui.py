@@ -113,12 +113,13 @@ def test_drop_query_separate_see_stems_and_export(qtbot, make_window, tiny_model
     job = window.queue.jobs()[0]
     assert job.state is JobState.DONE, job.message
     assert window.results.job is job
-    assert [row.handle.text() for row in window.results.rows] == ["violin", "a dog barking", "rest (everything else)"]
+    assert [row.handle.text() for row in window.results.rows] == ["violin", "a dog barking", "rest (everything else)",
+                                                                  "original (the input)"]
     out = tmp_path / "out" / "mix"
     assert sorted(p.name for p in out.iterdir()) == ["a-dog-barking.wav", "rest.wav", "violin.wav"]
     assert soundfile.info(str(out / "violin.wav")).channels == 2
     assert load_history(window.store)[:2] == ["violin", "a dog barking"]
-    assert window.query.suggestions()[:2] == ["violin", "a dog barking"] and "vocals" in window.query.suggestions()
+    assert window.query.suggestions()[:2] == ["violin", "a dog barking"] and "crowd noise" in window.query.suggestions()
 
     window.results.spectrogram_box.setChecked(True)
     assert {row.view.mode for row in window.results.rows} == {SPECTROGRAM}
@@ -148,7 +149,7 @@ def test_remove_mode_names_stems_and_playback_degrades_without_audio_output(qtbo
     window.query.setText("applause")
     window.separate()
     wait_finished(qtbot, window)
-    assert [row.handle.text() for row in window.results.rows] == ["without applause"]
+    assert [row.handle.text() for row in window.results.rows] == ["without applause", "original (the input)"]
     assert not window.results.player.available
     assert not window.results.play_button.isEnabled() and window.results.no_audio.isVisible()
     assert not window.results.rows[0].play_button.isEnabled()

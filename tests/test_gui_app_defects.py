@@ -165,7 +165,7 @@ def test_one_query_remove_mode_has_no_duplicate_rest(qtbot, make_window, tiny_mo
     window.query.setText("applause")
     window.separate()
     wait_finished(qtbot, window)
-    assert [row.handle.text() for row in window.results.rows] == ["without applause"]
+    assert [row.handle.text() for row in window.results.rows] == ["without applause", "original (the input)"]
     assert len(list((tmp_path / "out" / "take").iterdir())) == 1
 
 

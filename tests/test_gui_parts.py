@@ -254,7 +254,7 @@ def test_the_app_starts_without_importing_torch_or_training():
 
 def test_preset_queries_complete_the_query_field(monkeypatch):
     queries = preset_queries()
-    assert {"vocals", "crowd noise"} <= set(queries) and len(queries) == len(set(queries))
+    assert "crowd noise" in queries and len(queries) == len(set(queries))  # a chain's stem
     assert {"a man speaking", "rain", "wind"} <= set(queries)  # query presets too
     broken = PresetEntry("missing", Path("missing.toml"), "user")
     monkeypatch.setattr("soundsift.gui.suggestions.list_presets", lambda: [broken])

@@ -69,13 +69,15 @@ class StemPreview:
     """Pictures of a stem small enough to keep for every finished file.
 
     ``envelope`` is ``(2, columns)`` min/max of the downmix per column; ``spectrogram`` is
-    ``(rows, frames)`` uint8 log magnitude on a log-frequency axis, low frequencies in row 0.
+    ``(rows, frames)`` uint8 log magnitude on a log-frequency axis from ``lowest_hz`` (row 0) to ``top_hz``.
     """
 
     envelope: np.ndarray
     spectrogram: np.ndarray
     peak_db: float
     duration: float
+    lowest_hz: float
+    top_hz: float
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,11 @@ from PyQt6.QtWidgets import (
 from soundsift.gui import dialogs
 from soundsift.gui.export import ExportRequest, export_paths, export_stems
 from soundsift.gui.export_dialog import ExportDialog
-from soundsift.gui.jobs import Job, JobState
+from soundsift.gui.jobs import ORIGINAL, Job, JobState, StemResult
 from soundsift.gui.playback import Player, device_format, prepare_stems
-from soundsift.gui.stem_row import StemRow
+from soundsift.gui.stem_row import LEVEL_RANGE_DB, StemRow
 from soundsift.gui.tasks import run_in_background
+from soundsift.gui.time_bar import TimeBar
 from soundsift.gui.waveform import SPECTROGRAM, WAVEFORM
 from soundsift.separation import REST
 
@@ -34,9 +35,11 @@ EMPTY_TEXT = "Stems appear here when a file has been separated.\nSelect a finish
 
 
 def stem_label(name: str, mode: str) -> str:
-    """How a stem is titled: the query, 'without <query>' in remove mode, or 'rest'."""
+    """How a stem is titled: the query, 'without <query>' in remove mode, 'rest', or the input itself."""
     if name == REST:
         return "rest (everything else)"
+    if name == ORIGINAL:
+        return "original (the input)"
     return f"without {name}" if mode == "remove" else name
 
 
@@ -95,9 +98,12 @@ class ResultsPanel(QWidget):
         self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setEnabled(False)
+        self.time_bar = TimeBar()
+        self.time_bar.changed.connect(self._window_changed)
         self._list = QWidget()
         self._list_layout = QVBoxLayout(self._list)
         self._list_layout.setContentsMargins(0, 0, 0, 0)
+        self._list_layout.addWidget(self.time_bar)
         self._list_layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -135,16 +141,27 @@ class ResultsPanel(QWidget):
         mode = self.job.request.options.mode if self.job.request else "extract"
         self.title.setText(self.job.source.name)
         view = SPECTROGRAM if self.spectrogram_box.isChecked() else WAVEFORM
-        for index, stem in enumerate(self.job.stems):
+        for index, stem in enumerate(self.playable_stems()):
             row = StemRow(index, stem, stem_label(stem.name, mode))
             row.view.set_mode(view)
             row.play_requested.connect(self.play_row)
             row.solo_toggled.connect(self._solo_toggled)
-            row.gain_changed.connect(self.player.set_gain)
+            row.gain_changed.connect(self._gain_changed)
             row.seek_requested.connect(self._seek)
-            self._list_layout.insertWidget(index, row)
+            row.view.zoom_requested.connect(self.time_bar.zoom)
+            row.view.scroll_requested.connect(self.time_bar.scroll_by)
             self.rows.append(row)
+        for position, row in enumerate([*self.rows[-1:], *self.rows[:-1]] if self.job.original else self.rows):
+            self._list_layout.insertWidget(position + 1, row)  # the original first, under the ruler
+        self.time_bar.set_duration(self.rows[0].stem.preview.duration)
+        self._update_muted()
         self._load_for_playback(self.job)
+
+    def playable_stems(self) -> list[StemResult]:
+        """What the player holds for the shown job: its stems, then the original input when there is one."""
+        if self.job is None:
+            return []
+        return [*self.job.stems, *([self.job.original] if self.job.original else [])]
 
     def _load_for_playback(self, job: Job) -> None:
         """Decode the stems for the player on a pool thread; play controls wait until it is done."""
@@ -159,7 +176,7 @@ class ResultsPanel(QWidget):
         self.play_button.setEnabled(False)
         first = job.stems[0]
         rate, channels = device_format(first.sample_rate, first.channels)
-        paths = [stem.path for stem in job.stems]
+        paths = [stem.path for stem in self.playable_stems()]
 
         def loaded(stems: list) -> None:
             if self.job is job:
@@ -192,9 +209,13 @@ class ResultsPanel(QWidget):
             row.set_playing(row.index == alone and self.player.playing)
 
     def _audible(self) -> list[bool]:
+        """Which rows Play all mixes: the soloed ones, else every stem (the original only when soloed)."""
         if self._alone is not None:
             return [i == self._alone for i in range(len(self.rows))]
-        return [not self._solo or i in self._solo for i in range(len(self.rows))]
+        return [i in self._solo if self._solo else row.stem is not self._original() for i, row in enumerate(self.rows)]
+
+    def _original(self) -> StemResult | None:
+        return self.job.original if self.job is not None else None
 
     def _solo_toggled(self, index: int, on: bool) -> None:
         if on:
@@ -202,19 +223,37 @@ class ResultsPanel(QWidget):
         else:
             self._solo.discard(index)
         self.player.set_audible(self._audible())
+        self._update_muted()
+
+    def _gain_changed(self, index: int, gain: float) -> None:
+        self.player.set_gain(index, gain)
+        self._update_muted()
+
+    def _update_muted(self) -> None:
+        """Dim the muted rows: not soloed while others are, or turned all the way down."""
+        for i, row in enumerate(self.rows):
+            row.set_muted(bool(self._solo) and i not in self._solo or row.level.value() <= LEVEL_RANGE_DB[0])
 
     def _seek(self, index: int, fraction: float) -> None:
         if self.job is not None and self.player.loaded:
-            self._play(self._alone if self.player.playing else None, fraction * self.job.stems[index].preview.duration)
+            self._play(self._alone if self.player.playing else None, fraction * self.rows[index].stem.preview.duration)
 
     def _view_toggled(self, spectrogram: bool) -> None:
         for row in self.rows:
             row.view.set_mode(SPECTROGRAM if spectrogram else WAVEFORM)
 
-    def _show_position(self, seconds: float) -> None:
+    def _window_changed(self, start: float, span: float) -> None:
         for row in self.rows:
-            duration = row.stem.preview.duration
-            row.view.set_playhead(min(seconds / duration, 1.0) if duration else None)
+            row.view.set_window(start, span)
+
+    def _show_position(self, seconds: float) -> None:
+        """Move the playheads; the time window pages along when the playhead runs off its right edge."""
+        duration = self.time_bar.duration
+        fraction = min(seconds / duration, 1.0) if duration else None
+        if fraction is not None and fraction > self.time_bar.start + self.time_bar.span:
+            self.time_bar.show_window(fraction, self.time_bar.span)
+        for row in self.rows:
+            row.view.set_playhead(fraction)
 
     def _playing_changed(self, playing: bool) -> None:
         icon = QStyle.StandardPixmap.SP_MediaStop if playing else QStyle.StandardPixmap.SP_MediaPlay

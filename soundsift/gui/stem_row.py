@@ -6,6 +6,7 @@ from PyQt6.QtGui import QDrag, QMouseEvent
 from PyQt6.QtWidgets import (
     QApplication,
     QFrame,
+    QGraphicsOpacityEffect,
     QHBoxLayout,
     QLabel,
     QSlider,
@@ -20,6 +21,10 @@ from soundsift.gui.waveform import WaveformView
 
 LEVEL_RANGE_DB = (-30, 12)
 LABEL_WIDTH = 230
+MUTED_OPACITY = 0.35
+SOLO_STYLE = ("QToolButton:checked { background-color: #f5b800; color: black; font-weight: bold; "
+              "border: 1px solid #9a7400; border-radius: 3px; }")
+CLIP_STYLE = "QLabel { background-color: #d9341f; color: white; font-weight: bold; padding: 0 4px; border-radius: 3px; }"
 
 
 def stem_mime_data(stem: StemResult) -> QMimeData:
@@ -27,6 +32,16 @@ def stem_mime_data(stem: StemResult) -> QMimeData:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(stem.path))])
     return mime
+
+
+def side_by_side(frame: QFrame, side: QWidget, picture: QWidget) -> None:
+    """Lay out a results row: a fixed-width side column, then the picture; every row lines up with the ruler."""
+    side.setFixedWidth(LABEL_WIDTH)
+    frame.setFrameShape(QFrame.Shape.StyledPanel)
+    row = QHBoxLayout(frame)
+    row.setContentsMargins(6, 4, 6, 4)
+    row.addWidget(side)
+    row.addWidget(picture, 1)
 
 
 def db_to_gain(db: float) -> float:
@@ -77,7 +92,7 @@ class StemRow(QFrame):
         super().__init__(parent)
         self.index = index
         self.stem = stem
-        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.muted = False
         self.handle = DragHandle(stem, label)
         self.play_button = QToolButton()
         self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
@@ -86,7 +101,8 @@ class StemRow(QFrame):
         self.solo_button = QToolButton()
         self.solo_button.setText("S")
         self.solo_button.setCheckable(True)
-        self.solo_button.setToolTip("Solo: when any stem is soloed, Play all plays only the soloed stems")
+        self.solo_button.setToolTip("Solo: when any row is soloed, Play all plays only the soloed rows")
+        self.solo_button.setStyleSheet(SOLO_STYLE)
         self.solo_button.toggled.connect(lambda on: self.solo_toggled.emit(self.index, on))
         self.level = QSlider(Qt.Orientation.Horizontal)
         self.level.setRange(*LEVEL_RANGE_DB)
@@ -98,6 +114,10 @@ class StemRow(QFrame):
         peak = stem.preview.peak_db
         self.peak_label = QLabel(f"peak {peak:.1f} dBFS" if peak > -200 else "silent")
         self.peak_label.setEnabled(False)
+        self.clip_label = QLabel("CLIP")
+        self.clip_label.setStyleSheet(CLIP_STYLE)
+        self.clip_label.setToolTip("At this level the sound goes over full scale and clips when played")
+        self.clip_label.setVisible(False)
         self.view = WaveformView(stem.preview)
         self.view.seek_requested.connect(lambda fraction: self.seek_requested.emit(self.index, fraction))
         self._lay_out()
@@ -110,16 +130,17 @@ class StemRow(QFrame):
         controls.addWidget(self.level, 1)
         controls.addWidget(self.level_label)
         side = QWidget()
-        side.setFixedWidth(LABEL_WIDTH)
         column = QVBoxLayout(side)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.handle)
         column.addLayout(controls)
-        column.addWidget(self.peak_label)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(6, 4, 6, 4)
-        row.addWidget(side)
-        row.addWidget(self.view, 1)
+        levels = QHBoxLayout()
+        levels.addWidget(self.peak_label)
+        levels.addWidget(self.clip_label)
+        levels.addStretch(1)
+        column.addLayout(levels)
+        side_by_side(self, side, self.view)
+        self.clip_label.setVisible(self.clips)
 
     def set_playable(self, playable: bool, reason: str = "") -> None:
         """Enable or disable the play control (no audio device, stems still loading)."""
@@ -132,6 +153,21 @@ class StemRow(QFrame):
         icon = QStyle.StandardPixmap.SP_MediaStop if playing else QStyle.StandardPixmap.SP_MediaPlay
         self.play_button.setIcon(self.style().standardIcon(icon))
 
+    def set_muted(self, muted: bool) -> None:
+        """Dim the row while it is left out of Play all (others soloed, or its level off)."""
+        self.muted = muted
+        for widget in (self.handle, self.view):
+            effect = QGraphicsOpacityEffect(widget)
+            effect.setOpacity(MUTED_OPACITY)
+            widget.setGraphicsEffect(effect if muted else None)
+
+    @property
+    def clips(self) -> bool:
+        """True when the level lifts the stem's peak over full scale."""
+        db = self.level.value()
+        return bool(db > LEVEL_RANGE_DB[0] and self.stem.preview.peak_db + db > 0)
+
     def _level_moved(self, db: int) -> None:
         self.level_label.setText("off" if db <= LEVEL_RANGE_DB[0] else f"{db:+d} dB" if db else "0 dB")
+        self.clip_label.setVisible(self.clips)
         self.gain_changed.emit(self.index, db_to_gain(db))

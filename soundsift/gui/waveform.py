@@ -1,14 +1,17 @@
-"""Paints a stem as a waveform or a spectrogram, with a playhead; clicking asks to play from there."""
+"""Paints a stem as a waveform or a spectrogram over a zoomable time window, with a playhead and a time ruler."""
 from __future__ import annotations
 
 import numpy as np
 from PyQt6.QtCore import QLineF, QPointF, QRectF, QSize, Qt, pyqtSignal
-from PyQt6.QtGui import QImage, QMouseEvent, QPainter, QPaintEvent, QPalette, QPen
+from PyQt6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPalette, QPen, QWheelEvent
 from PyQt6.QtWidgets import QSizePolicy, QWidget
 
 from soundsift.gui.jobs import StemPreview
 
 WAVEFORM, SPECTROGRAM = "waveform", "spectrogram"
+ZOOM_STEP = 1.25  # one wheel notch or key press
+SCROLL_STEP = 0.1  # of the shown window, per wheel notch
+TICK_STEPS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600)
 
 
 def _colormap() -> list[int]:
@@ -23,16 +26,37 @@ def _colormap() -> list[int]:
 COLORMAP = _colormap()
 
 
+def visible_columns(count: int, start: float, span: float, width: int) -> np.ndarray:
+    """For each of ``width`` pixels, the first of ``count`` columns it covers when the window
+    ``[start, start + span]`` (fractions of the length) is shown; ends are the next pixel's first."""
+    edges = (start + np.arange(width + 1) * (span / width)) * count
+    return np.minimum(edges.astype(np.int64), count - 1)
+
+
+def frequency_marks(lowest_hz: float, top_hz: float) -> list[tuple[float, str]]:
+    """(height fraction from the bottom, label) of the decade lines on a log-frequency axis."""
+    marks = []
+    for hz, label in ((100, "100 Hz"), (1000, "1 kHz"), (10_000, "10 kHz")):
+        if lowest_hz < hz < top_hz:
+            marks.append((float(np.log(hz / lowest_hz) / np.log(top_hz / lowest_hz)), label))
+    return marks
+
+
 class WaveformView(QWidget):
-    """A stem's picture; ``seek_requested`` carries the clicked position as a fraction of the length."""
+    """A stem's picture over the shown time window; ``seek_requested`` carries a clicked position as a fraction
+    of the length, ``zoom_requested`` (factor, anchor fraction) a Ctrl+wheel, ``scroll_requested`` (fraction
+    of the length) a sideways or Shift+wheel."""
 
     seek_requested = pyqtSignal(float)
+    zoom_requested = pyqtSignal(float, float)
+    scroll_requested = pyqtSignal(float)
 
     def __init__(self, preview: StemPreview, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.preview = preview
         self.mode = WAVEFORM
         self.playhead: float | None = None
+        self.start, self.span = 0.0, 1.0
         self._image: QImage | None = None
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumHeight(48)
@@ -46,25 +70,51 @@ class WaveformView(QWidget):
         self.mode = mode
         self.update()
 
+    def set_window(self, start: float, span: float) -> None:
+        """Show the part ``[start, start + span]`` of the stem (fractions of its length)."""
+        self.start, self.span = start, span
+        self.update()
+
     def set_playhead(self, fraction: float | None) -> None:
         """Draw the play position (``None`` hides it)."""
         self.playhead = fraction
         self.update()
 
+    def fraction_at(self, x: float) -> float:
+        """The position in the stem (fraction of its length) under pixel column ``x``."""
+        return min(max(self.start + x / max(self.width(), 1) * self.span, 0.0), 1.0)
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton and self.width() > 0:
-            self.seek_requested.emit(min(max(event.position().x() / self.width(), 0.0), 1.0))
+            self.seek_requested.emit(self.fraction_at(event.position().x()))
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() / 120
+        sideways = event.angleDelta().x() / 120
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier and steps:
+            self.zoom_requested.emit(ZOOM_STEP ** steps, self.fraction_at(event.position().x()))
+        elif event.modifiers() & Qt.KeyboardModifier.ShiftModifier and steps:
+            self.scroll_requested.emit(-steps * self.span * SCROLL_STEP)
+        elif sideways:
+            self.scroll_requested.emit(-sideways * self.span * SCROLL_STEP)
+        else:
+            event.ignore()  # the results list scrolls up and down
+            return
+        event.accept()
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         rect = QRectF(self.rect())
         painter.fillRect(rect, self.palette().color(QPalette.ColorRole.Base))
         if self.mode == SPECTROGRAM:
-            painter.drawImage(rect, self._spectrogram_image())
+            image = self._spectrogram_image()
+            source = QRectF(self.start * image.width(), 0, self.span * image.width(), image.height())
+            painter.drawImage(rect, image, source)
+            self._paint_frequency_marks(painter, rect)
         else:
             self._paint_waveform(painter, rect)
-        if self.playhead is not None:
-            x = rect.left() + self.playhead * rect.width()
+        if self.playhead is not None and self.start <= self.playhead <= self.start + self.span:
+            x = rect.left() + (self.playhead - self.start) / self.span * rect.width()
             painter.setPen(QPen(self.palette().color(QPalette.ColorRole.BrightText), 1.5))
             painter.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
         painter.end()
@@ -72,8 +122,10 @@ class WaveformView(QWidget):
     def _paint_waveform(self, painter: QPainter, rect: QRectF) -> None:
         width = max(int(rect.width()), 1)
         env = self.preview.envelope
-        columns = np.minimum((np.arange(width) * env.shape[1]) // width, env.shape[1] - 1)
-        lows, highs = env[0, columns], env[1, columns]
+        columns = visible_columns(env.shape[1], self.start, self.span, width)
+        shown = env[:, : columns[-1] + 1]  # each pixel: the extremes of the columns it covers, none beyond
+        lows = np.minimum.reduceat(shown[0], columns[:-1])
+        highs = np.maximum.reduceat(shown[1], columns[:-1])
         middle, half = rect.center().y(), rect.height() / 2 - 1
         painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Mid), 1))
         painter.drawLine(QPointF(rect.left(), middle), QPointF(rect.right(), middle))
@@ -82,6 +134,20 @@ class WaveformView(QWidget):
         bottoms = middle - np.clip(lows, -1, 1) * half + 0.5
         xs = rect.left() + np.arange(width) + 0.5
         painter.drawLines([QLineF(x, t, x, b) for x, t, b in zip(xs.tolist(), tops.tolist(), bottoms.tolist())])
+
+    def _paint_frequency_marks(self, painter: QPainter, rect: QRectF) -> None:
+        """Decade lines with their frequency at the left edge, readable on any colour of the image."""
+        metrics = painter.fontMetrics()
+        for fraction, label in frequency_marks(self.preview.lowest_hz, self.preview.top_hz):
+            y = rect.bottom() - fraction * rect.height()
+            painter.setPen(QPen(QColor(255, 255, 255, 90), 1, Qt.PenStyle.DotLine))
+            painter.drawLine(QPointF(rect.left(), y), QPointF(rect.right(), y))
+            box = QRectF(rect.left() + 2, y - metrics.height(), metrics.horizontalAdvance(label) + 6, metrics.height())
+            if box.top() < rect.top():
+                continue
+            painter.fillRect(box, QColor(0, 0, 0, 150))
+            painter.setPen(QColor("white"))
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, label)
 
     def _spectrogram_image(self) -> QImage:
         """The spectrogram as an indexed image, low frequencies at the bottom (built once)."""
@@ -93,3 +159,53 @@ class WaveformView(QWidget):
             self._image = image.copy()
         return self._image
 
+
+def tick_step(seconds: float, width: int, min_pixels: int = 70) -> float:
+    """The smallest 'round' time step whose ticks lie at least ``min_pixels`` apart."""
+    per_second = width / max(seconds, 1e-9)
+    return next((step for step in TICK_STEPS if step * per_second >= min_pixels), TICK_STEPS[-1])
+
+
+def time_label(seconds: float, step: float) -> str:
+    """m:ss (with tenths when ticks are closer than a second)."""
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)}:{rest:04.1f}" if step < 1 else f"{int(minutes)}:{round(rest):02d}"
+
+
+class TimeRuler(QWidget):
+    """Minutes and seconds over the shown time window, lined up with the stems' pictures below it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.duration = 0.0
+        self.start, self.span = 0.0, 1.0
+        self.setMinimumHeight(self.fontMetrics().height() + 8)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def sizeHint(self) -> QSize:
+        return QSize(400, self.fontMetrics().height() + 8)
+
+    def set_window(self, duration: float, start: float, span: float) -> None:
+        self.duration, self.start, self.span = duration, start, span
+        self.update()
+
+    def ticks(self) -> list[tuple[float, str]]:
+        """(x, label) of each tick in the shown window."""
+        if self.duration <= 0 or self.width() <= 0:
+            return []
+        first, seconds = self.start * self.duration, self.span * self.duration
+        step = tick_step(seconds, self.width())
+        times = np.arange(np.ceil(first / step - 1e-9) * step, first + seconds + 1e-9, step)
+        return [((t - first) / seconds * self.width(), time_label(float(t), step)) for t in times]
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+        bottom = self.height() - 1
+        painter.drawLine(QPointF(0, bottom), QPointF(self.width(), bottom))
+        metrics = painter.fontMetrics()
+        for x, label in self.ticks():
+            painter.drawLine(QPointF(x, bottom - 5), QPointF(x, bottom))
+            left = min(max(x - metrics.horizontalAdvance(label) / 2, 0), self.width() - metrics.horizontalAdvance(label))
+            painter.drawText(QPointF(left, metrics.ascent() + 1), label)
+        painter.end()

@@ -37,6 +37,7 @@ from PyQt6.QtWidgets import (
 
 from soundsift.audio import audio_extensions
 from soundsift.batch import FileJob, expand_inputs, plan_jobs
+from soundsift.confidence import QueryConfidence
 from soundsift.engines import torch_installed
 from soundsift.errors import SoundsiftError
 from soundsift.gui import dialogs
@@ -47,6 +48,7 @@ from soundsift.gui.messages import in_app_words
 from soundsift.gui.outputs import occupied_track_folders
 from soundsift.gui.preset_menu import PresetButton
 from soundsift.gui.query_field import QueryField
+from soundsift.gui.query_marks import QueryMarks
 from soundsift.gui.queue_model import QueueModel
 from soundsift.gui.queue_panel import QueuePanel
 from soundsift.gui.reference_queries import ReferenceClips
@@ -97,6 +99,8 @@ class MainWindow(QMainWindow):
         self.worker.job_done.connect(self._job_done)
         self.worker.job_failed.connect(self._job_failed)
         self.worker.job_cancelled.connect(self._job_cancelled)
+        self.worker.confidence.connect(self._confidence)
+        self.confidences: dict[str, QueryConfidence] = {}  # text query -> score, for the model in the settings
         self._follow_latest = True
         self.finetune_page: FinetunePage | None = None
         self._build()
@@ -107,6 +111,8 @@ class MainWindow(QMainWindow):
     def _build(self) -> None:
         self.query = QueryField()
         self.query.returnPressed.connect(self.separate)
+        self.query_marks = QueryMarks()
+        self.query.textChanged.connect(self._show_marks)
         self.preset_button = PresetButton()
         self.preset_button.set_presets(self.query_presets)
         self.preset_button.chosen.connect(self.apply_preset)
@@ -157,6 +163,7 @@ class MainWindow(QMainWindow):
         central.setObjectName("centralWidget")
         layout = QVBoxLayout(central)
         layout.addLayout(request_bar)
+        layout.addWidget(self.query_marks)
         layout.addWidget(self.references)
         layout.addWidget(self.banner)
         layout.addWidget(self.splitter, 1)
@@ -187,6 +194,10 @@ class MainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         self._action(view_menu, "&Play / stop", self.results.toggle_play, "Space")
         self._action(view_menu, "Spectro&gram", self.results.spectrogram_box.toggle, "Ctrl+G")
+        view_menu.addSeparator()
+        self._action(view_menu, "Zoom &in", self.results.time_bar.zoom_in, QKeySequence.StandardKey.ZoomIn)
+        self._action(view_menu, "Zoom &out", self.results.time_bar.zoom_out, QKeySequence.StandardKey.ZoomOut)
+        self._action(view_menu, "&Whole length", self.results.time_bar.fit, "Ctrl+0")
 
     def _action(self, menu: QMenu, text: str, slot: Callable[[], object], shortcut: QKeySequence.StandardKey | str) -> QAction:
         action = QAction(text, self)
@@ -217,7 +228,7 @@ class MainWindow(QMainWindow):
             if isinstance(splitter, QByteArray):
                 self.splitter.restoreState(splitter)
             return
-        width, height = fit_to_screen(self, *DEFAULT_SIZE)
+        width, _ = fit_to_screen(self, *DEFAULT_SIZE)
         self.splitter.setSizes([width * 2 // 5, width * 3 // 5])
 
     # --- inputs -----------------------------------------------------------------------------
@@ -433,6 +444,15 @@ class MainWindow(QMainWindow):
     def _job_cancelled(self, job_id: int) -> None:
         self.queue.update(job_id, state=JobState.CANCELLED, message="")
 
+    def _confidence(self, model: ModelChoice, scores: dict[str, QueryConfidence]) -> None:
+        """The worker scored queries on loading a model: mark them if it is still the chosen model."""
+        if model.model == self.settings.model:
+            self.confidences.update(scores)
+            self._show_marks()
+
+    def _show_marks(self) -> None:
+        self.query_marks.show_marks(self.query.queries(), self.confidences)
+
     def _job_activated(self, job: Job) -> None:
         """The user picked another row: show its stems (or its error) and stop following new results."""
         if job is not self.results.job:
@@ -448,7 +468,10 @@ class MainWindow(QMainWindow):
             self.apply_settings(dialog.settings())
 
     def apply_settings(self, settings: AppSettings) -> None:
-        """Adopt and persist new settings."""
+        """Adopt and persist new settings (another model forgets the query scores of the last one)."""
+        if settings.model != self.settings.model:
+            self.confidences.clear()
+            self._show_marks()
         self.settings = settings
         save_settings(self.store, settings)
         self._apply_settings()

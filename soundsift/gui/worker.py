@@ -39,6 +39,7 @@ class SeparationWorker(QThread):
     job_done = pyqtSignal(int, object, object)  # job id, stems, the input's own StemResult (for A/B)
     job_failed = pyqtSignal(int, str)
     job_cancelled = pyqtSignal(int)
+    confidence = pyqtSignal(object, object)  # ModelChoice, {text query: QueryConfidence} (models with a vocabulary)
 
     def __init__(self, loader: Loader = load_choice, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -97,6 +98,7 @@ class SeparationWorker(QThread):
             return
         try:
             separator = self._separator_for(request)
+            self._report_confidence(request, separator)
             self.phase.emit(job_id, JobState.RUNNING)
             written = separator.separate_file(
                 request.source, request.outputs, request.options, request.bit_depth,
@@ -123,6 +125,13 @@ class SeparationWorker(QThread):
             self._separator = None
             self._separator = (request.model, self._loader(request.model))
         return self._separator[1]
+
+    def _report_confidence(self, request: JobRequest, separator: SegmentSeparator) -> None:
+        """Score the request's text queries against the model's vocabulary (nothing when it has none)."""
+        scores = {q: separator.query_confidence(q) for q in request.queries if isinstance(q, str)}
+        known = {q: score for q, score in scores.items() if score is not None}
+        if known:
+            self.confidence.emit(request.model, known)
 
     def _progress_reporter(self, job_id: int) -> Callable[[int, int], None]:
         """A ``(done, total)`` callback that emits only when progress moved visibly."""
