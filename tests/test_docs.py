@@ -154,3 +154,33 @@ def test_presets_python_and_toml_examples_run(tiny_model, tmp_path, monkeypatch)
     (tmp_path / "rain.toml").write_text(toml, encoding="utf-8")
     preset = read_preset(tmp_path / "rain.toml").query
     assert preset.mode == "extract" and list(preset.queries) == ["rain", "wind"]
+
+
+# what a user of the repository should never meet: notes of how it was developed, paths of the
+# machine it was developed on, and a design document that is not in the repository
+DEVELOPMENT_TRACES = re.compile("|".join([
+    r"\b[Ii]ssue[ -]#?\d", r"\b[Ss]essions? \d", r"\b[Ss]ession-\d", "DESIGN" + r"\.md", "/" + "work/", "/" + "root/",
+]))
+CHECKED_TREES = ("README.md", "docs", "soundsift", "tests", "scripts", "research")
+
+
+def test_no_development_traces_in_documents_code_or_tests() -> None:
+    hits = []
+    for tree in CHECKED_TREES:
+        root = ROOT / tree
+        paths = [root] if root.is_file() else sorted(root.rglob("*")) if root.is_dir() else []
+        for path in paths:
+            if (path.suffix not in (".md", ".py", ".toml", ".sh", ".tsv", ".txt", ".json")
+                    or "__pycache__" in path.parts or path == Path(__file__).resolve()):  # this file holds examples
+                continue
+            for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+                if DEVELOPMENT_TRACES.search(line):
+                    hits.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()[:80]}")
+    assert hits == []
+
+
+def test_development_trace_pattern() -> None:
+    for trace in ("see issue 45", "Session 26 adds", "DESIGN" + ".md §3", "/" + "work/data2/runs"):
+        assert DEVELOPMENT_TRACES.search(trace), trace
+    for fine in ("onnxruntime sessions", "a remote session", "an issue with the input", "/tmp/out"):
+        assert not DEVELOPMENT_TRACES.search(fine), fine
