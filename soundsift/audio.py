@@ -8,8 +8,11 @@ truncated instead of being padded with silence.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +33,24 @@ BIT_DEPTHS: dict[str, str] = {"16": "PCM_16", "24": "PCM_24", "32f": "FLOAT"}
 WRITE_FORMATS: dict[str, str] = {"wav": "WAV", "flac": "FLAC"}
 MIN_SAMPLE_RATE = 8_000
 MAX_SAMPLE_RATE = 192_000
-# Containers whose header states the exact frame count (pedalboard reports it as declared).
-_HEADER_COUNTED = {".wav", ".wave", ".bwf", ".aif", ".aiff"}
-_OGG = {".ogg", ".oga", ".opus"}
+# Containers (as libsndfile names them) whose header states the exact frame count (pedalboard reports it as declared).
+_HEADER_COUNTED = {"WAV", "WAVEX", "AIFF"}
+# After a seek libsndfile's MP3 decoder returns near-silence for a few frames; seeks start this far earlier.
+_MP3_PREROLL = 16384
+# What an OS error means for the file it names, in the words an error message uses.
+_OS_PROBLEMS: dict[int, str] = {
+    errno.ENOENT: "no such file",
+    errno.ELOOP: "symlink loop",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EROFS: "read-only file system",
+    errno.ENOSPC: "disk full",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.ENAMETOOLONG: "file name too long",
+    errno.ENOTDIR: "a folder on the path is a file",
+    errno.EEXIST: "a folder on the path is a file",
+    errno.EISDIR: "is a folder",
+}
 
 
 def audio_extensions() -> frozenset[str]:
@@ -74,10 +92,14 @@ class AudioReader:
         self._check_header()
 
     def _check_path(self) -> None:
-        if not self.path.exists():
-            raise AudioError(self.path, "no such file")
-        if self.path.is_dir():
+        try:
+            mode = self.path.stat().st_mode
+        except OSError as exc:
+            raise AudioError(self.path, os_problem(exc)) from None
+        if stat.S_ISDIR(mode):
             raise AudioError(self.path, "is a directory, not an audio file")
+        if not stat.S_ISREG(mode):
+            raise AudioError(self.path, "not a regular file (a pipe, socket or device); save the audio to a file first")
         if not os.access(self.path, os.R_OK):
             raise AudioError(self.path, "permission denied")
 
@@ -91,7 +113,7 @@ class AudioReader:
     def _declared_frames(self) -> int:
         """Frame count promised by the header; exceeds the real count when truncated."""
         frames = int(self._file.frames)
-        if self.path.suffix.lower() in _HEADER_COUNTED:
+        if self._file.format in _HEADER_COUNTED:
             try:
                 with PedalboardAudioFile(str(self.path)) as header:
                     frames = max(frames, int(header.frames))
@@ -100,7 +122,7 @@ class AudioReader:
         return frames
 
     def _check_header(self) -> None:
-        if self.path.suffix.lower() in _OGG and not _ogg_stream_ended(self.path):
+        if self._file.format == "OGG" and not _ogg_stream_ended(self.path):
             raise AudioError(self.path, "truncated: the Ogg stream has no end-of-stream page")
         if self.frames <= 0:
             raise AudioError(self.path, "contains no audio (zero length)")
@@ -122,7 +144,7 @@ class AudioReader:
         while True:
             try:
                 with _native_stderr_silenced():
-                    block = self._file.read(block_size, dtype="float32", always_2d=True)
+                    block = _read_frames(self._file, block_size)
             except (soundfile.LibsndfileError, RuntimeError) as exc:
                 raise AudioError(self.path, f"corrupt or truncated ({_clean(exc)})") from None
             if block.shape[0] == 0:
@@ -139,10 +161,12 @@ class AudioReader:
 
     def read_at(self, start: int, frames: int) -> np.ndarray:
         """Up to ``frames`` frames from frame ``start`` as float32 ``(channels, n)`` (fewer at the end)."""
+        start = max(0, min(start, self.frames - 1))
+        preroll = min(start, _MP3_PREROLL) if self._file.format == "MP3" else 0
         try:
             with _native_stderr_silenced():
-                self._file.seek(max(0, min(start, self.frames - 1)))
-                block = self._file.read(frames, dtype="float32", always_2d=True)
+                self._file.seek(start - preroll)
+                block = _read_frames(self._file, preroll + frames)[preroll:]
         except (soundfile.LibsndfileError, RuntimeError) as exc:
             raise AudioError(self.path, f"cannot read at frame {start} ({_clean(exc)})") from None
         if not np.isfinite(block).all():
@@ -172,25 +196,69 @@ def _ogg_stream_ended(path: Path) -> bool:
     return page >= 0 and page + 5 < len(tail) and bool(tail[page + 5] & 0x04)
 
 
-@contextlib.contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
-    """Hide warnings that native decoders (mpg123) print straight to file descriptor 2.
+def _read_frames(file: soundfile.SoundFile, frames: int) -> np.ndarray:
+    """Decode up to ``frames`` frames from the current position as float32 ``(n, channels)``.
 
-    Problems are reported through :class:`AudioError` instead, so a user sees one clear line.
+    Calls libsndfile directly because soundfile's ``read`` seeks to where it already is after
+    every call, and libsndfile's MP3 decoder restarts on any seek: each block would then begin
+    with a few thousand samples of near-silence.
     """
+    block = np.empty((frames, file.channels), dtype=np.float32)
+    done = soundfile._snd.sf_readf_float(file._file, soundfile._ffi.from_buffer("float[]", block), frames)
+    code = soundfile._snd.sf_error(file._file)
+    if code:
+        raise soundfile.LibsndfileError(code)
+    return block[:done]
+
+
+class _StderrSilencer:
+    """Points file descriptor 2 at /dev/null while any thread decodes, to hide what native decoders
+    (mpg123) print there; problems reach the user through :class:`AudioError` as one clear line.
+
+    fd 2 belongs to the whole process, so concurrent readers share one redirection: the first
+    to enter saves the real stderr and the last to leave puts it back.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._saved: int | None = None
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._users == 0:
+                self._saved = _point_stderr_at_devnull()
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0 and self._saved is not None:
+                    os.dup2(self._saved, 2)
+                    os.close(self._saved)
+                    self._saved = None
+
+
+def _point_stderr_at_devnull() -> int | None:
+    """Redirect fd 2 to /dev/null; returns a duplicate of the previous fd 2 (None if that fails)."""
     try:
         saved = os.dup(2)
     except OSError:
-        yield
-        return
+        return None
     devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    return saved
+
+
+_native_stderr_silenced = _StderrSilencer()
+
+
+def os_problem(exc: OSError) -> str:
+    """The problem an OS error describes, in a few words ("disk full", "symlink loop", ...)."""
+    return _OS_PROBLEMS.get(exc.errno or 0) or (exc.strerror or str(exc)).lower()
 
 
 def _clean(exc: BaseException) -> str:
