@@ -41,6 +41,7 @@ from soundsift.model.network import SeparatorNetwork
 from soundsift.model.store import resolve_model
 from soundsift.model.unet import Encoded, Query
 from soundsift.runtime.layout import DECODER_FILE, ENCODER_FILE, ONNX_DIR, TEXT_DIR, ExportRecord, file_sha256
+from soundsift.vocabulary import VOCABULARY_FILE
 
 OPSET = 17
 TOLERANCE = 1e-4  # max |torch mask - onnx mask| an export must meet
@@ -133,6 +134,8 @@ def export_onnx(model: str | Path | None, output: str | Path | None = None) -> P
         if not same:
             for name in (CONFIG_FILE, WEIGHTS_FILE):
                 shutil.copyfile(source / name, staging / name)
+            if (source / VOCABULARY_FILE).is_file():  # what the model knows goes with it
+                shutil.copyfile(source / VOCABULARY_FILE, staging / VOCABULARY_FILE)
         folder = staging if same else staging / ONNX_DIR
         folder.mkdir(exist_ok=True)
         write_graphs(network, encoder, folder, file_sha256(source / WEIGHTS_FILE))

@@ -183,3 +183,28 @@ def test_docs_and_presets_only_use_queries_the_default_model_knows() -> None:
         if (where, query) not in MARKED_UNKNOWN and not (confidence and confidence.known):
             unknown.append(f"{where}: {query!r}")
     assert not unknown, unknown
+
+
+def test_an_onnx_export_to_a_new_directory_keeps_the_vocabulary(tmp_path: Path) -> None:
+    from soundsift.export_onnx import export_onnx
+    from soundsift.model import EncoderSpec, ModelConfig, init_model, save_checkpoint
+    from tests.conftest import TINY
+
+    net, enc = init_model(ModelConfig(network=TINY, encoder=EncoderSpec(name="compact")), seed=0)
+    source = save_checkpoint(tmp_path / "source", net, enc)
+    vocabulary = Vocabulary((SoundClass("rain", "sfx", ("rain falls",)),))
+    write_vocabulary(source, vocabulary)
+    assert read_vocabulary(export_onnx(source, tmp_path / "exported")) == vocabulary
+
+
+def test_a_finetuned_vocabulary_adds_the_library_clauses_and_keeps_the_base_threshold() -> None:
+    from soundsift.training.model_vocabulary import finetuned_vocabulary
+
+    base = Vocabulary((SoundClass("rain", "sfx", ("rain falls",)),), (Corpus("sfx", 1, 0.5, "synthetic"),), "rain",
+                      0.5, {"queries": "q.csv"})
+    clips = [("a kettle whistles while rain falls", 1800.0), ("a kettle whistles", 1800.0), ("rain", 3600.0)]
+    tuned = finetuned_vocabulary(base, clips, "field")
+    assert [c.label for c in tuned.classes] == ["rain", "a kettle whistles"]  # known phrasings are not repeated
+    assert tuned.threshold == 0.5 and tuned.corpora[-1] == Corpus("library", 3, 2.0, "recordings in field, captioned")
+    alone = finetuned_vocabulary(None, clips, "field")
+    assert alone.threshold is None and len(alone.classes) == 3

@@ -1,4 +1,4 @@
-"""The vocabulary a trained model carries (:mod:`soundsift.vocabulary`), built from what it was trained on.
+"""The vocabulary a trained or fine-tuned model carries (:mod:`soundsift.vocabulary`), built from what it was trained on.
 
 A class's phrasings are the captions its single sources were queried by during training
 (:func:`~soundsift.training.data.compose.caption_forms` of its vocabulary entry, or the
@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 
+from soundsift.training.captions import split_caption
 from soundsift.training.data.compose import caption_forms
 from soundsift.training.data.manifest import Entry
 from soundsift.training.data.vocabulary import VOCABULARY
@@ -54,3 +56,23 @@ def vocabulary_from_entries(entries: Iterable[Entry]) -> Vocabulary:
                            ", ".join(sorted(sources[name]))) for name in sorted(seconds))
     summary = "; ".join(f"{c.name} ({c.classes} classes, {c.train_hours:g} h)" for c in corpora)
     return Vocabulary(classes, corpora, summary)
+
+
+def finetuned_vocabulary(base: Vocabulary | None, clips: Iterable[tuple[str, float]], library: str) -> Vocabulary:
+    """A fine-tuned model's vocabulary: its base model's, plus each distinct clause of the library's
+    training captions (what the weak method queries by) as a class of category "library".
+
+    ``clips`` are ``(caption, seconds)`` of the training files.  The base's confidence threshold
+    is kept: the query encoder is the same, and added phrases only bring queries nearer.
+    """
+    clips = list(clips)
+    known = {text for text, _ in base.phrases()} if base is not None else set()
+    clauses = dict.fromkeys(clause for caption, _ in clips for clause in split_caption(caption))
+    added = tuple(SoundClass(clause, "library", ()) for clause in clauses if clause not in known)
+    hours = round(sum(seconds for _, seconds in clips) / 3600, 2)
+    corpus = Corpus("library", len(clauses), hours, f"recordings in {library}, captioned")
+    summary = f"fine-tuned on {library} ({len(clauses)} captioned sounds, {hours:g} h)"
+    if base is None:
+        return Vocabulary(added, (corpus,), summary)
+    summary += f"; base model: {base.summary}" if base.summary else ""
+    return replace(base, classes=base.classes + added, corpora=base.corpora + (corpus,), summary=summary)

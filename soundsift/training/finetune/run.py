@@ -58,9 +58,11 @@ from soundsift.training.finetune.sampler import (
     split_as_saved,
     split_holdout,
 )
+from soundsift.training.model_vocabulary import finetuned_vocabulary
 from soundsift.training.recipe import DataRecipe, OptimRecipe, Recipe
 from soundsift.training.regimes import LossWeights, MixtureBatch
 from soundsift.training.state import Progress, load_state, save_state
+from soundsift.vocabulary import Vocabulary, read_vocabulary, write_vocabulary
 
 RUN_FILE = "finetune.json"
 CAPTIONS_FILE = "captions.csv"
@@ -577,10 +579,20 @@ def _publish(run: _Run, plan: _Plan, models_dir: Path, base_sdri: float | None) 
     try:
         save_checkpoint(staging / "model", network, encoder)
         (staging / "model" / FINETUNE_FILE).write_text(json.dumps(info, indent=2) + "\n")
+        write_vocabulary(staging / "model", _vocabulary(plan))
         replace_folder(staging / "model", target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def _vocabulary(plan: _Plan) -> Vocabulary:
+    """The base model's vocabulary (none when it records none or it is unreadable) plus the library's sounds."""
+    try:
+        base = read_vocabulary(plan.base_path)
+    except SoundsiftError:
+        base = None
+    return finetuned_vocabulary(base, [(clip.caption, clip.duration) for clip in plan.train], str(plan.library.root))
 
 
 def _result(status: str, run: _Run, base_sdri: float | None, model_dir: Path | None = None) -> FinetuneResult:
