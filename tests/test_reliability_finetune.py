@@ -117,6 +117,7 @@ def test_resume_works_after_a_file_is_removed_and_keeps_the_held_out_files(stopp
 
 def test_a_refused_fresh_start_says_how_to_restart_and_restart_starts_over(stopped_run, library, base):
     (stopped_run / "notes.txt").write_text("mine")
+    (stopped_run / ".settings").write_text("mine")
     with pytest.raises(SoundsiftError, match="--restart") as refused:
         finetune(_settings(library, base), stopped_run, device="cpu")
     assert str(stopped_run) in str(refused.value) and "\n" not in str(refused.value)
@@ -125,6 +126,7 @@ def test_a_refused_fresh_start_says_how_to_restart_and_restart_starts_over(stopp
                       on_event=lambda e: steps.append(e.step) if e.kind == "step" else None)
     assert result.status == "done" and steps == [1]  # from the base model, not from step 2
     assert (stopped_run / "notes.txt").read_text() == "mine"  # only the run's own files were removed
+    assert (stopped_run / ".settings").read_text() == "mine"
 
 
 # --- damaged run folders on --resume ---------------------------------------------------------

@@ -66,8 +66,9 @@ from soundsift.vocabulary import Vocabulary, read_vocabulary, write_vocabulary
 
 RUN_FILE = "finetune.json"
 CAPTIONS_FILE = "captions.csv"
-# what a run writes in its folder (``--restart`` removes these and nothing else); staging folders start with '.'
+# what a run writes in its folder (``--restart`` removes these and nothing else), and its staging names
 RUN_ENTRIES = (RUN_FILE, CAPTIONS_FILE, "checkpoint", "best", "log.csv", "training.png")
+RUN_STAGING = (".checkpoint.", ".best.", f".{RUN_FILE}.part", f".{CAPTIONS_FILE}.part")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -518,11 +519,11 @@ def _read_run_captions(run_dir: Path) -> CaptionTable:
 
 
 def _clear_run(run_dir: Path) -> None:
-    """Remove what an earlier run wrote in ``run_dir`` (its own files and staging folders; nothing else)."""
-    if not run_dir.is_dir():
+    """Remove what an earlier run wrote in ``run_dir``: its own files and staging folders, nothing else."""
+    if not (run_dir / RUN_FILE).exists() and not (run_dir / "checkpoint").exists():
         return
     for entry in run_dir.iterdir():
-        if entry.name in RUN_ENTRIES or entry.name.startswith("."):
+        if entry.name in RUN_ENTRIES or entry.name.startswith(RUN_STAGING):
             shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
 
 
