@@ -47,6 +47,14 @@ def test_infinite_native_parameter_is_refused(tmp_path: Path) -> None:
         load_preset(preset)
 
 
+def test_nan_parameter_of_an_external_plugin_is_refused(tmp_path: Path) -> None:
+    preset = write(tmp_path / "vst.toml", 'format = 1\n[[stages]]\ntype = "external"\npath = "comp.vst3"\n'
+                                          "parameters = { threshold_db = nan }\n")
+    with pytest.raises(PresetError, match=r"vst.toml: stages\[0\] \(external\): parameter 'threshold_db' must be a "
+                                          "finite number, got nan"):
+        load_preset(preset)
+
+
 def test_convolution_with_an_impulse_response_that_is_not_audio_is_refused(tmp_path: Path) -> None:
     write(tmp_path / "hall.wav", "not audio at all")
     preset = write(tmp_path / "room.toml", 'format = 1\n[[stages]]\ntype = "Convolution"\n'

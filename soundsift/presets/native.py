@@ -129,6 +129,9 @@ def check_audio_file(path: str, where: str) -> None:
 
 def _external_from_dict(params: dict[str, Any], where: str, base: Path | None) -> pedalboard.Plugin:
     fields = check_keys(params, {"path": str, "plugin_name": str, "parameters": dict}, f"{where} (external)", ("path",))
+    for name, value in fields.get("parameters", {}).items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise PresetError(f"{where} (external): parameter {name!r} must be a finite number, got {value!r}")
     path = Path(local_path(fields["path"], base))
     if not path.exists():
         raise PresetError(f"{where}: plugin file not found: {path}")
