@@ -143,5 +143,5 @@ def describe(vocabulary: Vocabulary | None, classes: Sequence[SoundClass] | None
     shown = vocabulary.classes if classes is None else classes
     lines.append(f"sounds ({len(shown)} of {len(vocabulary.classes)}):")
     width = max((len(c.label) for c in shown), default=0)
-    lines += [f"  {c.label:<{width}}  [{c.category}]  " + "; ".join(c.phrases) for c in shown]
+    lines += [(f"  {c.label:<{width}}  [{c.category}]  " + "; ".join(c.phrases)).rstrip() for c in shown]
     return lines
