@@ -21,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from soundsift.audio import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, AtomicAudioWriter, AudioReader, check_audio_array
+from soundsift.audio import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, AudioReader, check_audio_array
 from soundsift.confidence import ConfidenceScorer, QueryConfidence
 from soundsift.errors import AudioError, InvalidArgumentError
+from soundsift.headroom import HeadroomStem, HeadroomWriters
 from soundsift.model.chunked import BatchFn, CancelCheck, ProgressCallback, SegmentPlan, chunked_batches
 from soundsift.model.config import ModelConfig
 from soundsift.queries import REST, AudioQuery, QueryLike, check_queries, query_name
@@ -216,19 +217,19 @@ class SegmentSeparator(abc.ABC):
                                            f"{[query_name(q) for q in queries]}")
         options = dataclasses.replace(options, include_rest=REST in outputs)
         with AudioReader(path) as reader:
-            writers = {n: AtomicAudioWriter(p, reader.sample_rate, reader.channels, bit_depth) for n, p in outputs.items()}
+            files = HeadroomWriters(bit_depth, str(path))  # nothing clips silently (soundsift.headroom)
             try:
+                writers = {n: files.open(p, reader.sample_rate, reader.channels) for n, p in outputs.items()}
                 regions = self.iter_separate(reader.blocks(), reader.sample_rate, reader.channels, reader.frames,
                                              queries, options, progress, cancel)
                 _write_behind(regions, writers)
             except BaseException:
-                for writer in reversed(list(writers.values())):
-                    writer.abort()
+                files.abort()
                 raise
-        return [writer.commit() for writer in writers.values()]
+        return files.commit()
 
 
-def _write_behind(regions: Iterable[dict[str, np.ndarray]], writers: Mapping[str, AtomicAudioWriter]) -> None:
+def _write_behind(regions: Iterable[dict[str, np.ndarray]], writers: Mapping[str, HeadroomStem]) -> None:
     """Write each region's stems on a writer thread while the next region is separated.
 
     Encoding and writing the stems (about 0.15 s per 3-minute 24-bit stereo stem) then

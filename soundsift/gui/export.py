@@ -14,9 +14,9 @@ from soundsift.audio import (
     read_audio,
     refuse_overwriting_inputs,
     resample,
-    write_audio,
 )
 from soundsift.batch import slugify
+from soundsift.headroom import HeadroomWriters
 
 
 @dataclass(frozen=True)
@@ -44,13 +44,21 @@ def export_paths(track: str, stems: Sequence[tuple[str, Path]], request: ExportR
 
 
 def export_stems(track: str, stems: Sequence[tuple[str, Path]], request: ExportRequest) -> list[Path]:
-    """Convert each ``(name, file)`` stem and write it atomically; returns the written paths."""
+    """Convert each ``(name, file)`` stem and write them all atomically; returns the written paths.
+
+    Stems that would clip at the chosen bit depth are not clipped (:mod:`soundsift.headroom`).
+    """
     request.check()
     targets = export_paths(track, stems, request)
     refuse_overwriting_inputs(targets, [path for _, path in stems])
-    for (_, path), target in zip(stems, targets):
-        audio, rate = read_audio(path)
-        if request.sample_rate is not None and request.sample_rate != rate:
-            audio, rate = resample(audio, rate, request.sample_rate), request.sample_rate
-        write_audio(target, audio, rate, request.bit_depth)
-    return targets
+    files = HeadroomWriters(request.bit_depth, track)
+    try:
+        for (_, path), target in zip(stems, targets):
+            audio, rate = read_audio(path)
+            if request.sample_rate is not None and request.sample_rate != rate:
+                audio, rate = resample(audio, rate, request.sample_rate), request.sample_rate
+            files.open(target, rate, audio.shape[0]).write(audio)
+    except BaseException:
+        files.abort()
+        raise
+    return files.commit()

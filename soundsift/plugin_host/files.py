@@ -5,8 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
-from soundsift.audio import AtomicAudioWriter, AudioReader, check_bit_depth, output_format, refuse_overwriting_inputs
+from soundsift.audio import AudioReader, check_bit_depth, output_format, refuse_overwriting_inputs
 from soundsift.errors import AudioError
+from soundsift.headroom import HeadroomStem, HeadroomWriters
 from soundsift.model.chunked import ProgressCallback
 from soundsift.plugin_host.stage import Stage
 
@@ -27,7 +28,8 @@ def process_file(
     The chain runs with ``reset=False`` block by block; after the last block, silence is fed
     until the chain's latency has released as many samples as went in, so the result equals
     one whole-signal call.  The output appears only when everything succeeded, and the
-    input is never overwritten.
+    input is never overwritten.  An output that would clip at an integer ``bit_depth`` is
+    written as float instead, with one line saying so (:mod:`soundsift.headroom`).
     """
     source, destination = Path(source), Path(destination)
     refuse_overwriting_inputs([destination], [source])
@@ -62,9 +64,10 @@ class _Sink:
     """An atomic writer opened on the first output (the chain decides the channel count), cut at ``frames``."""
 
     def __init__(self, path: Path, sample_rate: int, bit_depth: str, frames: int) -> None:
-        self.path, self.sample_rate, self.bit_depth, self.frames = path, sample_rate, bit_depth, frames
+        self.path, self.sample_rate, self.frames = path, sample_rate, frames
         self.written = 0
-        self._writer: AtomicAudioWriter | None = None
+        self._files = HeadroomWriters(bit_depth, str(path))
+        self._writer: HeadroomStem | None = None
 
     def write(self, audio: np.ndarray) -> None:
         audio = audio[:, : self.frames - self.written]
@@ -73,15 +76,14 @@ class _Sink:
         if not np.isfinite(audio).all():
             raise AudioError(self.path, "the chain produced NaN or infinite samples")
         if self._writer is None:
-            self._writer = AtomicAudioWriter(self.path, self.sample_rate, audio.shape[0], self.bit_depth)
+            self._writer = self._files.open(self.path, self.sample_rate, audio.shape[0])
         self._writer.write(audio)
         self.written += audio.shape[1]
 
     def commit(self) -> Path:
         if self._writer is None:
             raise AudioError(self.path, "the chain produced no audio")
-        return self._writer.commit()
+        return self._files.commit()[0]
 
     def abort(self) -> None:
-        if self._writer is not None:
-            self._writer.abort()
+        self._files.abort()
