@@ -71,13 +71,15 @@ def stem_filenames(queries: Sequence[QueryLike], include_rest: bool, mode: str =
     for i, query in enumerate(check_queries(queries)):
         name = query_name(query)
         names[name] = prefix + (slugify(name) or f"query-{i + 1}")
-    if writes_rest(queries, include_rest, mode):
-        names[REST] = REST
     seen: dict[str, str] = {}
     for stem, filename in names.items():
+        if filename == REST:  # reserved, with or without a rest file, so no query's file passes for the rest
+            raise SoundsiftError(f"query '{stem}' would be written as '{REST}', the name of the rest's file; reword it")
         if filename in seen:
             raise SoundsiftError(f"queries '{seen[filename]}' and '{stem}' would both be written as '{filename}'")
         seen[filename] = stem
+    if writes_rest(queries, include_rest, mode):
+        names[REST] = REST
     return names
 
 

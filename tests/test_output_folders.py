@@ -108,3 +108,14 @@ def test_process_refuses_an_existing_output_unless_overwrite(tmp_path, tiny_mode
     assert target.read_bytes() == b"earlier"
     assert main([*args, "--overwrite"]) == 0
     assert soundfile.info(str(target)).frames == audio.shape[1]
+
+
+@pytest.mark.parametrize("rest", [[], ["--no-rest"]])
+def test_a_query_named_like_the_rest_is_refused_with_or_without_a_rest_file(tmp_path, tiny_model, capsys, rest):
+    source = write_test_file(tmp_path / "mix.wav", test_signal(SR, 1, 0.3), SR)
+    assert _separate(source, tmp_path / "out", tiny_model, "-q", "Rest!", *rest) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "query 'Rest!' would be written as 'rest'" in err
+    assert not (tmp_path / "out").exists()
+    jobs = plan_jobs([source], ["Rest!"], tmp_path / "out", "wav", mode="remove")
+    assert [p.name for p in jobs[0].outputs.values()] == ["without-rest.wav"]
