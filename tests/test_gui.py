@@ -116,7 +116,7 @@ def test_drop_query_separate_see_stems_and_export(qtbot, make_window, tiny_model
     assert [row.handle.text() for row in window.results.rows] == ["violin", "a dog barking", "rest (everything else)",
                                                                   "original (the input)"]
     out = tmp_path / "out" / "mix"
-    assert sorted(p.name for p in out.iterdir()) == ["a-dog-barking.wav", "rest.wav", "violin.wav"]
+    assert sorted(p.name for p in out.glob("*.wav")) == ["a-dog-barking.wav", "rest.wav", "violin.wav"]
     assert soundfile.info(str(out / "violin.wav")).channels == 2
     assert load_history(window.store)[:2] == ["violin", "a dog barking"]
     assert window.query.suggestions()[:2] == ["violin", "a dog barking"] and "crowd noise" in window.query.suggestions()

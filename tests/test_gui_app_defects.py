@@ -140,6 +140,8 @@ def test_a_rerun_clears_the_old_stems_and_a_failed_rerun_shows_the_failure(qtbot
     assert answers.asked == ["Replace earlier stems?"]
     wait_finished(qtbot, window)
     assert window.results.rows[0].handle.text() == "a dog barking"
+    track = job.stems[0].path.parent  # the earlier run's stems gave way to this run's as a whole
+    assert sorted(p.name for p in track.iterdir() if not p.name.startswith(".")) == ["a-dog-barking.wav", "rest.wav"]
 
     job.source.write_bytes(b"not audio at all")
     window.separate()
@@ -166,7 +168,7 @@ def test_one_query_remove_mode_has_no_duplicate_rest(qtbot, make_window, tiny_mo
     window.separate()
     wait_finished(qtbot, window)
     assert [row.handle.text() for row in window.results.rows] == ["without applause", "original (the input)"]
-    assert len(list((tmp_path / "out" / "take").iterdir())) == 1
+    assert sorted(p.name for p in (tmp_path / "out" / "take").iterdir()) == [".soundsift.json", "without-applause.wav"]
 
 
 def test_settings_refuse_a_folder_that_cannot_be_made_and_a_missing_gpu(qtbot, tmp_path, monkeypatch):
@@ -268,11 +270,12 @@ def test_adding_a_queued_file_again_does_not_duplicate_it(qtbot, separated, tmp_
     assert window.queue.jobs() == [job]
 
 
-def test_a_stem_is_not_queued_as_an_input(qtbot, separated):
+def test_a_stem_is_not_queued_as_an_input(qtbot, separated, make_window, tiny_model):
     window = separated
     stem = window.queue.jobs()[0].stems[0].path
     assert window.add_paths([stem]) == []
     assert len(window.queue.jobs()) == 1
+    assert make_window(tiny_model).add_paths([stem]) == []  # nor in a later session (the folder says it is a stem)
 
 
 def test_drops_are_copies_never_moves_and_light_up_the_window(qtbot, make_window, tiny_model, tmp_path):

@@ -71,7 +71,7 @@ def test_a_preset_fills_queries_and_mode_and_its_levels_apply(qtbot, window, tmp
     qtbot.waitUntil(lambda: all(job.state.finished for job in window.queue.jobs()), timeout=30_000)
     job = window.queue.jobs()[0]
     assert job.state is JobState.DONE, job.message
-    ducked, _ = read_audio(tmp_path / "out" / "car" / "an-engine-running.wav")
+    ducked, _ = read_audio(tmp_path / "out" / "car" / "without-an-engine-running.wav")
     np.testing.assert_allclose(ducked, audio - 0.5 * audio * (1 - 10 ** (-12 / 20)), atol=1e-5)
 
     window.extract_button.setChecked(True)  # another mode: the preset's levels no longer apply

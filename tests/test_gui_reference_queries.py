@@ -64,7 +64,7 @@ def test_a_dropped_reference_clip_is_a_query(qtbot, make_window, clap_model, tmp
     assert job.state is JobState.DONE, job.message
     assert job.request.model.engine == "torch"
     assert [s.name for s in job.stems] == ["violin", "like dog", "rest"]
-    assert sorted(p.name for p in (tmp_path / "out" / "mix").iterdir()) == ["like-dog.wav", "rest.wav", "violin.wav"]
+    assert sorted(p.name for p in (tmp_path / "out" / "mix").glob("*.wav")) == ["like-dog.wav", "rest.wav", "violin.wav"]
 
     window.references.clear()
     window.query.clear()

@@ -36,7 +36,7 @@ from PyQt6.QtWidgets import (
 )
 
 from soundsift.audio import audio_extensions
-from soundsift.batch import FileJob, expand_inputs, plan_jobs
+from soundsift.batch import FileJob, expand_inputs, plan_jobs, writes_rest
 from soundsift.confidence import QueryConfidence
 from soundsift.engines import torch_installed
 from soundsift.errors import SoundsiftError
@@ -45,7 +45,6 @@ from soundsift.gui.export import ExportRequest
 from soundsift.gui.jobs import Job, JobRequest, JobState, ModelChoice, StemResult
 from soundsift.gui.loader import load_choice, model_description, model_problem, model_title
 from soundsift.gui.messages import in_app_words
-from soundsift.gui.outputs import occupied_track_folders
 from soundsift.gui.preset_menu import PresetButton
 from soundsift.gui.query_field import QueryField
 from soundsift.gui.query_marks import QueryMarks
@@ -57,6 +56,7 @@ from soundsift.gui.settings import AppSettings, load_history, load_settings, rem
 from soundsift.gui.settings_dialog import SettingsDialog
 from soundsift.gui.suggestions import load_presets, preset_queries, query_presets
 from soundsift.gui.worker import Loader, SeparationWorker
+from soundsift.output_folders import earlier_outputs, holds_outputs
 from soundsift.presets import QueryPreset
 from soundsift.separation import SeparationOptions, check_queries, query_name
 
@@ -279,7 +279,7 @@ class MainWindow(QMainWindow):
         """Add files (and the audio files inside folders) to the queue as ready; returns the new rows.
 
         A folder without audio becomes a failed row saying so. A file already in the queue is not added
-        again (a finished one is made ready to run again), and stems this app wrote are not inputs.
+        again (a finished one is made ready to run again), and stems soundsift wrote are not inputs.
         """
         rows = {job.source.resolve(): job for job in self.queue.jobs()}
         stems = {stem.path.resolve() for job in self.queue.jobs() for stem in job.stems}
@@ -293,7 +293,7 @@ class MainWindow(QMainWindow):
                 continue
             for file in files:
                 known = rows.get(file.resolve())
-                if file.resolve() in stems or (known is not None and not known.state.finished):
+                if file.resolve() in stems or holds_outputs(file.parent) or (known and not known.state.finished):
                     skipped += 1
                 elif known is not None:
                     added.append(self.queue.update(known.job_id, state=JobState.READY, progress=0.0, message=""))
@@ -345,10 +345,10 @@ class MainWindow(QMainWindow):
             self.show_message("Nothing to separate: add files (Ctrl+O or drop them here) first")
             return []
         settings = self.settings
-        include_rest = settings.include_rest and not (self.mode() == "remove" and len(queries) == 1)
+        include_rest = writes_rest(queries, settings.include_rest, self.mode())
         try:
             planned = plan_jobs([job.source for job in jobs], queries, Path(settings.output_dir).expanduser(),
-                                settings.output_format, include_rest)
+                                settings.output_format, include_rest, self.mode())
         except SoundsiftError as exc:
             self.show_message(str(exc))
             return []
@@ -372,14 +372,17 @@ class MainWindow(QMainWindow):
         return jobs
 
     def _may_replace(self, planned: Sequence[FileJob]) -> bool:
-        """Ask before writing into track folders that already hold stems; True to go on."""
-        occupied = occupied_track_folders(planned)
+        """Ask before separating into track folders that hold an earlier run's stems; True to go on.
+
+        The earlier run's files give way to the new run's only once it has succeeded (the worker records it).
+        """
+        occupied = [job.track for job in planned if earlier_outputs(job.outputs.values())]
         if not occupied:
             return True
-        names = ", ".join(folder.name for folder in occupied[:3]) + (", …" if len(occupied) > 3 else "")
+        names = ", ".join(occupied[:3]) + (", …" if len(occupied) > 3 else "")
         return dialogs.confirm(
-            self, "Replace earlier stems?", f"The output folder already holds stems of {names}. Replace them "
-            "with the stems of this separation?", "Replace"
+            self, "Replace earlier stems?", f"The output folder already holds stems of {names} from an earlier "
+            "separation. Replace them with the stems of this one?", "Replace"
         )
 
     def cancel_selected(self) -> None:

@@ -20,6 +20,7 @@ from soundsift.errors import AudioError, SeparationCancelled, SoundsiftError
 from soundsift.gui.jobs import ORIGINAL, JobRequest, JobState, ModelChoice, StemResult, unexpected_problem
 from soundsift.gui.loader import load_choice
 from soundsift.gui.preview import make_preview
+from soundsift.output_folders import record_run
 from soundsift.separation import SegmentSeparator
 
 Loader = Callable[[ModelChoice], SegmentSeparator]
@@ -105,6 +106,7 @@ class SeparationWorker(QThread):
                 self._progress_reporter(job_id), lambda: self._is_cancelled(job_id),
                 queries=list(request.queries) or None,
             )
+            record_run(written, request.source)  # an earlier run's files in the folder give way to these
             stems = [self._result(name, path) for name, path in zip(request.outputs, written)]
             self.job_done.emit(job_id, stems, self._result(ORIGINAL, request.source))
         except SeparationCancelled:
