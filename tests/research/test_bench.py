@@ -52,7 +52,7 @@ def test_bench_loss_overrides_reach_every_row_and_bad_ones_are_named(tmp_path):
         assert recipe.loss.consistency == row_recipe(row, BUDGETS["small"], tmp_path, None, 0).loss.consistency
     weak = ROWS[[r.name for r in ROWS].index("weak-2")]
     for bad, message in (({"semantc": 1}, r"unknown key\(s\) \['semantc'\]"), ({"semantic": -1}, "expected a number >= 0"),
-                         ({"semantic": "high"}, "semantic.*number"), ({"clauses": 2.5}, "expected a whole number")):
+                         ({"semantic": "high"}, "semantic.*number"), ({"clauses": 2.5}, "clauses.*whole number")):
         with pytest.raises(SoundsiftError, match=message):
             row_recipe(weak, BUDGETS["small"], tmp_path, None, 0, bad)
 
