@@ -85,7 +85,7 @@ def test_saved_bench_rows_match_recipes_that_only_add_settings_that_are_off():
     assert not same_recipe(saved, {"regime": "weak", "data": {"parts": 2}})
 
 
-def test_bench_quality_trains_scores_and_resumes(workspace, tmp_path, monkeypatch):
+def test_bench_trains_scores_and_resumes(workspace, tmp_path, monkeypatch):
     from research.bench import format_results, run_bench
 
     out = tmp_path / "bench"
