@@ -1,4 +1,6 @@
-"""Training: data recipes and mixture sampling (``data/``), losses, trainers and evaluation.
+"""Training a separator from a recipe, fine-tuning, evaluation, and what they read from corpora (``data/``).
 
-Nothing on the runtime path (separating a file) imports this package.
+Nothing on the runtime path (separating a file) imports this package. Building corpora,
+pretraining the compact CLAP and the paper-table bench are lab code: ``python -m research``
+in a source checkout.
 """
