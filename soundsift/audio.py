@@ -11,7 +11,6 @@ import contextlib
 import errno
 import os
 import stat
-import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -24,7 +23,9 @@ import soundfile
 from pedalboard.io import AudioFile as PedalboardAudioFile
 from pedalboard.io import StreamResampler, get_supported_read_formats
 
-from soundsift.errors import AudioError
+from soundsift.durable import fsync_path
+from soundsift.errors import AudioError, os_problem
+from soundsift.publishing import make_temp_file, publish_files, remove_stale_temps
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self exists from Python 3.11
@@ -37,20 +38,6 @@ MAX_SAMPLE_RATE = 192_000
 _HEADER_COUNTED = {"WAV", "WAVEX", "AIFF"}
 # After a seek libsndfile's MP3 decoder returns near-silence for a few frames; seeks start this far earlier.
 _MP3_PREROLL = 16384
-# What an OS error means for the file it names, in the words an error message uses.
-_OS_PROBLEMS: dict[int, str] = {
-    errno.ENOENT: "no such file",
-    errno.ELOOP: "symlink loop",
-    errno.EACCES: "permission denied",
-    errno.EPERM: "permission denied",
-    errno.EROFS: "read-only file system",
-    errno.ENOSPC: "disk full",
-    errno.EDQUOT: "disk quota exceeded",
-    errno.ENAMETOOLONG: "file name too long",
-    errno.ENOTDIR: "a folder on the path is a file",
-    errno.EEXIST: "a folder on the path is a file",
-    errno.EISDIR: "is a folder",
-}
 
 
 def audio_extensions() -> frozenset[str]:
@@ -256,11 +243,6 @@ def _point_stderr_at_devnull() -> int | None:
 _native_stderr_silenced = _StderrSilencer()
 
 
-def os_problem(exc: OSError) -> str:
-    """The problem an OS error describes, in a few words ("disk full", "symlink loop", ...)."""
-    return _OS_PROBLEMS.get(exc.errno or 0) or (exc.strerror or str(exc)).lower()
-
-
 def _clean(exc: BaseException) -> str:
     """A one-line reason from a decoder exception, without its repeated file name."""
     text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
@@ -357,63 +339,80 @@ def check_bit_depth(fmt: str, bit_depth: str, target: str | Path) -> str:
     return subtype
 
 
-def _umask_mode() -> int:
-    """The mode a plain ``open()`` would give a new file (0666 less the process umask)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
+FLAC_MAX_CHANNELS = 8
 
 
-_CREATE_MODE = _umask_mode()
+def check_channels(fmt: str, channels: int, target: str | Path) -> None:
+    """Refuse a channel count the output format cannot store (FLAC holds at most 8)."""
+    if fmt == "FLAC" and channels > FLAC_MAX_CHANNELS:
+        raise AudioError(target, f"FLAC stores at most {FLAC_MAX_CHANNELS} channels and this audio has {channels}; "
+                                 "write WAV instead (--format wav)")
 
 
 class AtomicAudioWriter:
     """Writes an audio file block by block to a temporary file, renamed into place on success.
 
-    On any exception inside the ``with`` block the temporary file (and any folder the writer
-    had to create) is removed and the destination is left untouched; when several writers
-    share new folders, abort them in reverse order of creation.  Call :meth:`commit` (or leave the block normally) to
-    publish the file.
+    On any exception inside the ``with`` block, or when opening fails, the temporary file (and
+    any folder the writer had to create) is removed and the destination is left untouched;
+    when several writers share new folders, abort them in reverse order of creation.  Call
+    :meth:`commit` (or leave the block normally) to publish the file, or :func:`publish_all`
+    for several.  Every OS or encoder failure is an :class:`AudioError` naming the output.
     """
 
     def __init__(self, path: str | Path, sample_rate: int, channels: int, bit_depth: str = "24") -> None:
         self.path = Path(path)
         fmt = output_format(self.path)
         subtype = check_bit_depth(fmt, bit_depth, self.path)
-        self._made_dirs = [d for d in (self.path.parent, *self.path.parent.parents) if not d.exists()]
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".part", dir=self.path.parent)
-        os.close(fd)
-        os.chmod(tmp, _CREATE_MODE)  # mkstemp makes 0600 files; outputs get the usual umask mode
-        self._tmp = Path(tmp)
-        self._file = soundfile.SoundFile(
-            tmp, "w", samplerate=sample_rate, channels=channels, format=fmt, subtype=subtype
-        )
+        check_channels(fmt, channels, self.path)
+        self._made_dirs: list[Path] = []
+        self._tmp: Path | None = None
+        self._file: soundfile.SoundFile | None = None
         self._done = False
+        try:
+            with write_errors(self.path):
+                self._made_dirs = _make_folders(self.path.parent)
+                remove_stale_temps(self.path.parent)
+                self._tmp = make_temp_file(self.path)
+                self._file = soundfile.SoundFile(
+                    self._tmp, "w", samplerate=sample_rate, channels=channels, format=fmt, subtype=subtype
+                )
+        except BaseException:
+            self.abort()
+            raise
 
     def write(self, block: np.ndarray) -> None:
         """Append a ``(channels, n)`` block."""
-        self._file.write(np.ascontiguousarray(block.T))
+        with write_errors(self.path, self._file):
+            self._file.write(np.ascontiguousarray(block.T))
 
     def commit(self) -> Path:
-        """Close and atomically move the file to its destination."""
+        """Close, flush to the disk and atomically move the file to its destination."""
         if not self._done:
-            self._file.close()
-            os.replace(self._tmp, self.path)
-            self._done = True
+            publish_all([self])
         return self.path
+
+    def _finish(self) -> tuple[Path, Path]:
+        """Close the temporary file and flush it to the disk; returns the ``(temporary, destination)`` move."""
+        with write_errors(self.path, self._file):
+            self._file.close()
+            fsync_path(self._tmp)
+        return self._tmp, self.path
 
     def abort(self) -> None:
         """Discard everything written, and the folders this writer created if they are empty."""
-        if not self._done:
-            self._file.close()
+        if self._done:
+            return
+        self._done = True
+        if self._file is not None:
+            with contextlib.suppress(RuntimeError, OSError):  # a file being discarded need not close cleanly
+                self._file.close()
+        if self._tmp is not None:
             self._tmp.unlink(missing_ok=True)
-            self._done = True
-            for folder in self._made_dirs:
-                try:
-                    folder.rmdir()
-                except OSError:
-                    break
+        for folder in self._made_dirs:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
 
     def __enter__(self) -> Self:
         return self
@@ -425,6 +424,54 @@ class AtomicAudioWriter:
             self.commit()
         else:
             self.abort()
+
+
+def publish_all(writers: Sequence[AtomicAudioWriter]) -> list[Path]:
+    """Publish several writers' files all or nothing; on failure every destination is as it was and all are aborted."""
+    try:
+        publish_files([writer._finish() for writer in writers])
+    except BaseException:
+        for writer in reversed(writers):
+            writer.abort()
+        raise
+    for writer in writers:
+        writer._done = True
+    return [writer.path for writer in writers]
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; returns the ones created, deepest first."""
+    missing = [d for d in (folder, *folder.parents) if not os.path.lexists(d)]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        folder.stat()  # a symlink loop or a dangling link raises its own, clearer error here
+        raise
+    return missing
+
+
+@contextlib.contextmanager
+def write_errors(path: Path, file: soundfile.SoundFile | None = None) -> Iterator[None]:
+    """Turn OS and encoder failures while writing ``path`` into one-line :class:`AudioError` s."""
+    try:
+        yield
+    except OSError as exc:
+        raise AudioError(path, os_problem(exc)) from None
+    except soundfile.LibsndfileError as exc:
+        raise AudioError(path, _encoder_problem(file, exc)) from None
+
+
+def _encoder_problem(file: soundfile.SoundFile | None, exc: soundfile.LibsndfileError) -> str:
+    """libsndfile's reason for a failed write; for a system error, the OS error behind it (e.g. disk full)."""
+    if file is None or file.closed:
+        return _clean(exc).lower()
+    text = soundfile._ffi.string(soundfile._snd.sf_strerror(file._file)).decode(errors="replace")
+    reason = text.rpartition(" : ")[2].strip().rstrip(".")
+    code = _ERRNO_BY_TEXT.get(reason)
+    return os_problem(OSError(code, reason)) if code else reason.lower()
+
+
+_ERRNO_BY_TEXT = {os.strerror(code): code for code in errno.errorcode}
 
 
 def write_audio(path: str | Path, audio: np.ndarray, sample_rate: int, bit_depth: str = "24") -> Path:

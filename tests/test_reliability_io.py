@@ -1,6 +1,7 @@
 """Reliability of reading and writing: exact decoding, refused odd inputs, one-line write errors, no lost files."""
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from soundsift import audio
+from soundsift import audio, publishing
 from soundsift.errors import AudioError
 
 from .conftest import test_signal, write_test_file
@@ -94,7 +95,7 @@ def test_a_fifo_input_is_refused(tmp_path: Path) -> None:
     pipe = tmp_path / "pipe.wav"
     os.mkfifo(pipe)
     probe = f"from soundsift.audio import probe; probe({str(pipe)!r})"
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False)
     assert "pipe.wav: not a regular file" in done.stderr
 
 
@@ -138,3 +139,144 @@ def test_many_threads_reading_leave_stderr_intact(chirp_mp3: Path) -> None:
         thread.join()
     after = os.fstat(2)
     assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)
+
+
+# --- Writing -----------------------------------------------------------------------------------------------------
+
+
+def _visible_and_hidden(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+
+
+def _failing_nth(real, n: int, exc: BaseException):
+    """A stand-in for ``real`` whose ``n``-th call (1-based) raises ``exc``."""
+    calls = {"n": 0}
+
+    def call(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise exc
+        return real(*args, **kwargs)
+
+    return call
+
+
+def test_disk_full_while_writing_says_disk_full(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(soundfile.SoundFile, "write",
+                        _failing_nth(soundfile.SoundFile.write, 1, OSError(errno.ENOSPC, "No space left on device")))
+    target = tmp_path / "out" / "rest.wav"
+    with pytest.raises(AudioError, match=r"rest.wav: disk full$"):
+        audio.write_audio(target, test_signal(RATE, 1, 0.1), RATE)
+    assert _visible_and_hidden(tmp_path) == []
+
+
+@pytest.fixture()
+def tiny_disk(tmp_path: Path) -> Path:
+    """A 256 KiB tmpfs (needs the right to mount, e.g. root in a container; skipped otherwise)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)], capture_output=True,
+                          check=False)
+    if done.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here")
+    yield disk
+    subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_a_really_full_disk_says_disk_full_and_leaves_nothing(tiny_disk: Path) -> None:
+    with pytest.raises(AudioError, match=r"big.wav: disk full$"):
+        audio.write_audio(tiny_disk / "song" / "big.wav", test_signal(RATE, 2, 3.0), RATE, "32f")
+    assert _visible_and_hidden(tiny_disk) == []
+
+
+@pytest.mark.parametrize("code,problem", [(errno.EROFS, "read-only file system"), (errno.EACCES, "permission denied")])
+def test_unwritable_output_folders_give_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 code: int, problem: str) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(code, os.strerror(code), str(tmp_path / "out"))
+
+    monkeypatch.setattr(publishing.tempfile, "mkstemp", refuse)
+    with pytest.raises(AudioError, match=f"rest.wav: {problem}$"):
+        audio.write_audio(tmp_path / "out" / "rest.wav", test_signal(RATE, 1, 0.1), RATE)
+    assert _visible_and_hidden(tmp_path) == []
+
+
+def test_an_output_folder_that_is_a_file_gives_one_line(tmp_path: Path) -> None:
+    (tmp_path / "out").write_text("not a folder")
+    with pytest.raises(AudioError, match="rest.wav: a folder on the path is a file$"):
+        audio.write_audio(tmp_path / "out" / "song" / "rest.wav", test_signal(RATE, 1, 0.1), RATE)
+    assert (tmp_path / "out").read_text() == "not a folder"
+
+
+def test_an_output_folder_in_a_symlink_loop_gives_one_line(tmp_path: Path) -> None:
+    loop = tmp_path / "out"
+    loop.symlink_to(loop)
+    with pytest.raises(AudioError, match="rest.wav: symlink loop$"):
+        audio.write_audio(loop / "song" / "rest.wav", test_signal(RATE, 1, 0.1), RATE)
+
+
+def test_a_file_name_too_long_gives_one_line(tmp_path: Path) -> None:
+    with pytest.raises(AudioError, match="file name too long$"):
+        audio.write_audio(tmp_path / ("x" * 300) / "rest.wav", test_signal(RATE, 1, 0.1), RATE)
+
+
+def test_flac_with_more_than_8_channels_is_refused_before_writing(tmp_path: Path) -> None:
+    with pytest.raises(AudioError, match="FLAC stores at most 8 channels and this audio has 9"):
+        audio.AtomicAudioWriter(tmp_path / "out" / "rest.flac", RATE, 9)
+    assert _visible_and_hidden(tmp_path) == []
+
+
+def test_a_writer_that_fails_to_open_leaves_no_temp_file_or_folder(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(audio.soundfile, "SoundFile",
+                        _failing_nth(soundfile.SoundFile, 1, soundfile.LibsndfileError(2, "Error opening: ")))
+    with pytest.raises(AudioError, match="rest.wav"):
+        audio.AtomicAudioWriter(tmp_path / "out" / "song" / "rest.wav", RATE, 1)
+    assert _visible_and_hidden(tmp_path) == []
+
+
+def test_publishing_several_files_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "song"
+    folder.mkdir()
+    (folder / "a.wav").write_bytes(b"earlier a")
+    writers = [audio.AtomicAudioWriter(folder / f"{name}.wav", RATE, 1) for name in "abc"]
+    for writer in writers:
+        writer.write(test_signal(RATE, 1, 0.1))
+    monkeypatch.setattr(publishing.os, "replace",
+                        _failing_nth(os.replace, 3, OSError(errno.EIO, "Input/output error")))
+    with pytest.raises(AudioError, match="c.wav: input/output error"):
+        audio.publish_all(writers)
+    assert _visible_and_hidden(tmp_path) == ["song", "song/a.wav"]
+    assert (folder / "a.wav").read_bytes() == b"earlier a"
+
+
+def test_outputs_are_flushed_to_the_disk_before_the_rename(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    events: list[str] = []
+    real_fsync, real_replace = audio.fsync_path, os.replace
+    monkeypatch.setattr(audio, "fsync_path", lambda path: events.append(f"fsync {Path(path).suffix}") or real_fsync(path))
+    monkeypatch.setattr(publishing, "fsync_path", lambda path: events.append("fsync folder") or real_fsync(path))
+    monkeypatch.setattr(publishing.os, "replace",
+                        lambda src, dst: events.append(f"rename to {Path(dst).name}") or real_replace(src, dst))
+    audio.write_audio(tmp_path / "rest.wav", test_signal(RATE, 1, 0.1), RATE)
+    assert events == ["fsync .part", "rename to rest.wav", "fsync folder"]
+
+
+def _dead_pid() -> int:
+    """A process id no process has now."""
+    pid = 4_000_000
+    while publishing._process_alive(pid):
+        pid -= 1
+    return pid
+
+
+def test_stale_temp_files_of_a_killed_run_are_removed_by_the_next_run(tmp_path: Path) -> None:
+    folder = tmp_path / "song"
+    folder.mkdir()
+    stale = folder / f".rest.{_dead_pid()}.ab3_x9zq.part"
+    live = folder / f".rest.{os.getpid()}.ab3_x9zq.part"
+    users = [folder / ".rest.part", folder / "notes.part", folder / f".draft.{_dead_pid()}.part"]
+    for path in [stale, live, *users]:
+        path.write_bytes(b"x")
+    audio.write_audio(folder / "rest.wav", test_signal(RATE, 1, 0.1), RATE)
+    assert not stale.exists()
+    assert live.exists() and all(p.exists() for p in users)

@@ -1,0 +1,126 @@
+"""Temporary files beside outputs, and publishing several of them all or nothing.
+
+Outputs are written under a hidden temporary name in their own folder and renamed into place
+when finished.  The name carries the writing process's id, so a later run can tell the
+leftovers of a killed run (its process is gone) from files another run is still writing,
+and removes only those.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from soundsift.durable import fsync_path
+from soundsift.errors import AudioError, os_problem
+
+TEMP_SUFFIX = ".part"
+# .<output stem>.<pid>.<8 random characters from tempfile>.part
+_TEMP_NAME = re.compile(r"^\..*\.(\d{1,10})\.[a-z0-9_]{8}\.part$")
+_TEMP_STEM_CHARS = 100  # keeps temporary names within file-name limits when the output's name is long
+
+
+def _umask_mode() -> int:
+    """The mode a plain ``open()`` would give a new file (0666 less the process umask)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_CREATE_MODE = _umask_mode()
+
+
+def make_temp_file(path: Path) -> Path:
+    """Create an empty temporary file beside ``path`` (which it will become), with the usual file mode."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:_TEMP_STEM_CHARS]}.{os.getpid()}.", suffix=TEMP_SUFFIX,
+                               dir=path.parent)
+    os.close(fd)
+    os.chmod(tmp, _CREATE_MODE)  # mkstemp makes 0600 files; outputs get the usual umask mode
+    return Path(tmp)
+
+
+def remove_stale_temps(folder: Path) -> list[Path]:
+    """Delete the temporary files a killed soundsift run left in ``folder``; returns what was removed.
+
+    Only names of our own pattern whose process no longer runs are touched.
+    """
+    removed = []
+    for entry in folder.iterdir():
+        match = _TEMP_NAME.match(entry.name)
+        if match and not _process_alive(int(match.group(1))) and entry.is_file():
+            entry.unlink(missing_ok=True)
+            removed.append(entry)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (always True where that cannot be asked safely)."""
+    if os.name != "posix" or pid == os.getpid():
+        return True  # on Windows os.kill would terminate the process
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def publish_files(moves: Sequence[tuple[Path, Path]]) -> None:
+    """Rename each finished ``(temporary, destination)`` pair into place, all or nothing.
+
+    An earlier file at a destination is kept aside until every rename succeeded; if one
+    fails, the destinations already renamed get their earlier files back (or are removed)
+    before the error (an :class:`AudioError` naming the destination) propagates.  The folders are flushed to the disk afterwards.
+    """
+    done: list[tuple[Path, Path | None]] = []
+    try:
+        for tmp, dest in moves:
+            try:
+                backup = _set_aside(dest)
+                try:
+                    os.replace(tmp, dest)
+                except BaseException:
+                    if backup is not None:
+                        _restore(dest, backup)
+                    raise
+            except OSError as exc:
+                raise AudioError(dest, os_problem(exc)) from None
+            done.append((dest, backup))
+    except BaseException:
+        for dest, backup in reversed(done):
+            _restore(dest, backup)
+        raise
+    for _, backup in done:
+        if backup is not None:
+            backup.unlink(missing_ok=True)
+    for folder in {dest.parent for _, dest in moves}:
+        fsync_path(folder)
+
+
+def _set_aside(dest: Path) -> Path | None:
+    """Keep the file now at ``dest`` under a temporary name so it can be restored (None: nothing there).
+
+    A hard link leaves ``dest`` in place meanwhile; where links are not supported it is renamed.
+    """
+    if not os.path.lexists(dest) or dest.is_dir():
+        return None  # a folder in the way fails the rename with its own error
+    backup = make_temp_file(dest)
+    backup.unlink()
+    try:
+        os.link(dest, backup, follow_symlinks=False)
+    except OSError:
+        os.replace(dest, backup)
+    return backup
+
+
+def _restore(dest: Path, backup: Path | None) -> None:
+    """Undo one rename: the earlier file goes back to ``dest``, or ``dest`` is removed when there was none."""
+    with contextlib.suppress(OSError):
+        if backup is None:
+            dest.unlink(missing_ok=True)
+        else:
+            os.replace(backup, dest)
