@@ -115,6 +115,31 @@ def test_resume_works_after_a_file_is_removed_and_keeps_the_held_out_files(stopp
     assert json.loads((stopped_run / "finetune.json").read_text())["heldout"] == held
 
 
+def test_a_file_that_stops_decoding_mid_run_ends_it_with_a_checkpoint_that_resumes(library, base, tmp_path,
+                                                                                     monkeypatch):
+    from soundsift.errors import AudioError
+    from soundsift.training.finetune.sampler import LibrarySampler
+
+    lost: list[bool] = []
+    excerpt = LibrarySampler.excerpt
+
+    def excerpt_until_lost(self, clip, rng, centred=False):
+        if lost:
+            raise AudioError(clip.path, "no such file")
+        return excerpt(self, clip, rng, centred)
+
+    monkeypatch.setattr(LibrarySampler, "excerpt", excerpt_until_lost)
+    settings = _settings(library, base, checkpoint_every=100)
+    with pytest.raises(SoundsiftError, match="resume with --resume") as ended:
+        finetune(settings, tmp_path / "run", device="cpu",
+                 on_event=lambda e: lost.append(True) if e.kind == "step" and e.step == 2 else None)
+    assert "no such file" in str(ended.value) and "saved at step 2" in str(ended.value)
+    assert json.loads((tmp_path / "run" / "checkpoint" / "trainer.json").read_text())["step"] == 2
+    lost.clear()  # the file is back
+    result = finetune(settings, tmp_path / "run", resume=True, device="cpu")
+    assert result.status == "done" and result.step == 4
+
+
 def test_a_refused_fresh_start_says_how_to_restart_and_restart_starts_over(stopped_run, library, base):
     (stopped_run / "notes.txt").write_text("mine")
     (stopped_run / ".settings").write_text("mine")

@@ -33,7 +33,7 @@ from torch import nn
 
 from soundsift import __version__
 from soundsift.durable import replace_folder, write_text
-from soundsift.errors import CheckpointError, SoundsiftError
+from soundsift.errors import AudioError, CheckpointError, SoundsiftError
 from soundsift.model.checkpoint import load_checkpoint, save_checkpoint
 from soundsift.model.encoders import QueryEncoder
 from soundsift.model.encoders.base import EncoderError
@@ -398,7 +398,7 @@ def _train(run: _Run, module: nn.Module, log: Any, device: torch.device) -> bool
             run.emit(FinetuneEvent("paused", run.progress.step, steps))
             control.wait()
             continue
-        loss = module(_to(run.batch(), device))
+        loss = module(_to(_next_batch(run), device))
         run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(run.network.parameters(), 5.0)
@@ -406,6 +406,17 @@ def _train(run: _Run, module: nn.Module, log: Any, device: torch.device) -> bool
         run.progress.step += 1
         _after_step(run, log, float(loss.item()), time.monotonic() - started)
     return True
+
+
+def _next_batch(run: _Run) -> MixtureBatch:
+    """The next training batch; a library file that stops decoding mid-run (removed, changed, on a drive that
+    went away) ends the run with a checkpoint of the last finished step and says how to go on."""
+    try:
+        return run.batch()
+    except AudioError as exc:
+        run.checkpoint()
+        raise SoundsiftError(f"{exc}; the run is saved at step {run.progress.step}: restore or remove the file, "
+                             "then resume with --resume") from None
 
 
 @contextmanager
