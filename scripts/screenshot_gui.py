@@ -4,7 +4,7 @@ Run it on a virtual X screen (Debian packages xvfb and xauth):
 
     xvfb-run -a -s "-screen 0 1920x1080x24" python scripts/screenshot_gui.py --out docs/gui.png
     xvfb-run -a -s "-screen 0 1920x1080x24" python scripts/screenshot_gui.py --out docs/gui-dark.png \
-        --scheme dark --spectrogram
+        --scheme dark --spectrogram --zoom 3 --solo original --solo "a violin"
 
 It opens the main window with temporary settings (the user's own are not touched), queues a
 generated 12-second recording and a broken file, separates with the default model when one is
@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--scheme", choices=("system", "light", "dark"), default="light",
                         help="colour scheme to show (default: light)")
     parser.add_argument("--spectrogram", action="store_true", help="show spectrograms instead of waveforms")
+    parser.add_argument("--zoom", type=float, default=1.0, help="zoom into the middle of the time line by this factor")
+    parser.add_argument("--solo", action="append", default=[], metavar="ROW",
+                        help="solo the row of this stem ('original' for the input); repeatable")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the separation")
     return parser
 
@@ -109,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
         wait_for_queue(app, window, args.timeout)
         window.results.spectrogram_box.setChecked(args.spectrogram)
         window.queue_panel.select(window.queue.jobs()[0])
+        window.results.time_bar.zoom(args.zoom)
+        for row in window.results.rows:
+            row.solo_button.setChecked(row.stem.name in args.solo)
         app.processEvents()
         args.out.parent.mkdir(parents=True, exist_ok=True)
         if not window.grab().save(str(args.out), "PNG"):

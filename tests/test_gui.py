@@ -341,7 +341,8 @@ def test_screenshot_script_saves_the_window_after_a_separation(fast_model, tmp_p
     out = tmp_path / "shot.png"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     result = subprocess.run([sys.executable, str(script), "--out", str(out), "--size", "1280x800",
-                             "--model", str(fast_model), "--scheme", "dark", "--spectrogram"],
+                             "--model", str(fast_model), "--scheme", "dark", "--spectrogram", "--zoom", "3",
+                             "--solo", "original"],
                             check=False, capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     image = QImage(str(out))

@@ -18,6 +18,7 @@ from PyQt6.QtWidgets import QApplication, QDialog, QPushButton, QStyleOptionView
 from soundsift.gui import dialogs
 from soundsift.gui.export import ExportRequest
 from soundsift.gui.jobs import JobState
+from soundsift.gui.loss_plot import LossPlot
 from soundsift.gui.messages import in_app_words
 from soundsift.gui.queue_model import PROGRESS, QueueModel
 from soundsift.gui.queue_panel import ProgressDelegate
@@ -327,3 +328,14 @@ def test_a_queue_row_tells_folder_length_and_format_on_hover(separated):
     tip = model.data(model.index(0, 0), Qt.ItemDataRole.ToolTipRole)
     source = model.jobs()[0].source
     assert tip.splitlines()[:3] == [source.name, f"in {source.parent}", "0:01 · WAV · 16000 Hz · mono"]
+
+
+def test_the_finetune_plot_labels_are_not_cut_off(qtbot):
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.clear(100)
+    plot.add_loss(10, 0.123456)
+    plot.add_score(50, -12.3456)
+    room = plot.margin() - 6
+    for label in ("loss", "SDRi dB", "0.123", "-12.3"):
+        assert plot.fontMetrics().horizontalAdvance(label) <= room, label

@@ -13,7 +13,8 @@ from PyQt6.QtWidgets import QSizePolicy, QWidget
 
 LOSS_COLOUR = QColor(31, 119, 180)
 SCORE_COLOUR = QColor(255, 127, 14)
-MARGIN = 44
+MARGIN = 44  # at least; wider when a label needs it
+LOSS_LABEL, SCORE_LABEL = "loss", "SDRi dB"
 
 
 class LossPlot(QWidget):
@@ -50,7 +51,8 @@ class LossPlot(QWidget):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         palette = self.palette()
-        area = QRectF(MARGIN, 8, max(1, self.width() - 2 * MARGIN), max(1, self.height() - 30))
+        margin = self.margin()
+        area = QRectF(margin, 8, max(1, self.width() - 2 * margin), max(1, self.height() - 30))
         painter.fillRect(self.rect(), palette.color(QPalette.ColorRole.Base))
         painter.setPen(QPen(palette.color(QPalette.ColorRole.Mid)))
         painter.drawRect(area)
@@ -64,14 +66,19 @@ class LossPlot(QWidget):
         self._series(painter, area, self.loss, LOSS_COLOUR, left=True, dots=False)
         self._series(painter, area, self.scores, SCORE_COLOUR, left=False, dots=True)
 
+    def margin(self) -> int:
+        """Room beside the plot for the widest axis label, so no label is cut off."""
+        labels = [LOSS_LABEL, SCORE_LABEL]
+        for points in (self.loss, self.scores):
+            if points:
+                labels += [f"{v:.3g}" for v in _range([v for _, v in points])]
+        return max(MARGIN, max(self.fontMetrics().horizontalAdvance(t) for t in labels) + 10)
+
     def _series(self, painter: QPainter, area: QRectF, points: list[tuple[int, float]], colour: QColor,
                 left: bool, dots: bool) -> None:
         if not points:
             return
-        values = [v for _, v in points]
-        low, high = min(values), max(values)
-        if high - low < 1e-9:
-            low, high = low - 1.0, high + 1.0
+        low, high = _range([v for _, v in points])
 
         def at(step: int, value: float) -> QPointF:
             x = area.left() + area.width() * step / self.steps
@@ -86,8 +93,15 @@ class LossPlot(QWidget):
             for p in mapped:
                 painter.drawEllipse(p, 3.0, 3.0)
         label_x = 2 if left else area.right() + 4
+        width = area.left() - 6
         align = Qt.AlignmentFlag.AlignLeft
-        painter.drawText(QRectF(label_x, area.top(), MARGIN - 6, 16), align, f"{high:.3g}")
-        painter.drawText(QRectF(label_x, area.bottom() - 16, MARGIN - 6, 16), align, f"{low:.3g}")
-        name = "loss" if left else "SDRi dB"
-        painter.drawText(QRectF(label_x, area.center().y() - 8, MARGIN - 6, 16), align, name)
+        painter.drawText(QRectF(label_x, area.top(), width, 16), align, f"{high:.3g}")
+        painter.drawText(QRectF(label_x, area.bottom() - 16, width, 16), align, f"{low:.3g}")
+        name = LOSS_LABEL if left else SCORE_LABEL
+        painter.drawText(QRectF(label_x, area.center().y() - 8, width, 16), align, name)
+
+
+def _range(values: list[float]) -> tuple[float, float]:
+    """The lowest and highest value, widened around a flat series so that it has a height."""
+    low, high = min(values), max(values)
+    return (low - 1.0, high + 1.0) if high - low < 1e-9 else (low, high)

@@ -142,9 +142,8 @@ class WaveformView(QWidget):
             y = rect.bottom() - fraction * rect.height()
             painter.setPen(QPen(QColor(255, 255, 255, 90), 1, Qt.PenStyle.DotLine))
             painter.drawLine(QPointF(rect.left(), y), QPointF(rect.right(), y))
-            box = QRectF(rect.left() + 2, y - metrics.height(), metrics.horizontalAdvance(label) + 6, metrics.height())
-            if box.top() < rect.top():
-                continue
+            top = min(max(y - metrics.height() / 2, rect.top()), rect.bottom() - metrics.height())
+            box = QRectF(rect.left() + 2, top, metrics.horizontalAdvance(label) + 6, metrics.height())  # on its line
             painter.fillRect(box, QColor(0, 0, 0, 150))
             painter.setPen(QColor("white"))
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, label)
