@@ -1,7 +1,13 @@
-"""No silent clipping: outputs over full scale at an integer bit depth are written as float (or scaled alike)."""
+"""No silent clipping: outputs over full scale at an integer bit depth are written as float (or scaled alike).
+
+Every entry point that writes files (``separate``, ``process``, the API's ``separate_file``
+and the app's export) is tried with a float input peaking at +5 dBFS and with a preset
+level of +24 dB, on the all-ones-mask model (its stem is the whole input, at its level).
+"""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -9,21 +15,42 @@ import pytest
 import soundfile
 
 from soundsift.gui.export import ExportRequest, export_stems
+from soundsift.presets import read_preset
+from soundsift.separation import SeparationOptions
 from soundsift.separator import Separator
 from tests.conftest import test_signal, write_test_file
 from tests.test_cli import run_cli
 
 SR = 16_000
-HOT = 10 ** (5 / 20)  # +5 dBFS
+CASES = ["hot-input", "plus-24-db"]
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-def _hot_input(tmp_path: Path) -> tuple[Path, np.ndarray]:
-    """A float file peaking at +5 dBFS."""
+@dataclass(frozen=True)
+class Case:
+    """An input file, the query preset to run it with, and the violin stem it must give (unclipped)."""
+
+    source: Path
+    preset: Path
+    violin: np.ndarray
+
+    def options(self) -> SeparationOptions:
+        return SeparationOptions(gain_db=read_preset(self.preset).query.gain_db)
+
+
+def _case(tmp_path: Path, kind: str) -> Case:
     audio = test_signal(SR, 2, 0.6, seed=7)
-    audio *= HOT / np.abs(audio).max()
-    return write_test_file(tmp_path / "hot.wav", audio, SR, "FLOAT"), audio
+    preset = tmp_path / "violin.toml"
+    if kind == "hot-input":  # a float file peaking at +5 dBFS
+        audio *= 10 ** (5 / 20) / np.abs(audio).max()
+        preset.write_text('format = 1\nname = "Violin"\nqueries = ["violin"]\n')
+        level = 1.0
+    else:
+        preset.write_text('format = 1\nname = "Loud"\nqueries = [{ query = "violin", gain_db = 24.0 }]\n')
+        level = 10 ** (24 / 20)
+    source = write_test_file(tmp_path / "take.wav", audio, SR, "FLOAT")
+    return Case(source, preset, audio * np.float32(level))
 
 
 def _read(path: Path) -> np.ndarray:
@@ -36,24 +63,28 @@ def _one_line(stderr: str) -> str:
     return lines[0]
 
 
-def test_separate_writes_what_would_clip_as_float_and_says_so(tmp_path, identity_model):
-    source, audio = _hot_input(tmp_path)
-    result = run_cli("separate", source, "-q", "violin", "-o", tmp_path / "out", "--model", identity_model, "--quiet")
+def _subtypes(folder: Path) -> dict[str, str]:
+    return {p.name: soundfile.info(str(p)).subtype for p in folder.iterdir() if not p.name.startswith(".")}
+
+
+@pytest.mark.parametrize("kind", CASES)
+def test_separate_writes_what_would_clip_as_float_and_says_so(tmp_path, identity_model, kind):
+    case = _case(tmp_path, kind)
+    result = run_cli("separate", case.source, "--preset", case.preset, "-o", tmp_path / "out", "--model",
+                     identity_model, "--quiet")
     assert result.returncode == 0, result.stderr
     line = _one_line(result.stderr)
-    assert "hot.wav" in line and "violin.wav would clip at 24-bit" in line and "32-bit float" in line
-    folder = tmp_path / "out" / "hot"
-    subtypes = {p.name: soundfile.info(str(p)).subtype for p in folder.glob("*.wav")}
-    assert subtypes == {"violin.wav": "FLOAT", "rest.wav": "PCM_24"}  # the all-ones mask gives violin everything
-    total = sum(_read(folder / name) for name in subtypes)
-    np.testing.assert_allclose(total, audio, atol=1e-5)  # nothing lost
-    assert not list(folder.glob(".*.part"))
+    assert "take.wav" in line and "violin.wav would clip at 24-bit" in line and "32-bit float" in line
+    folder = tmp_path / "out" / "take"
+    assert _subtypes(folder) == {"violin.wav": "FLOAT", "rest.wav": "PCM_24"}
+    np.testing.assert_allclose(_read(folder / "violin.wav"), case.violin, rtol=1e-5, atol=1e-5)  # nothing lost
+    np.testing.assert_allclose(_read(folder / "rest.wav"), 0.0, atol=1e-5)
 
 
 def test_flac_scales_every_stem_by_one_factor_and_says_so(tmp_path, tiny_model):
-    source, audio = _hot_input(tmp_path)
-    audio *= 2  # so that a stem of the tiny model, about half of the input, goes over full scale
-    write_test_file(source, audio, SR, "FLOAT")
+    audio = test_signal(SR, 2, 0.6, seed=7)
+    audio *= 2 * 10 ** (5 / 20) / np.abs(audio).max()  # so that a stem of about half the input goes over full scale
+    source = write_test_file(tmp_path / "hot.wav", audio, SR, "FLOAT")
     result = run_cli("separate", source, "-q", "violin", "-o", tmp_path / "out", "--model", tiny_model,
                      "--format", "flac", "--bit-depth", "16", "--quiet")
     assert result.returncode == 0, result.stderr
@@ -66,42 +97,28 @@ def test_flac_scales_every_stem_by_one_factor_and_says_so(tmp_path, tiny_model):
     np.testing.assert_allclose(total, audio * factor, atol=1e-4)  # stems + rest = input x factor, at 16-bit
 
 
-def test_a_preset_level_of_plus_24_db_is_not_clipped(tmp_path, tiny_model):
-    audio = test_signal(SR, 1, 0.6, seed=8)
-    source = write_test_file(tmp_path / "quiet.wav", audio, SR, "FLOAT")
-    preset = tmp_path / "loud.toml"
-    preset.write_text('format = 1\nname = "Loud"\nqueries = [{ query = "violin", gain_db = 24.0 }]\n')
-    result = run_cli("separate", source, "--preset", preset, "-o", tmp_path / "out", "--model", tiny_model,
-                     "--bit-depth", "16", "--quiet")
-    assert result.returncode == 0, result.stderr
-    assert "violin.wav would clip at 16-bit" in _one_line(result.stderr)
-    folder = tmp_path / "out" / "quiet"
-    assert soundfile.info(str(folder / "violin.wav")).subtype == "FLOAT"
-    assert soundfile.info(str(folder / "rest.wav")).subtype == "PCM_16"
-    reference = Separator.load(tiny_model, "cpu").separate(source, ["violin"])
-    np.testing.assert_allclose(_read(folder / "violin.wav"), reference["violin"] * 10 ** (24 / 20), atol=1e-4)
-
-
-def test_process_writes_float_rather_than_clip(tmp_path, identity_model):
-    source, _ = _hot_input(tmp_path)
-    common = ["process", source, "--preset", "dialogue", "--model", identity_model, "--quiet"]
+@pytest.mark.parametrize("kind", CASES)
+def test_process_writes_float_rather_than_clip(tmp_path, identity_model, kind):
+    case = _case(tmp_path, kind)
+    common = ["process", case.source, "--preset", case.preset, "--model", identity_model, "--quiet"]
     result = run_cli(*common, "-o", tmp_path / "out.wav")
     assert result.returncode == 0, result.stderr
     assert "out.wav would clip at 24-bit" in _one_line(result.stderr)
     assert run_cli(*common, "-o", tmp_path / "float.wav", "--bit-depth", "32f").stderr == ""
     assert soundfile.info(str(tmp_path / "out.wav")).subtype == "FLOAT"
     np.testing.assert_array_equal(_read(tmp_path / "out.wav"), _read(tmp_path / "float.wav"))
-    assert np.abs(_read(tmp_path / "out.wav")).max() > 1.0
+    np.testing.assert_allclose(_read(tmp_path / "out.wav"), case.violin, rtol=1e-5, atol=1e-5)
 
 
-def test_api_separate_file_logs_one_line_and_loses_nothing(tmp_path, identity_model, caplog):
-    source, audio = _hot_input(tmp_path)
+@pytest.mark.parametrize("kind", CASES)
+def test_api_separate_file_logs_one_line_and_loses_nothing(tmp_path, identity_model, caplog, kind):
+    case = _case(tmp_path, kind)
     outputs = {"violin": tmp_path / "v.wav", "rest": tmp_path / "r.wav"}
     with caplog.at_level(logging.WARNING, logger="soundsift"):
-        written = Separator.load(identity_model, "cpu").separate_file(source, outputs, bit_depth="16")
+        Separator.load(identity_model, "cpu").separate_file(case.source, outputs, case.options(), bit_depth="16")
     assert len(caplog.records) == 1 and "v.wav would clip at 16-bit" in caplog.records[0].getMessage()
-    np.testing.assert_allclose(sum(_read(p) for p in written), audio, atol=1e-4)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["hot.wav", "r.wav", "v.wav"]
+    np.testing.assert_allclose(_read(outputs["violin"]), case.violin, rtol=1e-5, atol=1e-5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.wav", "take.wav", "v.wav", "violin.toml"]
 
 
 def test_in_range_outputs_keep_their_bit_depth_without_a_word(tmp_path, tiny_model, caplog):
@@ -114,23 +131,22 @@ def test_in_range_outputs_keep_their_bit_depth_without_a_word(tmp_path, tiny_mod
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.wav", "r.wav", "v.wav"]
 
 
+@pytest.mark.parametrize("kind", CASES)
 @pytest.mark.parametrize("fmt,depth,expected", [("wav", "16", "FLOAT"), ("flac", "24", "PCM_24")])
-def test_app_export_does_not_clip(tmp_path, caplog, fmt, depth, expected):
-    loud = test_signal(SR, 2, 0.5, seed=9) * 6.0
-    quiet = test_signal(SR, 2, 0.5, seed=10) * 0.5
-    stems = [("violin", write_test_file(tmp_path / "violin.wav", loud, SR, "FLOAT")),
-             ("rest", write_test_file(tmp_path / "rest.wav", quiet, SR, "FLOAT"))]
-    request = ExportRequest(tmp_path / "export", fmt, depth)
+def test_app_export_does_not_clip(tmp_path, identity_model, caplog, kind, fmt, depth, expected):
+    case = _case(tmp_path, kind)
+    outputs = {"violin": tmp_path / "violin.wav", "rest": tmp_path / "rest.wav"}
+    separator = Separator.load(identity_model, "cpu")
+    stems = list(zip(outputs, separator.separate_file(case.source, outputs, case.options(), bit_depth="32f")))
     with caplog.at_level(logging.WARNING, logger="soundsift"):
-        targets = export_stems("Take 1", stems, request)
+        targets = export_stems("Take 1", stems, ExportRequest(tmp_path / "export", fmt, depth))
     assert len(caplog.records) == 1 and "Take 1" in caplog.records[0].getMessage()
-    assert soundfile.info(str(targets[0])).subtype == expected
-    exported = [_read(p) for p in targets]
-    if expected == "FLOAT":
-        np.testing.assert_array_equal(exported[0], loud)
-        np.testing.assert_allclose(exported[1], quiet, atol=1e-4)
-    else:
-        factor = float(np.sum(exported[0] * loud) / np.sum(loud * loud))
-        np.testing.assert_allclose(exported[0], loud * factor, atol=1e-5)
-        np.testing.assert_allclose(exported[1], quiet * factor, atol=1e-5)
     assert sorted(p.name for p in (tmp_path / "export").iterdir()) == [f"take-1-rest.{fmt}", f"take-1-violin.{fmt}"]
+    assert soundfile.info(str(targets[0])).subtype == expected
+    violin = _read(targets[0])
+    if expected == "FLOAT":
+        np.testing.assert_array_equal(violin, _read(outputs["violin"]))
+    else:  # every stem scaled by the same factor, the loudest just below full scale
+        factor = float(np.sum(violin * case.violin) / np.sum(case.violin**2))
+        np.testing.assert_allclose(violin, case.violin * factor, atol=1e-5)
+        assert 0.99 < np.abs(violin).max() <= 1.0
