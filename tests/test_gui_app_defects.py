@@ -316,6 +316,20 @@ def test_a_click_that_closes_the_suggestions_still_presses_the_button(qtbot, mak
     assert not popup.isVisible() and pressed == [True]
 
 
+def test_the_status_bar_says_separating_until_the_run_ends_then_how_it_ended(qtbot, make_window, tiny_model, tmp_path):
+    window = make_window(tiny_model)
+    good = write_test_file(tmp_path / "good.wav", test_signal(RATE, 1, 0.5), RATE)
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"not audio")
+    window.add_paths([good, bad])
+    window.query.setText("violin")
+    window.separate()
+    assert window.statusBar().currentMessage().startswith("Separating 2 file(s)")
+    wait_finished(qtbot, window)
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Finished separating: 1 done, 1 failed") and "Separating" not in message
+
+
 def test_the_finetune_window_fits_a_small_screen(qtbot, separated):
     page = separated.open_finetune()
     available = page.screen().availableGeometry()

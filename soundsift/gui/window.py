@@ -5,6 +5,7 @@ the thread pool, so the window only updates widgets.
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -102,6 +103,7 @@ class MainWindow(QMainWindow):
         self.worker.confidence.connect(self._confidence)
         self.confidences: dict[str, QueryConfidence] = {}  # text query -> score, for the model in the settings
         self._follow_latest = True
+        self._run: set[int] = set()  # ids of the files handed to the worker since the queue was last idle
         self.finetune_page: FinetunePage | None = None
         self._build()
         self._build_actions()
@@ -368,7 +370,9 @@ class MainWindow(QMainWindow):
         if texts:
             self.query.set_suggestions([*remember_queries(self.store, check_queries(texts)), *self.presets])
         self._follow_latest = True
-        self.show_message(f"Separating {len(jobs)} file(s) for: {', '.join(query_name(q) for q in queries)}")
+        self._run = {*self._run, *(job.job_id for job in jobs)}
+        self.statusBar().showMessage(  # stays while the files run; the summary replaces it at the end
+            f"Separating {len(self._run)} file(s) for: {', '.join(query_name(q) for q in queries)}")
         return jobs
 
     def _may_replace(self, planned: Sequence[FileJob]) -> bool:
@@ -436,6 +440,7 @@ class MainWindow(QMainWindow):
         if job is not None and self._follow_latest:
             self.results.show_job(job)
             self.queue_panel.select(job)
+        self._summarise_run()
 
     def _job_failed(self, job_id: int, message: str) -> None:
         job = self.queue.update(job_id, state=JobState.FAILED, message=in_app_words(message))
@@ -443,9 +448,24 @@ class MainWindow(QMainWindow):
             self.show_message(f"{job.source.name}: {job.message}")
             if self.results.shown is job or (self.results.job is None and self._follow_latest):
                 self.results.show_job(job)
+        self._summarise_run()
 
     def _job_cancelled(self, job_id: int) -> None:
         self.queue.update(job_id, state=JobState.CANCELLED, message="")
+        self._summarise_run()
+
+    def _summarise_run(self) -> None:
+        """Once nothing runs any more, say how the run ended (so 'Separating…' never outlives the work)."""
+        jobs = [job for job in self.queue.jobs() if job.job_id in self._run]
+        if any(job.state.active for job in jobs):
+            return
+        self._run = set()
+        if not jobs:
+            return
+        counts = collections.Counter(job.state.value for job in jobs)
+        parts = [f"{counts[state.value]} {state.value}" for state in JobState if counts[state.value]]
+        hint = " (the queue says why for each failed file)" if counts[JobState.FAILED.value] else ""
+        self.show_message(f"Finished separating: {', '.join(parts)}{hint}")
 
     def _confidence(self, model: ModelChoice, scores: dict[str, QueryConfidence]) -> None:
         """The worker scored queries on loading a model: mark them if it is still the chosen model."""
