@@ -10,6 +10,7 @@ here, whatever asks for them: no corpus may be built, tuned or evaluated on them
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -48,6 +49,14 @@ def fetch(package: str, cache: str | Path | None = None, progress: bool = True) 
     if (target / DONE_NAME).is_file():
         return target
     root.mkdir(parents=True, exist_ok=True)
+    with open(root / f".{package}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one fetch per package at a time, across builds
+        if not (target / DONE_NAME).is_file():
+            _unpack(package, root, target, progress)
+    return target
+
+
+def _unpack(package: str, root: Path, target: Path, progress: bool) -> None:
     for stale in root.glob(f".{package}.*.part"):
         shutil.rmtree(stale, ignore_errors=True)
     if target.exists():
@@ -64,7 +73,6 @@ def fetch(package: str, cache: str | Path | None = None, progress: bool = True) 
         tree.rename(target)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return target
 
 
 def fetch_all(packages: Iterable[str], cache: str | Path | None = None, progress: bool = True) -> dict[str, Path]:

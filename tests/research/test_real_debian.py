@@ -70,4 +70,4 @@ def test_failed_download_leaves_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(debian, "_download", broken)
     with pytest.raises(SoundsiftError, match="Unable to locate"):
         debian.fetch("no-such-data", tmp_path, progress=False)
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == [".no-such-data.lock"]
