@@ -10,6 +10,7 @@ import torch
 
 import soundsift.runtime.dsp
 import soundsift.separator
+from soundsift.cli import main
 from soundsift.model.mask_shares import share_masks
 from soundsift.model.store import BUNDLED_DIR
 from soundsift.plugin_host import StemChains
@@ -95,3 +96,16 @@ def test_stem_chains_split_seven_queries_the_same_way(mix):
     assert np.abs(rest).max() <= np.abs(audio).max()
     engine_rest = Separator.load(DEFAULT, "cpu").separate(audio, OVERLAPPING, rate)[REST]
     np.testing.assert_allclose(rest, engine_rest, atol=1e-5)
+
+
+def test_the_files_of_seven_queries_add_up_to_the_input(tmp_path):
+    queries = [arg for q in OVERLAPPING for arg in ("-q", q)]
+    assert main(["separate", str(EXAMPLE), *queries, "-o", str(tmp_path), "--model", str(DEFAULT),
+                 "--bit-depth", "32f", "--quiet"]) == 0
+    mix, _ = soundfile.read(EXAMPLE, dtype="float32", always_2d=True)
+    files = sorted((tmp_path / "mix").glob("*.wav"))
+    assert len(files) == len(OVERLAPPING) + 1
+    total = sum(soundfile.read(p, dtype="float32", always_2d=True)[0] for p in files)
+    np.testing.assert_allclose(total, mix, atol=1e-5)
+    rest = soundfile.read(tmp_path / "mix" / "rest.wav", dtype="float32")[0]
+    assert np.abs(rest).max() <= np.abs(mix).max()
