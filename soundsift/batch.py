@@ -16,6 +16,8 @@ from soundsift.output_folders import holds_outputs
 from soundsift.queries import QueryLike, query_name
 from soundsift.separation import REST, check_queries
 
+SLUG_BYTES = 100  # file names stay well within the usual 255-byte limit
+
 
 @dataclass(frozen=True)
 class FileJob:
@@ -27,8 +29,12 @@ class FileJob:
 
 
 def slugify(query: str) -> str:
-    """File-name-safe form of a query: 'A dog barking!' -> 'a-dog-barking'."""
-    return re.sub(r"[^\w]+", "-", query.lower()).strip("-_")
+    """File-name-safe form of a query: 'A dog barking!' -> 'a-dog-barking'.
+
+    Cut to ``SLUG_BYTES`` bytes of UTF-8, so a long query still makes a valid file name.
+    """
+    slug = re.sub(r"[^\w]+", "-", query.lower()).strip("-_")
+    return slug.encode()[:SLUG_BYTES].decode(errors="ignore").strip("-_")
 
 
 def expand_inputs(paths: Sequence[str | Path], exclude: Path | None = None) -> list[Path]:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -331,6 +333,8 @@ def _run_separate(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"{job.source}: wrote {len(written)} stems to {written[0].parent}/ ("
                   + ", ".join(p.name for p in written) + ")")
+    if failed and len(jobs) > 1:
+        print(f"soundsift: {failed} of {len(jobs)} inputs failed (see above); the others were written", file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -443,6 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     problem = args.usage_check(args) if hasattr(args, "usage_check") else None
     if problem:
         parser.error(problem)
+    previous = _stop_on_sigterm()
     try:
         return int(args.handler(args))
     except SoundsiftError as exc:
@@ -451,3 +456,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("soundsift: interrupted; no partial outputs were kept", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _stop_on_sigterm() -> Callable[..., object] | int | None:
+    """Make SIGTERM stop a command like Ctrl-C does (temporary files removed); returns the handler it replaced.
+
+    Only the main thread can set handlers; elsewhere (None) SIGTERM keeps its default.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, signal.default_int_handler)

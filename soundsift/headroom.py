@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import soundfile
 
-from soundsift.audio import BIT_DEPTHS, AtomicAudioWriter, output_format
+from soundsift.audio import BIT_DEPTHS, AtomicAudioWriter, output_format, publish_all, write_errors
+from soundsift.publishing import make_temp_file
 
 FLOAT_DEPTH = "32f"
 FULL_SCALE = 1.0
@@ -39,10 +38,14 @@ class HeadroomStem:
         self._spare: Path | None = None
         self._spare_file: soundfile.SoundFile | None = None
         if bit_depth != FLOAT_DEPTH:
-            fd, spare = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part", dir=path.parent)
-            os.close(fd)
-            self._spare = Path(spare)
-            self._spare_file = soundfile.SoundFile(spare, "w", sample_rate, channels, "FLOAT", format="W64")
+            try:
+                with write_errors(path):
+                    self._spare = make_temp_file(path)
+                    self._spare_file = soundfile.SoundFile(self._spare, "w", sample_rate, channels, "FLOAT", format="W64")
+            except BaseException:
+                self.drop_spare()
+                self.writer.abort()
+                raise
 
     def write(self, block: np.ndarray) -> None:
         """Append a ``(channels, n)`` block."""
@@ -50,7 +53,8 @@ class HeadroomStem:
             self.peak = max(self.peak, float(np.max(np.abs(block))))
         self.writer.write(block)
         if self._spare_file is not None:
-            self._spare_file.write(np.ascontiguousarray(block.T))
+            with write_errors(self.path, self._spare_file):
+                self._spare_file.write(np.ascontiguousarray(block.T))
 
     def rewrite(self, bit_depth: str, factor: float) -> AtomicAudioWriter:
         """Drop the first writer and write the float copy, times ``factor``, at ``bit_depth`` (not yet published)."""
@@ -104,7 +108,7 @@ class HeadroomWriters:
         except BaseException:
             self.abort()
             raise
-        return [stem.writer.commit() for stem in self.stems]
+        return publish_all([stem.writer for stem in self.stems])
 
     def abort(self) -> None:
         """Discard every output and its float copy (the folders the writers made go when empty)."""

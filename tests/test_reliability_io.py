@@ -280,3 +280,95 @@ def test_stale_temp_files_of_a_killed_run_are_removed_by_the_next_run(tmp_path: 
     audio.write_audio(folder / "rest.wav", test_signal(RATE, 1, 0.1), RATE)
     assert not stale.exists()
     assert live.exists() and all(p.exists() for p in users)
+
+
+# --- Runs of the command -----------------------------------------------------------------------------------------
+
+
+def _separate(*args: object) -> int:
+    from soundsift.cli import main
+
+    return main(["separate", *map(str, args), "--quiet"])
+
+
+def _song(folder: Path, name: str = "song.wav", channels: int = 2, seconds: float = 0.5) -> Path:
+    return write_test_file(folder / name, test_signal(RATE, channels, seconds), RATE, "PCM_16")
+
+
+def _files_under(folder: Path) -> list[str]:
+    return _visible_and_hidden(folder) if folder.exists() else []
+
+
+def test_a_10000_character_query_is_written_under_a_shortened_name(tmp_path: Path, tiny_model: Path) -> None:
+    query = "rain " * 2000
+    assert _separate(_song(tmp_path), "-q", query, "-o", tmp_path / "out", "--model", tiny_model, "--no-rest") == 0
+    stems = [p.name for p in (tmp_path / "out" / "song").glob("*.wav")]
+    assert stems == [f"{('rain-' * 20)[:-1]}.wav"]
+
+
+def test_a_disk_full_in_a_run_is_one_line(tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    song = _song(tmp_path)
+    monkeypatch.setattr(soundfile.SoundFile, "write",
+                        _failing_nth(soundfile.SoundFile.write, 1, OSError(errno.ENOSPC, "No space left on device")))
+    out = tmp_path / "out"
+    assert _separate(song, "-q", "rain", "-o", out, "--model", tiny_model) == 1
+    err = capsys.readouterr().err
+    assert err == f"soundsift: error: {out / 'song' / 'rain.wav'}: disk full\n"
+    assert _files_under(out) == []
+
+
+def test_a_batch_goes_on_after_a_failed_output_and_counts_failures(tmp_path: Path, tiny_model: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    first, second = _song(tmp_path, "a.wav"), _song(tmp_path, "b.wav")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a").write_text("a file where the track folder goes")
+    assert _separate(first, second, "-q", "rain", "-o", out, "--model", tiny_model) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"soundsift: error: {out / 'a' / 'rain.wav'}: a folder on the path is a file",
+                   "soundsift: 1 of 2 inputs failed (see above); the others were written"]
+    assert sorted(p.name for p in (out / "b").glob("*.wav")) == ["rain.wav", "rest.wav"]
+
+
+def test_flac_over_8_channels_is_refused_before_anything_is_written(tmp_path: Path, tiny_model: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    source = _song(tmp_path, channels=9)
+    out = tmp_path / "out"
+    assert _separate(source, "-q", "rain", "-o", out, "--model", tiny_model, "--format", "flac") == 1
+    assert "FLAC stores at most 8 channels and this audio has 9" in capsys.readouterr().err
+    assert _files_under(out) == []
+
+
+def test_when_the_nth_writer_fails_to_open_the_earlier_ones_leave_nothing(tmp_path: Path, tiny_model: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    real = soundfile.SoundFile
+    opened = {"w": 0}
+
+    def open_file(file: object, mode: str = "r", *args: object, **kwargs: object) -> soundfile.SoundFile:
+        if mode == "w":
+            opened["w"] += 1
+            if opened["w"] == 3:
+                raise soundfile.LibsndfileError(2, "Error opening: ")
+        return real(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(soundfile, "SoundFile", open_file)
+    out = tmp_path / "out"
+    assert _separate(_song(tmp_path), "-q", "rain", "-q", "wind", "-o", out / "deeper", "--model", tiny_model) == 1
+    assert opened["w"] == 3
+    assert _files_under(out) == []
+
+
+def test_sigterm_stops_a_run_cleanly(tmp_path: Path, tiny_model: Path) -> None:
+    source = write_test_file(tmp_path / "long.wav", test_signal(8000, 1, 300.0), 8000)
+    out = tmp_path / "out"
+    run = subprocess.Popen([sys.executable, "-m", "soundsift", "separate", str(source), "-q", "rain", "-o", str(out),
+                            "--model", str(tiny_model), "--segment", "1", "--quiet"],
+                           stderr=subprocess.PIPE, text=True)
+    while run.poll() is None and not list(out.glob("*/.*.part")):
+        threading.Event().wait(0.01)
+    run.terminate()
+    _, err = run.communicate(timeout=120)
+    assert run.returncode == 130
+    assert err.strip().endswith("soundsift: interrupted; no partial outputs were kept")
+    assert _files_under(out) == []
