@@ -1,6 +1,7 @@
 """Screenshot of the real desktop app after a separation, for the docs.
 
-Run it on a virtual X screen (Debian packages xvfb and xauth):
+Run it on Qt's offscreen platform (``QT_QPA_PLATFORM=offscreen``) or on a virtual X screen
+(Debian packages xvfb and xauth):
 
     xvfb-run -a -s "-screen 0 1920x1080x24" python scripts/screenshot_gui.py --out docs/gui.png
     xvfb-run -a -s "-screen 0 1920x1080x24" python scripts/screenshot_gui.py --out docs/gui-dark.png \
@@ -31,7 +32,7 @@ from soundsift.gui.window import MainWindow
 from soundsift.model import ModelConfig, NetworkConfig, init_model, save_checkpoint
 
 SAMPLE_RATE = 44_100
-QUERIES = "a violin; a dog barking"
+QUERIES = "a violin; a dog barking"  # a sound the default model knows, and one it marks as unknown
 
 
 def demo_recording(path: Path, seconds: float = 12.0, seed: int = 7) -> Path:

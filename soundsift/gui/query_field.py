@@ -11,7 +11,7 @@ SEPARATOR = ";"
 
 
 def split_queries(text: str) -> list[str]:
-    """'violin; a dog barking;' -> ['violin', 'a dog barking'] (blank parts and repeats dropped)."""
+    """'violin; a man speaking;' -> ['violin', 'a man speaking'] (blank parts and repeats dropped)."""
     return list(dict.fromkeys(part.strip() for part in text.split(SEPARATOR) if part.strip()))
 
 
@@ -45,7 +45,7 @@ class QueryField(QLineEdit):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setPlaceholderText("What to pull out, e.g.  violin; a dog barking   (several queries: separate with ;)")
+        self.setPlaceholderText("What to pull out, e.g.  violin; a man speaking   (several queries: separate with ;)")
         self.setClearButtonEnabled(True)
         self._model = QStringListModel(self)
         self.query_completer = QCompleter(self._model, self)
