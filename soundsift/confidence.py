@@ -2,8 +2,9 @@
 
 The score is the cosine, in the model's own query encoder, between the query and the
 nearest phrase of the model's vocabulary (:mod:`soundsift.vocabulary`); each text is the
-mean of the encoder's token states over its tokens (:func:`pool_token_states`), which
-separates paraphrases from unrelated words better than the pooled query embedding
+mean of the encoder's token states over its tokens (:func:`pool_token_states`).  For the
+compact encoder that is the text's own sentence vector before the vocabulary anchors pull
+it towards the training captions, which they do for any text, nonsense included
 (docs/encoders.md).  A query scoring below the vocabulary's calibrated threshold is one the
 model does not know well.  Torch-free: engines pass their own function, so the ONNX engine
 scores with its ONNX text tower.
