@@ -148,6 +148,7 @@ def _run_process(args: argparse.Namespace) -> int:
     from soundsift.output_folders import refuse_existing_file
     from soundsift.plugin_host import SeparatingStage, process_file, walk
     from soundsift.presets import load_preset
+    from soundsift.vocabulary_cli import confidence_warnings
 
     refuse_existing_file(args.output, args.overwrite, [args.input])
     chain = load_preset(args.chain)  # a query preset comes back as its StemChains remix
@@ -155,6 +156,8 @@ def _run_process(args: argparse.Namespace) -> int:
         if isinstance(stage, SeparatingStage):
             stage.model = args.model or stage.model
             stage.device = args.device or stage.device
+            for warning in confidence_warnings(stage.query_confidences):
+                print(f"soundsift: warning: {warning}", file=sys.stderr)
     with _ProgressBar(args.input.name, args.quiet) as progress:
         written = process_file(chain, args.input, args.output, args.bit_depth, progress=progress)
     if not args.quiet:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,6 +10,7 @@ from soundsift.errors import SoundsiftError
 from soundsift.vocabulary import describe, read_vocabulary
 
 if TYPE_CHECKING:
+    from soundsift.confidence import QueryConfidence
     from soundsift.queries import QueryLike
     from soundsift.separation import SegmentSeparator
 
@@ -51,9 +52,10 @@ def model_info_lines(path: Path) -> list[str]:
 
 def query_warnings(separator: SegmentSeparator, queries: Sequence[QueryLike]) -> list[str]:
     """One line per text query the model does not know well (below its calibrated confidence threshold)."""
-    lines = []
-    for query in dict.fromkeys(q for q in queries if isinstance(q, str)):
-        confidence = separator.query_confidence(query)
-        if confidence is not None and confidence.known is False:
-            lines.append(confidence.warning(query))
-    return lines
+    texts = dict.fromkeys(q for q in queries if isinstance(q, str))
+    return confidence_warnings({query: separator.query_confidence(query) for query in texts})
+
+
+def confidence_warnings(confidences: Mapping[str, QueryConfidence | None]) -> list[str]:
+    """The warning lines of the queries scored below the threshold (e.g. a plugin-host stage's ``query_confidences``)."""
+    return [c.warning(query) for query, c in confidences.items() if c is not None and c.known is False]

@@ -208,3 +208,15 @@ def test_a_finetuned_vocabulary_adds_the_library_clauses_and_keeps_the_base_thre
     assert tuned.threshold == 0.5 and tuned.corpora[-1] == Corpus("library", 3, 2.0, "recordings in field, captioned")
     alone = finetuned_vocabulary(None, clips, "field")
     assert alone.threshold is None and len(alone.classes) == 3
+
+
+def test_process_warns_about_the_unknown_queries_of_its_preset(tmp_path: Path, tiny_model: Path, capsys) -> None:
+    song = write_test_file(tmp_path / "song.wav", test_signal(16000, 1, 0.5), 16000)
+    preset = tmp_path / "mine.toml"
+    preset.write_text('format = 1\nmode = "extract"\nqueries = ["vocals", "rain"]\n')
+    args = ["process", str(song), "--preset", str(preset), "--quiet", "-o"]
+    assert main([*args, str(tmp_path / "a.wav"), "--model", str(DEFAULT)]) == 0
+    (warning,) = capsys.readouterr().err.strip().splitlines()
+    assert warning.startswith("soundsift: warning: 'vocals' is not a sound this model knows well; nearest: ")
+    assert main([*args, str(tmp_path / "b.wav"), "--model", str(tiny_model)]) == 0  # no vocabulary: no warning
+    assert capsys.readouterr().err == "" and (tmp_path / "a.wav").is_file() and (tmp_path / "b.wav").is_file()
