@@ -337,7 +337,7 @@ def _run_separate(args: argparse.Namespace) -> int:
             print(f"{job.source}: wrote {len(written)} stems to {written[0].parent}/ ("
                   + ", ".join(p.name for p in written) + ")")
     if failed and len(jobs) > 1:
-        print(f"soundsift: {failed} of {len(jobs)} inputs failed (see above); the others were written", file=sys.stderr)
+        print(f"soundsift: {failed} of {len(jobs)} inputs failed (see above)", file=sys.stderr)
     return 1 if failed else 0
 
 
