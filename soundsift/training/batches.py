@@ -13,6 +13,11 @@ with ``audio_query_fraction`` > 0 that fraction of the items has each single-sou
 queried by another clip of the same class (a reference drawn from the train split, never
 the part's own clip) instead of its caption.
 
+With ``paraphrase_fraction`` > 0 single-source parts are sometimes queried by a held-in
+wording of their class; with ``absent_fraction`` > 0 that share of the items also carries a
+query for a class in none of its parts, whose target is silence
+(:mod:`soundsift.training.query_words`, :func:`soundsift.training.regimes.absent_loss`).
+
 With ``augment_speed`` / ``augment_eq_db`` set, each part is changed at random
 (:mod:`soundsift.training.source_augment`) before the parts are summed; the changed part
 is also the target.  Off by default, and then no random numbers are drawn for it.
@@ -28,6 +33,7 @@ import torch
 from soundsift.errors import SoundsiftError
 from soundsift.training.data.mixtures import ClipPool, MixtureOfMixtures, MixtureSampler
 from soundsift.training.recipe import DataRecipe
+from soundsift.training.query_words import QueryWords
 from soundsift.training.regimes import MixtureBatch
 from soundsift.training.sim_to_real import simulate_chain
 from soundsift.training.source_augment import augment_part
@@ -78,9 +84,11 @@ class BatchSource:
         self.single = MixtureSampler(single_pool, 1, data.gain_db, weights)
         self.augmentation = data.augmentation
         self.sample_rate = sample_rate
+        self.words = QueryWords(pool, data.paraphrase_fraction)
         self.singles = batch_size if data.sources_per_part == 1 else _labelled_items(data.single_fraction, batch_size)
 
-    def _item(self, rng: np.random.Generator, single: bool) -> tuple[np.ndarray, list[str], bool, np.ndarray | None]:
+    def _item(self, rng: np.random.Generator, single: bool
+              ) -> tuple[np.ndarray, list[str], bool, np.ndarray | None, str | None]:
         sampler = self.single if single else self.weak
         mom = sampler.mixture_of_mixtures(rng, self.data.parts)
         start = int(rng.integers(0, mom.audio.shape[-1] - self.samples + 1))
@@ -88,7 +96,14 @@ class BatchSource:
         refs = None
         if self.data.audio_query_fraction > 0 and single and rng.random() < self.data.audio_query_fraction:
             refs = self._references(mom, rng)
-        return parts, [m.caption for m in mom.mixtures], single, refs
+        captions = [self.words.part(m, rng) for m in mom.mixtures]
+        return parts, captions, single, refs, self._absent(mom, rng)
+
+    def _absent(self, mom: MixtureOfMixtures, rng: np.random.Generator) -> str | None:
+        """For ``absent_fraction`` of the items, a query for a class in none of the parts (target: silence)."""
+        if self.data.absent_fraction == 0 or rng.random() >= self.data.absent_fraction:
+            return None
+        return self.words.absent({label for m in mom.mixtures for c in m.clips for label in c.entry.labels}, rng)
 
     def _augment(self, audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         if self.augmentation.active:
@@ -122,4 +137,5 @@ class BatchSource:
             use = torch.tensor([[i[3] is not None] * self.data.parts for i in items])
         noise, mixing = self.data.query_noise, self.data.query_blend
         seed = int(rng.integers(2**62)) if noise > 0 or mixing > 0 else 0
-        return MixtureBatch(parts, [i[1] for i in items], single, refs, use, noise, seed, mixing)
+        absent = [i[4] for i in items] if self.data.absent_fraction > 0 else None
+        return MixtureBatch(parts, [i[1] for i in items], single, refs, use, noise, seed, mixing, absent)

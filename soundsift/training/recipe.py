@@ -22,6 +22,8 @@ sim_to_real = 0.0                    # pass this share of parts through a simula
 query_noise = 0.0                    # move each part's query embedding by a random vector of this length (0: off)
 query_blend = 0.0                    # mix up to this share of another part's query into each part's query (0: off)
 exclude_classes = []                 # class labels held out of training entirely (zero-shot evaluation)
+absent_fraction = 0.0                # this share of items also asks for a class not in the mixture (target: silence)
+paraphrase_fraction = 0.0            # query single-source parts and absent classes by a held-in wording this often
 
 [optim]
 steps = 2000
@@ -85,6 +87,8 @@ class DataRecipe:
     sim_to_real: float = 0.0
     query_noise: float = 0.0
     query_blend: float = 0.0
+    absent_fraction: float = 0.0
+    paraphrase_fraction: float = 0.0
 
     def __post_init__(self) -> None:
         SourceAugmentation(self.augment_speed, self.augment_eq_db)  # raises ValueError on a bad range
@@ -94,8 +98,9 @@ class DataRecipe:
             raise ValueError(f"query_noise must be in [0, 2] (a length next to unit embeddings), got {self.query_noise}")
         if not 0.0 <= self.query_blend < 1.0:
             raise ValueError(f"query_blend must be in [0, 1) (the largest share of another query), got {self.query_blend}")
-        if not 0.0 <= self.audio_query_fraction <= 1.0:
-            raise ValueError(f"audio_query_fraction must be in [0, 1], got {self.audio_query_fraction}")
+        for name in ("audio_query_fraction", "absent_fraction", "paraphrase_fraction"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if isinstance(self.exclude_classes, str) or not all(isinstance(c, str) for c in self.exclude_classes):
             raise ValueError(f"exclude_classes must be a list of class labels, got {self.exclude_classes!r}")
 
@@ -246,6 +251,8 @@ def parse_recipe(data: dict[str, Any], where: str = "recipe", base: Path | None 
             "captions of that many sources would be cut to fewer clauses than they name"
         )
     model = _model(data.get("model", {}), where)
+    if regime in ("nit", "mixit") and dataset.absent_fraction > 0:
+        raise RecipeError(f"{where}: data.absent_fraction needs a regime that queries by caption, not {regime}")
     if regime in ("nit", "mixit") and model.network.learned_queries < 1:
         raise RecipeError(f"{where}: the {regime} regime needs model.network.learned_queries >= 1 (noise heads / slots)")
     return Recipe(

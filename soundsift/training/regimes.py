@@ -14,6 +14,9 @@ mixture) with one caption each; the network hears x = sum_n x_n.
   with oracle slot selection (``evaluate.oracle_slot_estimator``).
 - ``semi``: items whose parts are all single sources get the supervised loss, the rest the
   weak loss, combined with lambda_s / lambda_u.
+
+Any regime that queries by caption may add :func:`absent_loss`: items that carry a query for
+a class absent from their mixture must give silence for it (``data.absent_fraction``).
 """
 from __future__ import annotations
 
@@ -42,6 +45,9 @@ class MixtureBatch:
     drawn from ``noise_seed`` (:func:`jitter`; ``data.query_noise``).  ``query_blend`` > 0:
     before that, each is mixed with another part's query of the batch (:func:`blend`;
     ``data.query_blend``).
+    ``absent`` ``[B]``: per item, the text of a query for a class that is in none of its parts
+    (its target is silence, :func:`absent_loss`), or None; None for the whole batch when the
+    recipe asks for no absent queries (``data.absent_fraction``).
     """
 
     parts: torch.Tensor
@@ -52,9 +58,12 @@ class MixtureBatch:
     query_noise: float = 0.0
     noise_seed: int = 0
     query_blend: float = 0.0
+    absent: list[str | None] | None = None
 
     def __post_init__(self) -> None:
         b, n = self.parts.shape[:2]
+        if self.absent is not None and len(self.absent) != b:
+            raise ValueError(f"MixtureBatch: {len(self.absent)} absent queries for {b} items")
         if len(self.captions) != b or any(len(c) != n for c in self.captions) or self.single.shape != (b, n):
             raise ValueError(f"MixtureBatch: parts {tuple(self.parts.shape)} disagree with captions/single flags")
         if (self.references is None) != (self.use_reference is None) or (
@@ -66,8 +75,9 @@ class MixtureBatch:
         idx = mask.nonzero().flatten().tolist()
         refs = None if self.references is None else self.references[mask]
         use = None if self.use_reference is None else self.use_reference[mask]
+        absent = None if self.absent is None else [self.absent[i] for i in idx]
         return replace(self, parts=self.parts[mask], captions=[self.captions[i] for i in idx], single=self.single[mask],
-                       references=refs, use_reference=use)
+                       references=refs, use_reference=use, absent=absent)
 
     def to(self, device: torch.device) -> MixtureBatch:
         """The batch's tensors on ``device``."""
@@ -86,6 +96,8 @@ class LossWeights:
     long-term spectrum set to its part's, by gains of at most this many dB
     (:func:`losses.match_long_term_spectrum`), so that colouring the part towards a clause's
     timbre no longer satisfies the encoder; 0 (off) = the separations as they are.
+    ``absent`` weighs :func:`absent_loss` (not in the paper), on the scale of one part's
+    reconstruction term.
     """
 
     semantic: float = 0.5
@@ -96,6 +108,7 @@ class LossWeights:
     clauses: int = 2
     lambda_s: float = 1.0
     lambda_u: float = 1.0
+    absent: float = 5.0
 
     def __post_init__(self) -> None:
         """Weights must be numbers >= 0 (stored as floats), clauses a whole number >= 1."""
@@ -234,6 +247,30 @@ def separate(network: SeparatorNetwork, encoder: QueryEncoder, spec: Spectra, te
             query = jitter(query, batch.parts.shape[1], batch.query_noise, batch.noise_seed)
     logits = network.mask_logits(spec.mag, query)
     return torch.sigmoid(logits) * spec.mag[:, None]
+
+
+def absent_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBatch,
+                weights: LossWeights) -> torch.Tensor:
+    """Queries for absent classes must give silence: ``absent`` * L1_W(S(x, q_absent), 0), per item.
+
+    The target is silence, so the term is the weighted mean of the output magnitude itself:
+    it pushes the mask down wherever the mixture has energy, on the scale of one part's
+    reconstruction term.  Items without an absent query add 0.  The query is jittered like
+    the parts' queries (``query_noise``), so texts near an absent class stay silent too.
+    Shape: -> (B,).
+    """
+    out = torch.zeros(batch.parts.shape[0], device=batch.parts.device)
+    rows = [i for i, text in enumerate(batch.absent or []) if text is not None]
+    if not rows:
+        return out
+    mixture = batch.parts[rows].sum(dim=1)
+    mag = network.spectrogram(mixture).abs()
+    query = query_for(encoder, [[batch.absent[i]] for i in rows], mag.device)
+    if batch.query_noise > 0:
+        query = jitter(query, 1, batch.query_noise, batch.noise_seed + 2)
+    est = torch.sigmoid(network.mask_logits(mag, query))[:, 0] * mag
+    loss = losses.weighted_l1(est, torch.zeros_like(est), losses.spectral_weight(mag))
+    return out.index_put((torch.tensor(rows, device=out.device),), weights.absent * loss)
 
 
 def mix_separate_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBatch,

@@ -27,7 +27,7 @@ from soundsift.separator import Separator, resolve_device
 from soundsift.training.batches import BatchSource
 from soundsift.training.model_vocabulary import vocabulary_from_entries
 from soundsift.training.recipe import Recipe
-from soundsift.training.regimes import REGIMES, MixtureBatch
+from soundsift.training.regimes import REGIMES, MixtureBatch, absent_loss
 from soundsift.training.state import Progress, load_state, save_state
 from soundsift.vocabulary import Vocabulary, write_vocabulary
 
@@ -67,7 +67,10 @@ class RegimeLoss(nn.Module):
         self.weights = recipe.loss
 
     def forward(self, batch: MixtureBatch) -> torch.Tensor:
-        return self.loss_fn(self.network, self.encoder, batch, self.weights).mean()
+        loss = self.loss_fn(self.network, self.encoder, batch, self.weights)
+        if batch.absent is not None:
+            loss = loss + absent_loss(self.network, self.encoder, batch, self.weights)
+        return loss.mean()
 
 
 def _optimizer(recipe: Recipe) -> Callable[..., torch.optim.Optimizer]:

@@ -1,4 +1,4 @@
-"""How each class is said in words (a noun phrase and a clause), and the held-out paraphrases.
+"""How each class is said in words (a noun phrase and a clause), held-in wordings and held-out paraphrases.
 
 The words live in ``vocabulary.toml`` next to this module, so they are written down once and
 reviewed there; single-clip captions, composed mixture captions and evaluation queries all
@@ -73,7 +73,24 @@ def read_vocabulary(path: Path) -> tuple[dict[str, dict[str, Phrase]], tuple[Par
     return tables, tuple(paraphrases)
 
 
+def read_wordings(path: Path) -> tuple[str, ...]:
+    """The held-in wording templates (``[wordings] templates``) of a vocabulary file; a bad template is named."""
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise SoundsiftError(f"{path}: cannot read the vocabulary ({exc})") from None
+    templates = doc.get("wordings", {}).get("templates", [])
+    for index, template in enumerate(templates):
+        where = f"{path}: wordings.templates[{index}]"
+        try:
+            _text(template, where).format(label="", noun="", clause="")
+        except (KeyError, IndexError, ValueError):
+            raise SoundsiftError(f"{where}: only {{label}}, {{noun}} and {{clause}} may be filled in, got {template!r}") from None
+    return tuple(templates)
+
+
 _TABLES, PARAPHRASES = read_vocabulary(VOCABULARY_FILE)
+WORDINGS = read_wordings(VOCABULARY_FILE)
 INSTRUMENTS: dict[str, Phrase] = _TABLES["instruments"]
 SPEECH: dict[str, Phrase] = _TABLES["speech"]
 SOUND_EFFECTS: dict[str, Phrase] = _TABLES["sound_effects"]
@@ -91,6 +108,12 @@ def phrase(label: str) -> Phrase:
 def query(label: str) -> str:
     """The evaluation query of the paper's protocol: "the sound of {noun}"."""
     return f"the sound of {phrase(label).noun}"
+
+
+def wordings(label: str) -> list[str]:
+    """The held-in wordings of a class (:data:`WORDINGS` filled in), for training queries only."""
+    words = phrase(label)
+    return [t.format(label=label, noun=words.noun, clause=words.clause) for t in WORDINGS]
 
 
 def paraphrases_for(labels: Iterable[str]) -> list[Paraphrase]:
