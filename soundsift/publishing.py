@@ -20,6 +20,7 @@ from soundsift.errors import AudioError, os_problem
 TEMP_SUFFIX = ".part"
 # .<output stem>.<pid>.<8 random characters from tempfile>.part
 _TEMP_NAME = re.compile(r"^\..*\.(\d{1,10})\.[a-z0-9_]{8}\.part$")
+_SWEPT: set[str] = set()  # folders already looked through for stale temporary files
 _TEMP_STEM_CHARS = 100  # keeps temporary names within file-name limits when the output's name is long
 
 
@@ -45,8 +46,14 @@ def make_temp_file(path: Path) -> Path:
 def remove_stale_temps(folder: Path) -> list[Path]:
     """Delete the temporary files a killed soundsift run left in ``folder``; returns what was removed.
 
-    Only names of our own pattern whose process no longer runs are touched.
+    Only names of our own pattern whose process no longer runs are touched.  Each folder is
+    looked through once per process (an ended process leaves no new files), so writing many
+    files into one folder stays cheap.
     """
+    key = os.path.abspath(folder)
+    if key in _SWEPT:
+        return []
+    _SWEPT.add(key)
     removed = []
     for entry in folder.iterdir():
         match = _TEMP_NAME.match(entry.name)
