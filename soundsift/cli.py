@@ -22,6 +22,8 @@ from soundsift.separation import OVERLAP, SEGMENT_SECONDS, check_segment_seconds
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self exists from Python 3.11
 
+    from soundsift.separator import Separator
+
 BIT_DEPTH_CHOICES = ("16", "24", "32f")
 
 
@@ -212,6 +214,12 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     _add_eval_audio_options(p)
     p.add_argument("--limit", type=int, default=None, metavar="N", help="score only the first N mixtures")
     p.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write every score to FILE")
+    p.add_argument("--absent", action="store_true",
+                   help="also query each mixture for a class it does not hold and report the median output level "
+                        "relative to the mixture (dB; near silence is right)")
+    p.add_argument("--paraphrase-gap", action="store_true",
+                   help="also score the stems by held-out paraphrases and report how far their SDRi falls "
+                        "behind the label queries' (dB)")
     p.set_defaults(handler=_run_eval)
 
 
@@ -231,14 +239,32 @@ def _run_eval(args: argparse.Namespace) -> int:
                              lambda done, total: bar.update(done - bar.n), query_fn)
     summary = ev.summarise(scores, args.held_out)
     print(ev.format_table(summary))
+    extra = _eval_query_checks(args, separator, testset, scores)
     if args.json is not None:
         meta = {"model": str(args.model), "testset": str(args.testset), "queries": args.queries, "limit": args.limit,
                 "held_out": args.held_out}
         if args.queries == "audio":
             meta.update(references=[str(r) for r in args.references], reference_split=args.reference_split,
                         reference_seed=args.reference_seed, examples=args.examples)
-        ev.write_report(args.json, scores, summary, meta)
+        ev.write_report(args.json, scores, summary, meta, extra)
     return 0
+
+
+def _eval_query_checks(args: argparse.Namespace, separator: Separator, testset: list, scores: list) -> dict:
+    """``eval --absent`` / ``--paraphrase-gap``: print the checks asked for; their JSON report sections."""
+    from soundsift.training import absent_eval as ae
+    from soundsift.training import evaluate as ev
+
+    estimate = ev.separator_estimator(separator)
+    absent = ae.absent_levels(estimate, testset) if args.absent else None
+    gap = None
+    if args.paraphrase_gap:
+        labels = scores if args.queries == "labels" else ev.evaluate(estimate, testset, separator.config.stft)
+        paraphrased = ev.evaluate(estimate, testset, separator.config.stft, query_fn=ev.paraphrase_queries)
+        gap = ae.paraphrase_gap(labels, paraphrased)
+    if args.absent or args.paraphrase_gap:
+        print(ae.format_checks(absent, gap, args.paraphrase_gap))
+    return ae.report_sections(absent, gap)
 
 
 def _add_eval_audio_options(p: argparse.ArgumentParser) -> None:

@@ -32,8 +32,8 @@ import torch
 
 from soundsift.errors import SoundsiftError
 from soundsift.training.data.mixtures import ClipPool, MixtureOfMixtures, MixtureSampler
-from soundsift.training.recipe import DataRecipe
 from soundsift.training.query_words import QueryWords
+from soundsift.training.recipe import DataRecipe
 from soundsift.training.regimes import MixtureBatch
 from soundsift.training.sim_to_real import simulate_chain
 from soundsift.training.source_augment import augment_part

@@ -51,7 +51,12 @@ class Score:
 
 @dataclass(frozen=True)
 class TestMixture:
-    """A decoded test mixture: mono mixture, its stems (n, samples) and labels, at one rate."""
+    """A decoded test mixture: mono mixture, its stems (n, samples) and labels, at one rate.
+
+    ``tags``: each stem's labels (its class, then broader tags such as "speech");
+    ``absent``: classes the test set asks for although they are in no stem (its ``absent``
+    metadata; :mod:`soundsift.training.absent_eval`).
+    """
 
     name: str
     mixture: np.ndarray
@@ -59,6 +64,8 @@ class TestMixture:
     labels: tuple[str, ...]
     captions: tuple[str, ...]
     sample_rate: int
+    tags: tuple[tuple[str, ...], ...] = ()
+    absent: tuple[str, ...] = ()
 
 
 TestMixture.__test__ = False  # not a pytest class
@@ -83,10 +90,13 @@ def _load_mixture(root: Path, entry: Entry) -> TestMixture:
     stems = [_mono(root / s.path, rate) for s in entry.stems]
     length = min(len(s) for s in stems)
     stems_arr = np.stack([s[:length] for s in stems])
+    absent = entry.meta.get("absent", [])
+    if not isinstance(absent, list) or not all(isinstance(label, str) and label for label in absent):
+        raise SoundsiftError(f"{root / entry.path}: 'absent' must list class labels, got {absent!r}")
     return TestMixture(
         name=entry.path, mixture=stems_arr.sum(axis=0), stems=stems_arr,
         labels=tuple(s.labels[0] for s in entry.stems), captions=tuple(s.caption for s in entry.stems),
-        sample_rate=rate,
+        sample_rate=rate, tags=tuple(tuple(s.labels) for s in entry.stems), absent=tuple(absent),
     )
 
 
@@ -264,9 +274,10 @@ def format_table(summary: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def write_report(path: Path, scores: Sequence[Score], summary: dict[str, dict[str, float]], meta: dict) -> None:
-    """JSON report with the command's settings, the summary and every score."""
-    payload = {"meta": meta, "summary": summary, "scores": [asdict(s) for s in scores]}
+def write_report(path: Path, scores: Sequence[Score], summary: dict[str, dict[str, float]], meta: dict,
+                 extra: dict | None = None) -> None:
+    """JSON report with the command's settings, the summary, every score and any ``extra`` sections."""
+    payload = {"meta": meta, "summary": summary, "scores": [asdict(s) for s in scores], **(extra or {})}
     tmp = path.with_name(f".{path.name}.part")
     tmp.write_text(json.dumps(payload, indent=2) + "\n")
     tmp.replace(path)
