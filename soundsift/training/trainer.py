@@ -6,9 +6,7 @@ CPU, NCCL on CUDA), and rank 0 alone writes checkpoints, logs and plots.
 """
 from __future__ import annotations
 
-import csv
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,10 +27,8 @@ from soundsift.training.model_vocabulary import vocabulary_from_entries
 from soundsift.training.recipe import Recipe
 from soundsift.training.regimes import REGIMES, MixtureBatch, absent_loss
 from soundsift.training.state import Progress, load_state, save_state
+from soundsift.training.step_loop import Books, Cadence, StepLoop, StepReport, TrainingLog, keep_books
 from soundsift.vocabulary import Vocabulary, write_vocabulary
-
-LOG_FIELDS = ("step", "loss", "lr", "elapsed_s", "val_sdri")
-
 
 @dataclass(frozen=True)
 class Rank:
@@ -102,25 +98,6 @@ def _validate(recipe: Recipe, network: SeparatorNetwork, encoder: QueryEncoder, 
     return float(np.mean([s.sdri for s in scores]))
 
 
-class TrainingLog:
-    """Appends one CSV row per logged step, kept across resumes.
-
-    Rows after ``resumed_step`` (logged after the last checkpoint by a run that was then
-    killed) are dropped, so the log has each step once.
-    """
-
-    def __init__(self, path: Path, resumed_step: int = 0) -> None:
-        self.path = path
-        rows = list(csv.reader(path.open(newline=""))) if path.exists() else [list(LOG_FIELDS)]
-        kept = rows[:1] + [r for r in rows[1:] if r and int(r[0]) <= resumed_step]
-        with path.open("w", newline="") as f:
-            csv.writer(f).writerows(kept)
-
-    def write(self, **row: float | str) -> None:
-        with self.path.open("a", newline="") as f:
-            csv.writer(f).writerow([row.get(k, "") for k in LOG_FIELDS])
-
-
 def train(recipe: Recipe, run_dir: Path, resume: bool = False, device: str = "auto",
           progress_bar: bool = True) -> Progress:
     """Train ``recipe`` into ``run_dir`` (checkpoint/, best/, log.csv, training.png, snapshots/)."""
@@ -142,22 +119,22 @@ def train(recipe: Recipe, run_dir: Path, resume: bool = False, device: str = "au
         run_dir.mkdir(parents=True, exist_ok=True)
     log = TrainingLog(run_dir / "log.csv", progress.step) if rank.main else None
     bar = _progress(recipe, progress, progress_bar and rank.main)
-    started = time.monotonic()
-    while progress.step < recipe.optim.steps:
-        batch = _to(source.next(rng), dev)
-        loss = module(batch)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(network.parameters(), recipe.optim.grad_clip)
-        for group in optimizer.param_groups:
-            group["lr"] = recipe.optim.lr_at(progress.step)
-        optimizer.step()
-        progress.step += 1
+    optim = recipe.optim
+    loop = StepLoop(optimizer, list(network.parameters()), optim.grad_clip, lambda step, group: optim.lr_at(step))
+    books = Books(Cadence(optim.steps, optim.validate_every, optim.log_every, optim.checkpoint_every), log,
+                  (lambda: _validate(recipe, network, encoder, testset, dev)) if testset else None,
+                  lambda: _save_model(run_dir / "best", network, encoder, vocabulary),
+                  lambda: save_state(run_dir, network, encoder, optimizer, progress, rng))
+
+    def after_step(report: StepReport) -> None:
         bar.update(1)
-        bar.set_postfix(loss=f"{loss.item():.4f}")
+        bar.set_postfix(loss=f"{report.loss:.4f}")
         if rank.main:
-            _after_step(recipe, run_dir, network, encoder, optimizer, progress, rng, log, testset,
-                        float(loss.item()), time.monotonic() - started, dev, vocabulary)
+            keep_books(books, report, progress, optimizer.param_groups[0]["lr"])
+            if optim.keep_every and report.step % optim.keep_every == 0:
+                _save_model(run_dir / "snapshots" / f"step-{report.step}", network, encoder, vocabulary)
+
+    loop.run(progress, optim.steps, lambda: module(_to(source.next(rng), dev)), after_step)
     bar.close()
     if rank.main:
         save_state(run_dir, network, encoder, optimizer, progress, rng)
@@ -167,27 +144,6 @@ def train(recipe: Recipe, run_dir: Path, resume: bool = False, device: str = "au
     if rank.world > 1:
         dist.barrier()
     return progress
-
-
-def _after_step(recipe: Recipe, run_dir: Path, network: SeparatorNetwork, encoder: QueryEncoder,
-                optimizer: torch.optim.Optimizer, progress: Progress, rng: np.random.Generator,
-                log: TrainingLog | None, testset: list, loss: float, elapsed: float, dev: torch.device,
-                vocabulary: Vocabulary) -> None:
-    """Rank 0's bookkeeping: log, validate (keeping the best model), checkpoint, keep snapshots."""
-    step, optim = progress.step, recipe.optim
-    row: dict[str, float | int | str] = {}
-    if testset and (step % optim.validate_every == 0 or step == optim.steps):
-        row["val_sdri"] = round(_validate(recipe, network, encoder, testset, dev), 4)
-        if float(row["val_sdri"]) > progress.best_val_sdr:
-            progress.best_val_sdr = float(row["val_sdri"])
-            _save_model(run_dir / "best", network, encoder, vocabulary)
-    if log is not None and (row or step % optim.log_every == 0 or step == optim.steps):
-        lr = optimizer.param_groups[0]["lr"]
-        log.write(step=step, loss=round(loss, 6), lr=lr, elapsed_s=round(elapsed, 2), **row)
-    if step % optim.checkpoint_every == 0:
-        save_state(run_dir, network, encoder, optimizer, progress, rng)
-    if optim.keep_every and step % optim.keep_every == 0:
-        _save_model(run_dir / "snapshots" / f"step-{step}", network, encoder, vocabulary)
 
 
 def _save_model(directory: Path, network: SeparatorNetwork, encoder: QueryEncoder, vocabulary: Vocabulary) -> None:

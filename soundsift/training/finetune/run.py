@@ -18,7 +18,6 @@ import shutil
 import signal
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -62,6 +61,7 @@ from soundsift.training.model_vocabulary import finetuned_vocabulary
 from soundsift.training.recipe import DataRecipe, OptimRecipe, Recipe
 from soundsift.training.regimes import LossWeights, MixtureBatch
 from soundsift.training.state import Progress, load_state, save_state
+from soundsift.training.step_loop import Books, Cadence, StepLoop, StepReport, TrainingLog, keep_books
 from soundsift.vocabulary import Vocabulary, read_vocabulary, write_vocabulary
 
 RUN_FILE = "finetune.json"
@@ -309,6 +309,12 @@ class _Run:
             self.network.train()
         return float(np.mean([s.sdri for s in scores]))
 
+    def reported_score(self) -> float:
+        """:meth:`score` during training, also sent as a 'score' event."""
+        value = round(self.score(), 4)
+        self.emit(FinetuneEvent("score", self.progress.step, self.settings.steps, value))
+        return value
+
     def checkpoint(self) -> None:
         save_state(self.run_dir, self.network, self.encoder, self.optimizer, self.progress, self.rng)
         self.emit(FinetuneEvent("checkpoint", self.progress.step, self.settings.steps))
@@ -341,7 +347,7 @@ def finetune(
     and can be resumed.
     """
     from soundsift.training.evaluate import load_bss_eval
-    from soundsift.training.trainer import RegimeLoss, TrainingLog
+    from soundsift.training.trainer import RegimeLoss
 
     load_bss_eval("fine-tuning")  # held-out scores: fail before any work when the train extra is missing
     emit = on_event or (lambda event: None)
@@ -385,27 +391,34 @@ def finetune(
     return result
 
 
-def _train(run: _Run, module: nn.Module, log: Any, device: torch.device) -> bool:
+def _train(run: _Run, module: nn.Module, log: TrainingLog, device: torch.device) -> bool:
     """Step until the run's step count; False when stopped first (after saving a checkpoint)."""
-    started = time.monotonic()
-    control, steps = run.control, run.settings.steps
-    while run.progress.step < steps:
+    settings = run.settings
+    loop = StepLoop(run.optimizer, list(run.network.parameters()), run.recipe.optim.grad_clip)
+    books = Books(Cadence(settings.steps, settings.validate_every, settings.log_every, settings.checkpoint_every),
+                  log, run.reported_score if run.testset else None,
+                  lambda: save_checkpoint(run.run_dir / "best", run.network, run.encoder), run.checkpoint)
+
+    def after_step(report: StepReport) -> None:
+        run.emit(FinetuneEvent("step", report.step, settings.steps, report.loss))
+        keep_books(books, report, run.progress, settings.lr)
+
+    return loop.run(run.progress, settings.steps, lambda: module(_next_batch(run).to(device)), after_step,
+                    lambda: _go_on(run))
+
+
+def _go_on(run: _Run) -> bool:
+    """Asked before each step: False once stopped (after a checkpoint); while paused, a checkpoint, then a wait."""
+    control = run.control
+    while True:
         if control.stopped:
             run.checkpoint()
             return False
-        if control.paused:
-            run.checkpoint()
-            run.emit(FinetuneEvent("paused", run.progress.step, steps))
-            control.wait()
-            continue
-        loss = module(_to(_next_batch(run), device))
-        run.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(run.network.parameters(), 5.0)
-        run.optimizer.step()
-        run.progress.step += 1
-        _after_step(run, log, float(loss.item()), time.monotonic() - started)
-    return True
+        if not control.paused:
+            return True
+        run.checkpoint()
+        run.emit(FinetuneEvent("paused", run.progress.step, run.settings.steps))
+        control.wait()
 
 
 def _next_batch(run: _Run) -> MixtureBatch:
@@ -443,22 +456,6 @@ def _stop_on_signals(control: FinetuneControl) -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def _after_step(run: _Run, log: Any, loss: float, elapsed: float) -> None:
-    step, settings = run.progress.step, run.settings
-    run.emit(FinetuneEvent("step", step, settings.steps, loss))
-    row: dict[str, float] = {}
-    if run.testset and (step % settings.validate_every == 0 or step == settings.steps):
-        row["val_sdri"] = round(run.score(), 4)
-        run.emit(FinetuneEvent("score", step, settings.steps, row["val_sdri"]))
-        if row["val_sdri"] > run.progress.best_val_sdr:
-            run.progress.best_val_sdr = row["val_sdri"]
-            save_checkpoint(run.run_dir / "best", run.network, run.encoder)
-    if row or step % settings.log_every == 0 or step == settings.steps:
-        log.write(step=step, loss=round(loss, 6), lr=settings.lr, elapsed_s=round(elapsed, 2), **row)
-    if step % settings.checkpoint_every == 0:
-        run.checkpoint()
 
 
 @dataclass(frozen=True)
@@ -627,7 +624,3 @@ def _plot(run_dir: Path, title: str) -> None:
         plot_log(run_dir / "log.csv", run_dir / "training.png", title=f"fine-tuning {title}")
     except ImportError:
         return
-
-
-def _to(batch: MixtureBatch, device: torch.device) -> MixtureBatch:
-    return MixtureBatch(batch.parts.to(device), batch.captions, batch.single.to(device))
