@@ -8,44 +8,22 @@ one complete checkpoint.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
 
+from soundsift.durable import replace_folder
 from soundsift.errors import CheckpointError
 from soundsift.model.encoders.compact_model import CompactClap
 from soundsift.model.encoders.compact_weights import read_weights, write_weights
+from soundsift.training.state import join_optimizer_state, split_optimizer_state
 
 WEIGHTS_DIR = "weights"
 OPTIMIZER_FILE = "optimizer.safetensors"
 TRAINER_FILE = "trainer.json"
-
-
-def _split_optimizer(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """An optimizer state dict as tensors (for safetensors) and a JSON-able rest."""
-    tensors, scalars = {}, {}
-    for param_id, slots in state["state"].items():
-        for name, value in slots.items():
-            if torch.is_tensor(value):
-                tensors[f"{param_id}.{name}"] = value.detach().cpu().contiguous()
-            else:
-                scalars.setdefault(str(param_id), {})[name] = value
-    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
-
-
-def _join_optimizer(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, Any]:
-    state: dict[int, dict[str, Any]] = {}
-    for key, value in tensors.items():
-        param_id, name = key.split(".", 1)
-        state.setdefault(int(param_id), {})[name] = value
-    for param_id, slots in meta["scalars"].items():
-        state.setdefault(int(param_id), {}).update(slots)
-    return {"state": state, "param_groups": meta["param_groups"]}
 
 
 def save_run(run_dir: Path, model: CompactClap, optimizer: torch.optim.Optimizer, step: int,
@@ -56,17 +34,12 @@ def save_run(run_dir: Path, model: CompactClap, optimizer: torch.optim.Optimizer
     staging = Path(tempfile.mkdtemp(prefix=".checkpoint.", dir=run_dir))
     try:
         write_weights(staging / WEIGHTS_DIR, model)
-        tensors, meta = _split_optimizer(optimizer.state_dict())
+        tensors, meta = split_optimizer_state(optimizer.state_dict())
         save_file(tensors, str(staging / OPTIMIZER_FILE))
         trainer = {"step": step, "optimizer": meta, "generator": generator.get_state().tolist(),
                    "torch": torch.random.get_rng_state().tolist()}
         (staging / TRAINER_FILE).write_text(json.dumps(trainer))
-        old = run_dir / ".checkpoint.old"
-        shutil.rmtree(old, ignore_errors=True)
-        if target.exists():
-            os.replace(target, old)
-        os.replace(staging, target)
-        shutil.rmtree(old, ignore_errors=True)
+        replace_folder(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -89,7 +62,7 @@ def load_run(run_dir: Path, model: CompactClap, optimizer: torch.optim.Optimizer
         raise CheckpointError(f"{target / WEIGHTS_DIR}: the saved model's config differs from this run's")
     model.load_state_dict(saved.state_dict())
     trainer = json.loads((target / TRAINER_FILE).read_text())
-    optimizer.load_state_dict(_join_optimizer(load_file(str(target / OPTIMIZER_FILE)), trainer["optimizer"]))
+    optimizer.load_state_dict(join_optimizer_state(load_file(str(target / OPTIMIZER_FILE)), trainer["optimizer"]))
     generator.set_state(torch.tensor(trainer["generator"], dtype=torch.uint8))
     torch.random.set_rng_state(torch.tensor(trainer["torch"], dtype=torch.uint8))
     return int(trainer["step"])

@@ -38,6 +38,8 @@ from soundsift.errors import SoundsiftError
 from soundsift.model.encoders.compact_model import CompactClap, CompactConfig
 from soundsift.model.encoders.compact_weights import write_weights
 from soundsift.model.encoders.minilm_files import locate_minilm, minilm_identity
+from soundsift.training.state import Progress
+from soundsift.training.step_loop import StepLoop, StepReport
 
 SETTINGS_FILE = "settings.json"
 ENCODER_DIR = "encoder"
@@ -141,24 +143,24 @@ def train_clap(
     caption_features = features(captions)
     optimizer = _optimizer(model, settings)
     generator = torch.Generator().manual_seed(settings.seed)
-    step = load_run(run_dir, model, optimizer, generator) if resume and has_checkpoint(run_dir) else 0
+    progress = Progress(load_run(run_dir, model, optimizer, generator) if resume and has_checkpoint(run_dir) else 0)
     sampler = PairSampler(train.label_ids(classes), pools)
-    model.train()
-    while step < settings.steps:
-        for group in optimizer.param_groups:
-            group["lr"] = group["peak_lr"] * learning_rate_factor(step, settings)
+    loop = StepLoop(optimizer, schedule=lambda step, group: group["peak_lr"] * learning_rate_factor(step, settings))
+
+    def next_loss() -> torch.Tensor:
         clip_ids, caption_ids, class_ids = sampler.sample(settings.batch_size, generator)
         audio = _batch_embeddings(model, train.waves[clip_ids], settings.augmentation, generator)
         text = model.embed_pooled(caption_features[caption_ids])
-        loss = symmetric_info_nce(audio, text, class_ids, model.logit_scale)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        step += 1
+        return symmetric_info_nce(audio, text, class_ids, model.logit_scale)
+
+    def after_step(report: StepReport) -> None:
         if on_step is not None:
-            on_step(step, settings.steps, float(loss.detach()))
-        if step % settings.checkpoint_every == 0 or step == settings.steps:
-            save_run(run_dir, model, optimizer, step, generator)
+            on_step(report.step, settings.steps, report.loss)
+        if report.step % settings.checkpoint_every == 0 or report.step == settings.steps:
+            save_run(run_dir, model, optimizer, report.step, generator)
+
+    model.train()
+    loop.run(progress, settings.steps, next_loss, after_step)
     model.eval()
     model.attach_anchors(caption_features)
     write_weights(run_dir / ENCODER_DIR, model)
@@ -169,7 +171,7 @@ def train_clap(
         except NoClipsError:
             continue
         splits[split] = evaluate(model, features, held_out, classes)
-    report = {"settings": settings.to_dict(), "steps_trained": step, "splits": splits}
+    report = {"settings": settings.to_dict(), "steps_trained": progress.step, "splits": splits}
     write_report(run_dir, report)
     return report
 

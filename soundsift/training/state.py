@@ -39,7 +39,7 @@ class Progress:
     best_val_sdr: float = float("-inf")
 
 
-def _flatten_optimizer(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+def split_optimizer_state(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Split an optimizer state dict into tensors (for safetensors) and JSON-able rest."""
     tensors: dict[str, torch.Tensor] = {}
     scalars: dict[str, dict[str, Any]] = {}
@@ -52,7 +52,8 @@ def _flatten_optimizer(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], 
     return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
 
 
-def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, Any]:
+def join_optimizer_state(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, Any]:
+    """The optimizer state dict that :func:`split_optimizer_state` split."""
     state: dict[int, dict[str, Any]] = {}
     for key, value in tensors.items():
         param_id, name = key.split(".", 1)
@@ -93,7 +94,7 @@ def save_state(
         for name in (CONFIG_FILE, WEIGHTS_FILE):
             os.replace(model_dir / name, staging / name)
         model_dir.rmdir()
-        tensors, meta = _flatten_optimizer(optimizer.state_dict())
+        tensors, meta = split_optimizer_state(optimizer.state_dict())
         save_file(tensors, str(staging / OPTIMIZER_FILE))
         trainer = {"step": progress.step, "best_val_sdr": progress.best_val_sdr, "optimizer": meta,
                    "rng": _rng_state(generator)}
@@ -121,7 +122,7 @@ def load_state(
     optimizer = optimizer_factory(network.parameters())
     try:
         trainer = json.loads((target / TRAINER_FILE).read_text(encoding="utf-8"))
-        optimizer.load_state_dict(_unflatten_optimizer(tensors, trainer["optimizer"]))
+        optimizer.load_state_dict(join_optimizer_state(tensors, trainer["optimizer"]))
         _restore_rng(generator, trainer["rng"])
         progress = Progress(int(trainer["step"]), float(trainer["best_val_sdr"]))
     except KeyError as exc:
