@@ -125,7 +125,31 @@ def test_mixit_run_validates_with_oracle_slots(workspace, tmp_path):
     recipe = _written_elsewhere(text, workspace, tmp_path / "mixit.toml")
     train(load_recipe(recipe), tmp_path / "run", progress_bar=False)
     rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))
-    assert rows[-1]["val_sdri"] != ""
+    assert rows[-1]["val_sdri"] != "" and rows[-1]["val_absent_db"] == ""  # query-free: no absent queries
+
+
+def test_absent_queries_train_and_best_model_is_picked_by_validation_sdri_alone(workspace, tmp_path):
+    text = _recipe(workspace, steps=4).read_text().replace(
+        "validation_limit = 2", "validation_limit = 2\nabsent_fraction = 0.5\nparaphrase_fraction = 0.5").replace(
+        "validate_every = 4", "validate_every = 1\nkeep_every = 1")
+    run = tmp_path / "run"
+    train(load_recipe(_written_elsewhere(text, workspace, tmp_path / "absent.toml")), run, progress_bar=False)
+    rows = list(csv.DictReader((run / "log.csv").open()))
+    assert all(r["val_sdri"] != "" and float(r["val_absent_db"]) <= 10.0 for r in rows)
+    sdri = [float(r["val_sdri"]) for r in rows]
+    best_step = sdri.index(max(sdri)) + 1
+    best, kept = Separator.load(run / "best", "cpu"), Separator.load(run / "snapshots" / f"step-{best_step}", "cpu")
+    assert all(torch.equal(a, b) for a, b in zip(best.network.parameters(), kept.network.parameters()))
+
+
+def test_an_older_log_gains_the_new_columns_on_resume(tmp_path):
+    from soundsift.training.step_loop import LOG_FIELDS, TrainingLog
+
+    log = tmp_path / "log.csv"
+    log.write_text("step,loss,lr,elapsed_s,val_sdri\n1,0.5,0.001,1.0,\n2,0.4,0.001,2.0,3.5\n")
+    TrainingLog(log, resumed_step=2).write(step=3, loss=0.3, val_absent_db=-25.0)
+    rows = list(csv.DictReader(log.open()))
+    assert list(rows[0]) == list(LOG_FIELDS) and rows[1]["val_sdri"] == "3.5" and rows[2]["val_absent_db"] == "-25.0"
 
 
 def test_resume_continues_from_the_last_checkpoint(workspace, tmp_path):

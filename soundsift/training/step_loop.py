@@ -18,7 +18,7 @@ from torch import nn
 
 from soundsift.training.state import Progress
 
-LOG_FIELDS = ("step", "loss", "lr", "elapsed_s", "val_sdri")
+LOG_FIELDS = ("step", "loss", "lr", "elapsed_s", "val_sdri", "val_absent_db")
 
 # the learning rate of a parameter group at a (0-based) step: (step, param_group) -> lr
 Schedule = Callable[[int, dict[str, Any]], float]
@@ -79,7 +79,7 @@ class TrainingLog:
     def __init__(self, path: Path, resumed_step: int = 0) -> None:
         self.path = path
         rows = list(csv.reader(path.open(newline=""))) if path.exists() else [list(LOG_FIELDS)]
-        kept = rows[:1] + [r for r in rows[1:] if r and int(r[0]) <= resumed_step]
+        kept = [list(LOG_FIELDS)] + [r for r in rows[1:] if r and int(r[0]) <= resumed_step]  # older logs gain new columns
         with path.open("w", newline="") as f:
             csv.writer(f).writerows(kept)
 
@@ -101,13 +101,15 @@ class Cadence:
 @dataclass(frozen=True)
 class Books:
     """Where a run's bookkeeping goes: its log (None: not this process), scorer (None: nothing to score),
-    and what saves the best model and the checkpoint."""
+    and what saves the best model and the checkpoint.  ``more_scores`` (optional) gives further
+    validation columns of the log (e.g. ``val_absent_db``); only ``score`` picks the best model."""
 
     cadence: Cadence
     log: TrainingLog | None
     score: Callable[[], float] | None
     save_best: Callable[[], None]
     checkpoint: Callable[[], None]
+    more_scores: Callable[[], dict[str, float]] | None = None
 
 
 def keep_books(books: Books, report: StepReport, progress: Progress, lr: float) -> None:
@@ -120,6 +122,8 @@ def keep_books(books: Books, report: StepReport, progress: Progress, lr: float) 
         if row["val_sdri"] > progress.best_val_sdr:
             progress.best_val_sdr = row["val_sdri"]
             books.save_best()
+        if books.more_scores is not None:
+            row.update({key: round(value, 4) for key, value in books.more_scores().items()})
     if books.log is not None and (row or step % cadence.log_every == 0 or last):
         books.log.write(step=step, loss=round(report.loss, 6), lr=lr, elapsed_s=round(report.elapsed_s, 2), **row)
     if step % cadence.checkpoint_every == 0:

@@ -30,6 +30,7 @@ from soundsift.training.state import Progress, load_state, save_state
 from soundsift.training.step_loop import Books, Cadence, StepLoop, StepReport, TrainingLog, keep_books
 from soundsift.vocabulary import Vocabulary, write_vocabulary
 
+
 @dataclass(frozen=True)
 class Rank:
     """This process's place in a (possibly single-process) run."""
@@ -98,6 +99,29 @@ def _validate(recipe: Recipe, network: SeparatorNetwork, encoder: QueryEncoder, 
     return float(np.mean([s.sdri for s in scores]))
 
 
+def _absent_level(network: SeparatorNetwork, encoder: QueryEncoder, testset: list,
+                  device: torch.device) -> dict[str, float]:
+    """``val_absent_db``: the median output level (dB re mixture) of queries for classes absent from
+    each validation mixture (:mod:`soundsift.training.absent_eval`); logged, never used to pick the best model."""
+    from soundsift.training import absent_eval
+    from soundsift.training import evaluate as ev
+
+    try:
+        scores = absent_eval.absent_levels(ev.separator_estimator(Separator(network, encoder, device)), testset)
+    finally:
+        network.train()
+    level = absent_eval.median_level(scores)
+    return {} if level is None else {"val_absent_db": level}
+
+
+def _absent_scorer(recipe: Recipe, network: SeparatorNetwork, encoder: QueryEncoder, testset: list,
+                   device: torch.device) -> Callable[[], dict[str, float]] | None:
+    """The absent-query level for regimes that query by text and have validation mixtures, else None."""
+    if not testset or recipe.regime == "mixit":
+        return None
+    return lambda: _absent_level(network, encoder, testset, device)
+
+
 def train(recipe: Recipe, run_dir: Path, resume: bool = False, device: str = "auto",
           progress_bar: bool = True) -> Progress:
     """Train ``recipe`` into ``run_dir`` (checkpoint/, best/, log.csv, training.png, snapshots/)."""
@@ -124,7 +148,8 @@ def train(recipe: Recipe, run_dir: Path, resume: bool = False, device: str = "au
     books = Books(Cadence(optim.steps, optim.validate_every, optim.log_every, optim.checkpoint_every), log,
                   (lambda: _validate(recipe, network, encoder, testset, dev)) if testset else None,
                   lambda: _save_model(run_dir / "best", network, encoder, vocabulary),
-                  lambda: save_state(run_dir, network, encoder, optimizer, progress, rng))
+                  lambda: save_state(run_dir, network, encoder, optimizer, progress, rng),
+                  _absent_scorer(recipe, network, encoder, testset, dev))
 
     def after_step(report: StepReport) -> None:
         bar.update(1)
