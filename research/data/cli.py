@@ -65,9 +65,22 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
                    help="every mixture's first source is of this category, the others of any")
     t.set_defaults(handler=_run_testset)
 
+    r = dsub.add_parser("realspeech", help="real human voices from Debian game and education packages (fetched)")
+    _common(r, "data/realspeech")
+    r.add_argument("--seconds", type=positive_seconds, default=4.0, help="clip length (default: 4)")
+    r.add_argument("--voices", default=None, metavar="A,B", help="only these voices of realspeech_voices.tsv")
+    _debian_cache(r)
+    r.set_defaults(handler=_run_realspeech)
+
     st = dsub.add_parser("stats", help="classes, clip counts and hours of a corpus, per split")
     st.add_argument("corpus", type=Path, metavar="CORPUS")
     st.set_defaults(handler=_run_stats)
+
+
+def _debian_cache(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--debian-cache", type=Path, default=None, metavar="DIR",
+                   help="where fetched Debian packages are unpacked (default: $SOUNDSIFT_DEBIAN_CACHE "
+                        "or data/cache/debian)")
 
 
 def _names(text: str | None) -> tuple[str, ...] | None:
@@ -111,6 +124,18 @@ def _run_sfx(args: argparse.Namespace) -> int:
     settings = SfxSettings(seed=args.seed, clips_per_class=args.clips_per_class, seconds=args.seconds,
                            packages=_names(args.packages) or tuple(PACKAGES))
     return _report(args, build_sfx(args.out, settings, args.jobs, not args.quiet, roots))
+
+
+def _run_realspeech(args: argparse.Namespace) -> int:
+    from research.data.debian import CACHE_ENV
+    from research.data.realspeech import RealSpeechSettings, build_realspeech
+    from research.data.realspeech_table import heldout
+
+    if args.debian_cache:
+        os.environ[CACHE_ENV] = str(args.debian_cache)
+    settings = RealSpeechSettings(seed=args.seed, seconds=args.seconds, voices=_names(args.voices) or (),
+                                  heldout=tuple(sorted(heldout("speech"))))
+    return _report(args, build_realspeech(args.out, settings, args.jobs, not args.quiet))
 
 
 def _run_testset(args: argparse.Namespace) -> int:
