@@ -21,7 +21,6 @@ encoder has one.  Every export is checked against torch before it is put in plac
 from __future__ import annotations
 
 import copy
-import os
 import shutil
 import tempfile
 import warnings
@@ -32,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from soundsift.durable import replace_folder
 from soundsift.errors import CheckpointError
 from soundsift.model.checkpoint import CONFIG_FILE, WEIGHTS_FILE, load_checkpoint
 from soundsift.model.encoders.compact import CompactClapEncoder
@@ -140,7 +140,7 @@ def export_onnx(model: str | Path | None, output: str | Path | None = None) -> P
         folder.mkdir(exist_ok=True)
         write_graphs(network, encoder, folder, file_sha256(source / WEIGHTS_FILE))
         check_export(network, encoder, model_dir, folder)
-        _replace(staging, target / ONNX_DIR if same else target)
+        replace_folder(staging, target / ONNX_DIR if same else target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -225,13 +225,3 @@ def _export(graph: nn.Module, args: tuple[torch.Tensor, ...], path: Path, inputs
 
 def _round_up(value: int, unit: int) -> int:
     return -(-value // unit) * unit
-
-
-def _replace(staging: Path, target: Path) -> None:
-    """Move ``staging`` to ``target``; an old ``target`` is removed once the new one is in place."""
-    old = target.with_name(f".{target.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        os.replace(target, old)
-    os.replace(staging, target)
-    shutil.rmtree(old, ignore_errors=True)

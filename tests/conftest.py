@@ -11,6 +11,7 @@ import torch
 from pedalboard.io import AudioFile
 
 from soundsift.model import ModelConfig, NetworkConfig, init_model, save_checkpoint
+from tests.disk_log import disk_log  # noqa: F401 (a fixture for every test file)
 
 TINY = NetworkConfig(base_channels=4, max_channels=16, depth=3, fusion_maps=4)
 

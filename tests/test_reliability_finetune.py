@@ -18,6 +18,7 @@ from soundsift.cli import main
 from soundsift.errors import SoundsiftError
 from soundsift.model.checkpoint import save_checkpoint
 from soundsift.training.finetune.run import FinetuneControl, FinetuneSettings, finetune
+from tests.disk_log import flushed_before_published
 from tests.finetune_library import block_train_extra, make_compact_base, make_library, tree_hashes
 
 BROKEN = "hisss/Hiss_09.wav"  # captioned "hiss" by its name; its header promises more audio than it holds
@@ -250,54 +251,25 @@ def test_a_run_folder_inside_the_library_is_refused(library, base, capsys, dry_r
 # --- durable writes --------------------------------------------------------------------------
 
 
-@pytest.fixture
-def disk_log(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
-    """Every fsync (by path) and rename (by target), in order."""
-    if not Path("/proc/self/fd").is_dir():
-        pytest.skip("needs /proc to name fsynced descriptors")
-    log: list[tuple[str, str]] = []
-    fsync, replace = os.fsync, os.replace
-
-    def logged_fsync(fd: int) -> None:
-        log.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
-        fsync(fd)
-
-    def logged_replace(src, dst) -> None:
-        log.append(("rename", str(Path(dst).resolve())))
-        replace(src, dst)
-
-    monkeypatch.setattr(os, "fsync", logged_fsync)
-    monkeypatch.setattr(os, "replace", logged_replace)
-    return log
-
-
-def _flushed_before_published(log: list[tuple[str, str]], target: Path, files: list[str]) -> None:
-    target = target.resolve()
-    publish = max(i for i, entry in enumerate(log) if entry == ("rename", str(target)))
-    flushed = {Path(path).name for kind, path in log[:publish] if kind == "fsync"}
-    assert set(files) <= flushed, (files, log[:publish])
-    assert ("fsync", str(target.parent)) in log[publish:]  # the new name itself reaches the disk
-
-
 def test_checkpoints_and_models_are_flushed_to_disk_before_they_are_published(base, tmp_path, disk_log):
     from soundsift.model.checkpoint import load_checkpoint
     from soundsift.training.state import Progress, save_state
 
     network, encoder = load_checkpoint(base)
     save_checkpoint(tmp_path / "model", network, encoder)
-    _flushed_before_published(disk_log, tmp_path / "model", ["config.json", "model.safetensors"])
+    flushed_before_published(disk_log, tmp_path / "model", ["config.json", "model.safetensors"])
     disk_log.clear()
     optimizer = torch.optim.AdamW(network.parameters())
     save_state(tmp_path / "run", network, encoder, optimizer, Progress(3), np.random.default_rng(0))
-    _flushed_before_published(disk_log, tmp_path / "run" / "checkpoint",
-                              ["config.json", "model.safetensors", "optimizer.safetensors", "trainer.json"])
+    flushed_before_published(disk_log, tmp_path / "run" / "checkpoint",
+                             ["config.json", "model.safetensors", "optimizer.safetensors", "trainer.json"])
 
 
 def test_a_finished_run_flushes_its_model_and_run_files(library, base, tmp_path, disk_log):
     result = finetune(_settings(library, base, steps=1), tmp_path / "run", device="cpu")
-    _flushed_before_published(disk_log, result.model_dir, ["config.json", "model.safetensors", "finetune.json"])
-    _flushed_before_published(disk_log, tmp_path / "run" / "finetune.json", [".finetune.json.part"])
-    _flushed_before_published(disk_log, tmp_path / "run" / "captions.csv", [".captions.csv.part"])
+    flushed_before_published(disk_log, result.model_dir, ["config.json", "model.safetensors", "finetune.json"])
+    flushed_before_published(disk_log, tmp_path / "run" / "finetune.json", [".finetune.json.part"])
+    flushed_before_published(disk_log, tmp_path / "run" / "captions.csv", [".captions.csv.part"])
 
 
 # --- without the train extra ---------------------------------------------------------------

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from research.clap.augment import Augmentation, equalise, gain_and_noise, pitch_shift, random_crop
 from research.clap.captions import caption_pool
+from research.clap.checkpoint import OPTIMIZER_FILE, TRAINER_FILE, WEIGHTS_DIR, save_run
 from research.clap.loss import symmetric_info_nce
 from research.clap.report import zero_shot
 from research.clap.sampler import PairSampler
@@ -20,8 +21,10 @@ from research.cli import main
 from soundsift.errors import SoundsiftError
 from soundsift.model import EncoderSpec
 from soundsift.model.encoders import build_encoder
+from soundsift.model.encoders.compact_model import AudioConfig, CompactClap, CompactConfig
 from soundsift.model.encoders.compact_weights import read_weights
 from soundsift.training.data.vocabulary import PARAPHRASES, paraphrases_for
+from tests.disk_log import flushed_before_published
 from tests.train_corpus import make_corpus
 
 QUICK = Augmentation(crop_seconds=0.5)
@@ -59,6 +62,16 @@ def test_cli_trains_and_reports(corpora: tuple[str, str], tmp_path: Path, capsys
     assert encoder.encode_audio(torch.zeros(1, 8000), 16_000).shape == (1, 384)
     assert main(argv) == 1  # the run exists: resuming has to be asked for
     assert "pass --resume" in capsys.readouterr().err
+
+
+def test_a_checkpoint_is_flushed_to_disk_before_it_replaces_the_last_one(tmp_path: Path, disk_log) -> None:
+    model = CompactClap(CompactConfig(text_model="test", audio=AudioConfig(n_mels=16, channels=(4, 8))))
+    optimizer = torch.optim.AdamW(model.parameters())
+    for step in (1, 2):  # a first checkpoint, then one replacing it
+        disk_log.clear()
+        save_run(tmp_path / "run", model, optimizer, step, torch.Generator())
+        flushed_before_published(disk_log, tmp_path / "run" / "checkpoint", [WEIGHTS_DIR, OPTIMIZER_FILE, TRAINER_FILE])
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["checkpoint"]
 
 
 def test_resume_after_interruption_matches_an_uninterrupted_run(corpora: tuple[str, str], tmp_path: Path) -> None:

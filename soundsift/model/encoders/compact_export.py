@@ -18,7 +18,6 @@ safetensors, so the export is about 1 MB and can ship with a model.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 import warnings
@@ -28,6 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from soundsift.durable import replace_folder
 from soundsift.errors import CheckpointError
 from soundsift.model.encoders.compact import CompactClapEncoder
 from soundsift.model.encoders.compact_model import CompactClap
@@ -74,12 +74,7 @@ def export_text_onnx(encoder: CompactClapEncoder, directory: str | Path) -> Path
                 "max_length": files.max_length, "opset": OPSET,
                 "minilm": {"identity": minilm_identity(files), "inputs": inputs}}
         (staging / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
-        old = directory.with_name(f".{directory.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        if directory.exists():
-            os.replace(directory, old)
-        os.replace(staging, directory)
-        shutil.rmtree(old, ignore_errors=True)
+        replace_folder(staging, directory)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
