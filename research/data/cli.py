@@ -45,13 +45,15 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--seconds", type=positive_seconds, default=4.0, help="clip length (default: 4)")
     s.set_defaults(handler=_run_speech)
 
-    x = dsub.add_parser("sfx", help="environmental recordings from Debian game-data packages")
+    x = dsub.add_parser("sfx", help="real sound effects from Debian game-data packages (fetched)")
     _common(x, "data/sfx")
     x.add_argument("--clips-per-class", type=positive_int, default=160, metavar="N")
     x.add_argument("--seconds", type=positive_seconds, default=4.0, help="clip length (default: 4)")
-    x.add_argument("--packages", default=None, metavar="A,B", help="packages to read (default: 0ad-data,supertuxkart-data)")
+    x.add_argument("--packages", default=None, metavar="A,B",
+                   help="packages to read (default: every package of research/data/sfx_packages.tsv)")
     x.add_argument("--package-root", action="append", default=[], metavar="PKG=PATH",
-                   help="where a package's data lives, if not at its installed place")
+                   help="a package's data folder (as in sfx_packages.tsv) to read instead of fetching the package")
+    _debian_cache(x)
     x.set_defaults(handler=_run_sfx)
 
     t = dsub.add_parser("testset", help="fixed seeded N-source test mixtures with ground-truth sources")
@@ -113,7 +115,8 @@ def _run_speech(args: argparse.Namespace) -> int:
 
 
 def _run_sfx(args: argparse.Namespace) -> int:
-    from research.data.sfx import PACKAGES, SfxSettings, build_sfx
+    from research.data.sfx import SfxSettings, build_sfx
+    from research.data.sfx_table import PACKAGES
 
     roots = {}
     for item in args.package_root:
@@ -123,7 +126,7 @@ def _run_sfx(args: argparse.Namespace) -> int:
         roots[name] = path
     settings = SfxSettings(seed=args.seed, clips_per_class=args.clips_per_class, seconds=args.seconds,
                            packages=_names(args.packages) or tuple(PACKAGES))
-    return _report(args, build_sfx(args.out, settings, args.jobs, not args.quiet, roots))
+    return _report(args, build_sfx(args.out, settings, args.jobs, not args.quiet, roots, cache=args.debian_cache))
 
 
 def _run_realspeech(args: argparse.Namespace) -> int:

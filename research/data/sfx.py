@@ -1,13 +1,15 @@
 """``python -m research data sfx``: clips of real environmental recordings from Debian game data.
 
-Files are read straight from the installed packages (0ad-data keeps its audio inside a zip)
-through the reviewed table in :mod:`sfx_table`.  Each recording is decoded once to 16 kHz
+Packages are fetched with :mod:`research.data.debian` (``apt-get download`` + ``dpkg -x`` into a
+cache, nothing installed) and their files read through the reviewed table in :mod:`sfx_table`
+(members of zip archives too).  Each recording is decoded once to 16 kHz
 mono into ``cache/sources``; clips are then random crops of long ambiences, or one to three
 short events of the class placed in silence.  Crops that turn out silent are replaced by the
 next of a few seeded candidates, and every class gets the same number of clips (in val,
 only when the class has a recording to spare for it).
 
-Splits keep recordings apart.  A class with fewer than three recordings is split more
+Splits keep recordings apart, and every recording of a held-out package (``real_heldout.tsv``,
+domain ``sfx``) goes to test.  Among the others, a class with fewer than three recordings is split more
 finely instead, by take (each file) and, for long files, by time: aligned segments of
 :data:`SEGMENT_CLIPS` clip lengths, so no crop straddles two splits.
 """
@@ -25,19 +27,17 @@ import numpy as np
 import soundfile
 
 from research.data.build import BuildReport, Job, check_settings, process_pool, run_jobs, seed_rng, slug
+from research.data.debian import fetch
 from research.data.music import split_counts
-from research.data.sfx_table import ROWS, SourceFile
+from research.data.realspeech_table import heldout
+from research.data.sfx_table import PACKAGES, ROWS, Package, SourceFile
 from research.data.splits import assign_splits
 from soundsift.audio import downmix, resample
 from soundsift.errors import AudioError, SoundsiftError
 from soundsift.training.data.levels import is_silent, normalise, rms_db
 from soundsift.training.data.manifest import Entry
 
-# Where each package keeps its data, and how to install it.
-PACKAGES: dict[str, str] = {
-    "0ad-data": "/usr/share/games/0ad/mods/public/public.zip",
-    "supertuxkart-data": "/usr/share/games/supertuxkart/data",
-}
+ARCHIVE_MARK = "!"  # "archive.zip!member" in a table path: a file inside a zip archive
 SEGMENT_CLIPS = 3
 CANDIDATES = 4
 QUIET_DB = 30.0  # a crop this far below its recording's level counts as silent
@@ -52,6 +52,7 @@ class SfxSettings:
     seconds: float = 4.0
     sample_rate: int = 16000
     packages: tuple[str, ...] = tuple(PACKAGES)
+    held_out: tuple[str, ...] = tuple(sorted(heldout("sfx")))
     val: float = 0.1
     test: float = 0.15
 
@@ -91,44 +92,46 @@ class ClipSpec:
 def build_sfx(
     out: Path, settings: SfxSettings, workers: int = 1, progress: bool = True,
     roots: Mapping[str, str] | None = None, rows: Sequence[SourceFile] = ROWS,
+    packages: Mapping[str, Package] = PACKAGES, cache: str | Path | None = None,
 ) -> BuildReport:
-    """Decode the listed recordings, plan balanced clips and render them into ``out``.
+    """Fetch the packages, decode the listed recordings, plan balanced clips and render them into ``out``.
 
-    ``roots`` overrides where a package's data lives (a zip for 0ad-data, a folder for
-    the others); ``rows`` replaces the reviewed table (tests use a small one).
+    ``roots`` names a package's data folder directly (then nothing is fetched for it);
+    ``rows`` and ``packages`` replace the reviewed tables (tests use small ones); ``cache``
+    is the Debian cache folder (:func:`research.data.debian.cache_root`).
     """
-    roots = {**PACKAGES, **(roots or {})}
-    unknown = sorted(set(settings.packages) - set(roots))
+    unknown = sorted(set(settings.packages) - set(packages))
     if unknown:
-        raise SoundsiftError(f"unknown package(s) {unknown}; known: {sorted(roots)}")
+        raise SoundsiftError(f"unknown package(s) {unknown}; known: {sorted(packages)}")
+    roots = {p: str(Path(roots[p]) if roots and p in roots else fetch(p, cache, progress) / packages[p].root)
+             for p in settings.packages}
+    for package, root in roots.items():
+        _check_root(package, Path(root))
     rows = [r for r in rows if r.package in settings.packages]
-    for package in settings.packages:
-        _check_installed(package, Path(roots[package]))
     table_hash = hashlib.sha256(repr(sorted(rows)).encode()).hexdigest()[:16]
     check_settings(out, {"recipe": "sfx", **asdict(settings), "table": table_hash})
     recordings = decode_all(rows, roots, out / "cache" / "sources", settings.sample_rate, workers)
     return run_jobs(out, plan(recordings, settings, out), render, workers, "sfx", progress)
 
 
-def _check_installed(package: str, root: Path) -> None:
-    if not root.exists():
-        raise SoundsiftError(
-            f"{package} is not installed ({root} is missing); install it with: apt-get install {package}, "
-            f"or leave it out with --packages"
-        )
+def _check_root(package: str, root: Path) -> None:
+    if not root.is_dir():
+        raise SoundsiftError(f"{package}: its data folder {root} is missing; leave the package out with --packages")
 
 
 def read_member(row: SourceFile, roots: Mapping[str, str]) -> bytes:
-    """The bytes of one table file, from a zip member or a plain file."""
+    """The bytes of one table file: a plain file under the package's data folder, or ``archive!member``."""
     root = Path(roots[row.package])
-    where = f"{row.package}:{row.path}"
+    file, _, member = row.path.partition(ARCHIVE_MARK)
     try:
-        if root.is_file():
-            with zipfile.ZipFile(root) as archive:
-                return archive.read(row.path)
-        return (root / row.path).read_bytes()
+        if member:
+            with zipfile.ZipFile(root / file) as archive:
+                return archive.read(member)
+        return (root / file).read_bytes()
     except (KeyError, FileNotFoundError):
-        raise SoundsiftError(f"{where}: listed in the sfx table but not in the installed package ({root})") from None
+        raise SoundsiftError(f"{row.package}:{row.path}: listed in the sfx table but not in the package ({root})") from None
+    except zipfile.BadZipFile:
+        raise SoundsiftError(f"{row.package}:{file}: not a readable zip archive") from None
 
 
 def _decode(task: tuple[SourceFile, dict[str, str], Path, int]) -> tuple[str, float, float]:
@@ -199,13 +202,9 @@ def plan(recordings: Sequence[Recording], settings: SfxSettings, out: Path) -> l
     cache_dir = out / "cache" / "sources"
     jobs = []
     for label in sorted(by_label):
-        units = split_units(by_label[label], settings.seconds)
-        weights: dict[str, float] = defaultdict(float)
-        for name, _, start, end in units:
-            weights[name] += end - start
-        split_of = assign_splits(list(weights), settings.seed, settings.val, settings.test, weights)
+        split_of, units = _split_label(by_label[label], settings)
         for index, split in enumerate(split_counts(settings.clips_per_class, settings.val, settings.test)):
-            pool = [u for u in units if split_of[u[0]] == split]
+            pool = _pool(units, split_of, split, index, settings.held_out)
             if not pool:
                 continue
             rng = seed_rng(settings.seed, "sfx", label, index)
@@ -229,6 +228,29 @@ def plan(recordings: Sequence[Recording], settings: SfxSettings, out: Path) -> l
 
 
 Unit = tuple[str, Recording, float, float]
+
+
+def _pool(units: Sequence[Unit], split_of: Mapping[str, str], split: str, index: int,
+          held_out: Sequence[str]) -> list[Unit]:
+    """The units a clip of ``split`` draws from; test clips alternate between held-out packages and the others,
+    so a held-out clip never mixes in another package's recording chain."""
+    pool = [u for u in units if split_of[u[0]] == split]
+    held = [u for u in pool if u[1].row.package in held_out]
+    rest = [u for u in pool if u[1].row.package not in held_out]
+    return pool if not (held and rest) else (held, rest)[index % 2]
+
+
+def _split_label(recordings: Sequence[Recording], settings: SfxSettings) -> tuple[dict[str, str], list[Unit]]:
+    """The split of each unit of one class: held-out packages' recordings to test, the others by weight."""
+    held = [r for r in recordings if r.row.package in settings.held_out]
+    units = split_units([r for r in recordings if r.row.package not in settings.held_out], settings.seconds)
+    weights: dict[str, float] = defaultdict(float)
+    for name, _, start, end in units:
+        weights[name] += end - start
+    split_of = assign_splits(list(weights), settings.seed, settings.val, settings.test, weights) if weights else {}
+    held_units = [(f"{r.row.recording}|{r.row.path}", r, 0.0, r.seconds) for r in held]
+    split_of.update({u[0]: "test" for u in held_units})
+    return split_of, units + held_units
 
 
 def _layout(pool: Sequence[Unit], rng: np.random.Generator, settings: SfxSettings,

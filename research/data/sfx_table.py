@@ -1,28 +1,43 @@
-"""Reads ``sfx_table.tsv``: the reviewed mapping from files in Debian game-data packages to classes and captions.
+"""Reads the sfx data files: which Debian packages hold real recordings, and which of their files are which class.
 
-Every file the sfx recipe reads is listed there by hand, with its class, a caption for the
-clip, the recording it comes from, and its licence: nothing is guessed from names at run
-time.  Paths are relative to each package's data root (see ``PACKAGES`` in ``sfx.py``).
+``sfx_table.tsv`` is the reviewed mapping from files to classes: every file the sfx recipe
+reads is listed there by hand, with its class, a caption for the clip, the recording it comes
+from, and its licence; nothing is guessed from names at run time.  Paths are relative to the
+package's data folder named in ``sfx_packages.tsv``; ``archive!member`` names a file inside a
+zip archive there (0 A.D.'s ``public.zip``, OpenArena's ``.pk3``, Warzone 2100's ``.wz``).
+The packages held out for test (``real_heldout.tsv``, domain ``sfx``) have all their
+recordings in the test split, so test scores measure recording chains training never heard.
 
-``recording`` groups files that share source material (takes cut from one session, or
-versions of one ambience, e.g. ``wind_11`` and ``snowstorm_11`` are the same 167.62 s
-recording processed twice); splits never put one recording on both sides.  Licences are
-those of ``/usr/share/doc/<package>/copyright`` (0ad-data: CC-BY-SA-3.0 for all its data;
-supertuxkart-data: per file, GPL-3.0-or-later where no file entry overrides ``Files: *``).
+``recording`` groups files that share source material (takes cut from one session, numbered
+takes of one series, or versions of one ambience, e.g. ``wind_11`` and ``snowstorm_11`` are the
+same 167.62 s recording processed twice); splits never put one recording on both sides.
+Licences are those of ``usr/share/doc/<package>/copyright`` in the package, per file where
+the file has its own entry.  Classes are those of the product vocabulary
+(``soundsift/training/data/vocabulary.toml``) or of ``sfx_classes.toml``.
 
-Reviewed against spectrograms and the packages' folder structure.  Left out on purpose:
-music, interface sounds, weapon impacts, voice lines (speech), byte-identical duplicates
-(``pig_12``, ``death_horse_*``, ``hstep_dirt_MN_13``, the second steam locomotive copy,
-``singlesteps``), mixed ambiences (``amb_farm``, ``amb_port``) and sci-fi sounds.
+Labelled from folder and file names and the packages' copyright comments, never guessed:
+doubtful files are left out, as are music, interface sounds, voice lines (speech), weapon
+impacts and sci-fi sounds, mixed ambiences (``amb_farm``, ``amb_port``), and classes with a
+single recording (a duck, an owl, seagulls, a fan, a phone, breaking glass).
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import NamedTuple
 
 from soundsift.errors import SoundsiftError
+from soundsift.training.data.vocabulary import VOCABULARY, Phrase
 
-TABLE = Path(__file__).with_name("sfx_table.tsv")
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+HERE = Path(__file__).parent
+TABLE = HERE / "sfx_table.tsv"
+PACKAGES_TABLE = HERE / "sfx_packages.tsv"
+CLASSES_FILE = HERE / "sfx_classes.toml"
 
 
 class SourceFile(NamedTuple):
@@ -36,18 +51,51 @@ class SourceFile(NamedTuple):
     licence: str
 
 
-def read_table(path: Path) -> tuple[SourceFile, ...]:
-    """The rows of a tab-separated table whose header names :class:`SourceFile`'s fields in order."""
+class Package(NamedTuple):
+    """One row of ``sfx_packages.tsv``: where in its unpacked tree a package keeps its sounds."""
+
+    package: str
+    root: str
+
+
+def read_tsv(path: Path, kind: type[NamedTuple]) -> tuple:
+    """The rows of a tab-separated table whose header names ``kind``'s fields in order."""
+    fields = kind._fields
     lines = path.read_text(encoding="utf-8").splitlines()
-    if not lines or tuple(lines[0].split("\t")) != SourceFile._fields:
-        raise SoundsiftError(f"{path}: the first line must be the header {'<TAB>'.join(SourceFile._fields)}")
+    if not lines or tuple(lines[0].split("\t")) != fields:
+        raise SoundsiftError(f"{path}: the first line must be the header {'<TAB>'.join(fields)}")
     rows = []
     for number, line in enumerate(lines[1:], start=2):
-        fields = line.split("\t")
-        if len(fields) != len(SourceFile._fields) or not all(f.strip() for f in fields):
-            raise SoundsiftError(f"{path}:{number}: expected {len(SourceFile._fields)} non-empty tab-separated fields")
-        rows.append(SourceFile(*fields))
+        values = line.split("\t")
+        if len(values) != len(fields) or not all(v.strip() for v in values):
+            raise SoundsiftError(f"{path}:{number}: expected {len(fields)} non-empty tab-separated fields")
+        rows.append(kind(*values))
     return tuple(rows)
 
 
+def read_table(path: Path) -> tuple[SourceFile, ...]:
+    """The rows of a file table (:class:`SourceFile` fields)."""
+    return read_tsv(path, SourceFile)
+
+
+def read_packages(path: Path) -> dict[str, Package]:
+    """The packages table by package name."""
+    return {row.package: row for row in read_tsv(path, Package)}
+
+
+def class_words(path: Path = CLASSES_FILE) -> dict[str, Phrase]:
+    """The words of every class a table row may name: the product vocabulary's and those of ``path``."""
+    try:
+        entries = tomllib.loads(path.read_text(encoding="utf-8")).get("sound_effects", {})
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise SoundsiftError(f"{path}: cannot read the class words ({exc})") from None
+    words = dict(VOCABULARY)
+    for label, phrase in entries.items():
+        if not isinstance(phrase, dict) or set(phrase) != {"noun", "clause"}:
+            raise SoundsiftError(f"{path}: sound_effects.{label}: expected {{ noun = ..., clause = ... }}")
+        words[label] = Phrase(phrase["noun"], phrase["clause"])
+    return words
+
+
 ROWS: tuple[SourceFile, ...] = read_table(TABLE)
+PACKAGES: dict[str, Package] = read_packages(PACKAGES_TABLE)

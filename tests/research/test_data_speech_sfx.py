@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 import soundfile
 
-from research.data.sfx import PACKAGES, SfxSettings, build_sfx
-from research.data.sfx_table import ROWS, SourceFile, read_table
+from research.data.sfx import SfxSettings, build_sfx
+from research.data.sfx_table import PACKAGES, ROWS, SourceFile, class_words, read_table
 from research.data.speech import SpeechSettings, build_speech
 from soundsift.errors import SoundsiftError
-from soundsift.training.data.vocabulary import SOUND_EFFECTS
 from tests.test_data_helpers import assert_groups_disjoint, check_corpus, class_counts, corpus_hashes
 
 
@@ -40,27 +39,29 @@ def _noise(seconds: float, rate: int, seed: int, gap: tuple[float, float] | None
 
 
 def _fake_packages(tmp_path: Path) -> tuple[dict[str, str], list[SourceFile]]:
-    """A zip standing in for 0ad-data and a folder for supertuxkart-data, with a small table."""
+    """A folder with a zip standing in for 0ad-data and a folder for supertuxkart-data, with a small table."""
     rows, rate = [], 22050
-    zpath = tmp_path / "public.zip"
+    (tmp_path / "0ad").mkdir()
+    zpath = tmp_path / "0ad" / "public.zip"
     with zipfile.ZipFile(zpath, "w") as z:
         for i in range(3):
             path = f"audio/ambient/rain_{i}.ogg"
             tmp = tmp_path / f"r{i}.ogg"
             soundfile.write(tmp, _noise(20, rate, i, gap=(2, 9)), rate, format="OGG")
             z.write(tmp, path)
-            rows.append(SourceFile("0ad-data", path, "rain", "rain falls", f"0ad:rain{i}", "CC-BY-SA-3.0"))
+            rows.append(SourceFile("0ad-data", f"public.zip!{path}", "rain", "rain falls", f"0ad:rain{i}",
+                                   "CC-BY-SA-3.0"))
     stk = tmp_path / "stk"
     (stk / "sfx").mkdir(parents=True)
     for i in range(4):
         soundfile.write(stk / "sfx" / f"cow{i}.ogg", _noise(1.2, 44100, 10 + i), 44100, format="OGG")
         rows.append(SourceFile("supertuxkart-data", f"sfx/cow{i}.ogg", "cow", "a cow moos", "stk:cows", "CC0-1.0"))
-    return {"0ad-data": str(zpath), "supertuxkart-data": str(stk)}, rows
+    return {"0ad-data": str(zpath.parent), "supertuxkart-data": str(stk)}, rows
 
 
 def test_sfx_corpus_from_package_files(tmp_path: Path) -> None:
     roots, rows = _fake_packages(tmp_path)
-    settings = SfxSettings(clips_per_class=20, seed=1)
+    settings = SfxSettings(clips_per_class=20, seed=1, packages=("0ad-data", "supertuxkart-data"))
     build_sfx(tmp_path / "a", settings, 1, False, roots, rows)
     entries = check_corpus(tmp_path / "a")
     assert class_counts(entries, "train") == {"rain": 15, "cow": 15}
@@ -71,9 +72,9 @@ def test_sfx_corpus_from_package_files(tmp_path: Path) -> None:
     assert corpus_hashes(tmp_path / "a") == corpus_hashes(tmp_path / "b")
 
 
-def test_sfx_names_the_package_to_install(tmp_path: Path) -> None:
-    with pytest.raises(SoundsiftError, match="apt-get install 0ad-data"):
-        build_sfx(tmp_path / "x", SfxSettings(), 1, False, {"0ad-data": str(tmp_path / "missing.zip")})
+def test_sfx_names_a_missing_data_folder(tmp_path: Path) -> None:
+    with pytest.raises(SoundsiftError, match="0ad-data: its data folder .*missing.* is missing"):
+        build_sfx(tmp_path / "x", SfxSettings(packages=("0ad-data",)), 1, False, {"0ad-data": str(tmp_path / "missing")})
 
 
 def test_table_file_rows_are_checked_and_a_bad_line_is_named(tmp_path: Path) -> None:
@@ -93,7 +94,7 @@ def test_reviewed_table_is_complete_and_consistent() -> None:
     paths = [(r.package, r.path) for r in ROWS]
     assert len(paths) == len(set(paths))
     labels = {r.label for r in ROWS}
-    assert labels <= set(SOUND_EFFECTS)
+    assert labels <= set(class_words())
     assert {"rain", "wind", "thunder", "water", "birds", "footsteps", "engine", "crowd", "cow"} <= labels
     for r in ROWS:
         assert r.package in PACKAGES and r.caption and r.recording and r.licence, r
