@@ -271,13 +271,18 @@ def test_builtin_recipes_cover_every_regime_and_parse(tmp_path, monkeypatch):
     from soundsift.training.regimes import REGIMES
 
     monkeypatch.chdir(tmp_path)
-    assert set(builtin_recipes()) == set(REGIMES) | {"default-model", "zero-shot"}
+    assert set(builtin_recipes()) == set(REGIMES) | {"default-model", "default-model-v2", "zero-shot"}
     for name in REGIMES:
         recipe = load_recipe(name)
         assert recipe.regime == name and recipe.data.corpora == (str(tmp_path / "data" / "music"),)
     default = load_recipe("default-model")
     assert default.regime == "supervised" and default.data.category_weights == {"music": 2.5}
     assert default.data.corpora == tuple(str(tmp_path / "data" / c) for c in ("music", "speech", "sfx"))
+    v2 = load_recipe("default-model-v2")
+    assert v2.model.network == default.model.network and v2.optim.schedule == "cosine"
+    assert {"music", "speech", "sfx", "realspeech"} <= {Path(c).name for c in v2.data.corpora}
+    assert v2.data.absent_fraction > 0 and v2.data.paraphrase_fraction > 0 and v2.data.sim_to_real > 0
+    assert v2.data.validation == str(tmp_path / "data" / "val-v2")
 
 
 def test_weak_recipes_need_as_many_clauses_as_sources_per_part():
