@@ -74,6 +74,20 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
     _debian_cache(r)
     r.set_defaults(handler=_run_realspeech)
 
+    mb = dsub.add_parser("musicbeds", help="music-bed clips from game soundtracks in Debian packages (fetched)")
+    _common(mb, "data/musicbeds")
+    mb.add_argument("--seconds", type=positive_seconds, default=4.0, help="clip length (default: 4)")
+    mb.add_argument("--clips-per-track", type=positive_int, default=12, metavar="N")
+    mb.add_argument("--packages", default=None, metavar="A,B", help="only these packages of musicbeds_tracks.tsv")
+    _debian_cache(mb)
+    mb.set_defaults(handler=_run_musicbeds)
+
+    pc = dsub.add_parser("pitchcheck", help="check a speech corpus's gender labels against each voice's median pitch")
+    pc.add_argument("corpus", type=Path, metavar="CORPUS")
+    pc.add_argument("--clips", type=positive_int, default=20, metavar="N", help="clips sampled per voice (default: 20)")
+    pc.add_argument("--seed", type=int, default=0)
+    pc.set_defaults(handler=_run_pitchcheck)
+
     st = dsub.add_parser("stats", help="classes, clip counts and hours of a corpus, per split")
     st.add_argument("corpus", type=Path, metavar="CORPUS")
     st.set_defaults(handler=_run_stats)
@@ -130,15 +144,44 @@ def _run_sfx(args: argparse.Namespace) -> int:
 
 
 def _run_realspeech(args: argparse.Namespace) -> int:
-    from research.data.debian import CACHE_ENV
     from research.data.realspeech import RealSpeechSettings, build_realspeech
     from research.data.realspeech_table import heldout
 
-    if args.debian_cache:
-        os.environ[CACHE_ENV] = str(args.debian_cache)
+    _use_debian_cache(args)
     settings = RealSpeechSettings(seed=args.seed, seconds=args.seconds, voices=_names(args.voices) or (),
                                   heldout=tuple(sorted(heldout("speech"))))
     return _report(args, build_realspeech(args.out, settings, args.jobs, not args.quiet))
+
+
+def _run_musicbeds(args: argparse.Namespace) -> int:
+    from research.data.musicbeds import MusicBedSettings, build_musicbeds
+    from research.data.realspeech_table import heldout
+
+    _use_debian_cache(args)
+    settings = MusicBedSettings(seed=args.seed, seconds=args.seconds, clips_per_track=args.clips_per_track,
+                                packages=_names(args.packages) or (), heldout=tuple(sorted(heldout("music"))))
+    return _report(args, build_musicbeds(args.out, settings, args.jobs, not args.quiet))
+
+
+def _use_debian_cache(args: argparse.Namespace) -> None:
+    from research.data.debian import CACHE_ENV
+
+    if args.debian_cache:
+        os.environ[CACHE_ENV] = str(args.debian_cache)
+
+
+def _run_pitchcheck(args: argparse.Namespace) -> int:
+    from research.data.realspeech_pitch import check_corpus
+
+    rows = check_corpus(args.corpus, args.clips, args.seed)
+    out = sys.stdout
+    out.write("voice\tlabel\tmedian_f0\tpitch\tagree\tclips_agree\tbasis\n")
+    for r in rows:
+        out.write(f"{r['voice']}\t{r['label']}\t{r['median_f0']}\t{r['pitch']}\t{'yes' if r['agree'] else 'NO'}\t"
+                  f"{r['clips_agree']:.2f}\t{r['basis']}\n")
+    agree = sum(bool(r["agree"]) for r in rows)
+    out.write(f"{agree} of {len(rows)} voices agree with their median pitch\n")
+    return 0
 
 
 def _run_testset(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ here, whatever asks for them: no corpus may be built, tuned or evaluated on them
 from __future__ import annotations
 
 import fcntl
+import fnmatch
 import os
 import re
 import shutil
@@ -112,3 +113,19 @@ def licences(package: str, tree: Path) -> list[str]:
     """The distinct ``License:`` short names of a machine-readable copyright file, in order."""
     names = re.findall(r"^License:[ \t]*(\S.*?)\s*$", licence_text(package, tree), flags=re.MULTILINE)
     return list(dict.fromkeys(names))
+
+
+def file_licence(package: str, tree: Path, path: str) -> str:
+    """The ``License:`` of the last ``Files:`` stanza of a machine-readable copyright file matching ``path``.
+
+    Stanza patterns name paths of the source tree (``data/music/*``); an installed path matches
+    when it ends with one (``usr/share/games/x/data/music/a.ogg``).  "" when nothing matches.
+    """
+    found = ""
+    for stanza in re.split(r"\n\s*\n", licence_text(package, tree)):
+        files = re.search(r"^Files:(.*(?:\n[ \t]+.*)*)", stanza, flags=re.MULTILINE)
+        licence = re.search(r"^License:[ \t]*(\S.*?)\s*$", stanza, flags=re.MULTILINE)
+        if files and licence and any(fnmatch.fnmatchcase(path, p) or fnmatch.fnmatchcase(path, "*/" + p)
+                                     for p in files.group(1).split()):
+            found = licence.group(1)
+    return found

@@ -6,9 +6,14 @@ table label (or inside the :data:`MARGIN_HZ` band around it, where pitch alone c
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
+
+from soundsift.audio import read_audio
+from soundsift.training.data.manifest import Entry, read_manifest
 
 BOUNDARY_HZ = 160.0
 MARGIN_HZ = 12.0
@@ -56,3 +61,26 @@ def pitch_gender(f0: float) -> str:
     if not np.isfinite(f0) or abs(f0 - BOUNDARY_HZ) < MARGIN_HZ:
         return "unclear"
     return "man speaking" if f0 < BOUNDARY_HZ else "woman speaking"
+
+
+def check_corpus(corpus: Path, per_voice: int = 20, seed: int = 0) -> list[dict[str, object]]:
+    """Per voice of a built speech corpus: its gender label, median F0 over a seeded sample of clips,
+    the pitch verdict, and the share of sampled clips whose own median F0 agrees with the label."""
+    entries = [e for e in read_manifest(corpus) if e.category == "speech"]
+    by_voice: dict[str, list[Entry]] = defaultdict(list)
+    for e in entries:
+        by_voice[str(e.meta.get("voice", e.group))].append(e)
+    rows: list[dict[str, object]] = []
+    for voice in sorted(by_voice):
+        clips = by_voice[voice]
+        rng = np.random.default_rng([seed, len(clips)])
+        sample = [clips[i] for i in sorted(rng.choice(len(clips), min(per_voice, len(clips)), replace=False))]
+        audio = [read_audio(corpus / e.path)[0][0] for e in sample]
+        rate = sample[0].sample_rate
+        per_clip = [pitch_gender(median_f0([a], rate)) for a in audio]
+        label = sample[0].label
+        f0 = median_f0(audio, rate)
+        rows.append({"voice": voice, "label": label, "basis": sample[0].meta.get("gender_basis", ""),
+                     "median_f0": round(f0, 1), "pitch": pitch_gender(f0), "agree": pitch_gender(f0) == label,
+                     "clips_agree": sum(v == label for v in per_clip) / len(per_clip)})
+    return rows
