@@ -7,8 +7,9 @@ Sources, in the order of preference ``best`` follows per file:
 - ``sidecar``: a ``.txt`` beside the file (``song.txt`` or ``song.wav.txt``);
 - ``tags``: embedded tags (comment or title, with the genre), read with mutagen when it is
   installed and with libsndfile's string tags otherwise;
-- ``filenames``: the file name (or, when it says nothing, its folder's), cleaned of
-  numbers, take/version marks and separators;
+- ``filenames``: the file name (or, when it has no known word, its folder's), cleaned of
+  numbers, codes, take/version marks and separators, with words naming a class mapped to
+  its label (:mod:`.name_words`);
 - ``auto``: zero-shot tags from the compact CLAP against a vocabulary (see :mod:`.autotag`).
 
 ``best`` uses, for each file, the first of sidecar, tags and file name that gives a caption.
@@ -28,17 +29,11 @@ import soundfile
 from soundsift.durable import write_text
 from soundsift.errors import SoundsiftError
 from soundsift.training.finetune.library import Library, LibraryFile
+from soundsift.training.finetune.name_words import NameWords, load_name_words
 
 SOURCES = ("best", "sidecar", "tags", "filenames", "auto")
 MANIFEST_SUFFIXES = (".csv", ".jsonl")
 MAX_CAPTION = 200
-# Words in file names that say nothing about the sound (takes, versions, formats, DAW exports).
-NOISE_WORDS = frozenset({
-    "final", "master", "mastered", "copy", "edit", "edited", "take", "stereo", "mono", "untitled", "new", "track",
-    "audio", "recording", "rec", "bpm", "version", "ver", "demo", "raw", "export", "exported", "bounce", "bounced",
-    "mixdown", "wav", "wave", "mp3", "flac", "ogg", "aif", "aiff", "file", "sample", "smp", "clip", "sound", "snd",
-    "sfx", "fx", "l", "r", "lr", "st", "hq", "lq", "v", "alt", "tmp", "temp", "unknown", "misc", "various",
-})
 
 
 @dataclass(frozen=True)
@@ -63,34 +58,33 @@ class CaptionTable:
         return list(dict.fromkeys(r.caption for r in self.rows))
 
 
-_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-_SEPARATORS = re.compile(r"[_\-.+~()\[\]{}#&,;!@=]+")
+def default_name_words() -> NameWords:
+    """Name cleaning with the bundled default model's classes (a base model's own come from :func:`name_words_for`)."""
+    from soundsift.model.store import DEFAULT_MODEL
+
+    return name_words_for(DEFAULT_MODEL)
 
 
-def clean_words(text: str) -> list[str]:
-    """Words of a file or folder name that may describe a sound: 'KickDrum_01-final' -> ['kick', 'drum'].
+def name_words_for(model: str) -> NameWords:
+    """Name cleaning that maps file names to the classes in ``model``'s vocabulary (none when it records none)."""
+    from soundsift.model.store import resolve_model
+    from soundsift.vocabulary import read_vocabulary
 
-    Numbers and words holding digits, single letters but 'a', repeated words and the
-    :data:`NOISE_WORDS` are dropped.
-    """
-    spaced = _SEPARATORS.sub(" ", _CAMEL.sub(" ", text))
-    words: list[str] = []
-    for word in spaced.lower().split():
-        word = word.strip("'\"")
-        if len(word) < 2 and word != "a" or any(ch.isdigit() for ch in word) or word in NOISE_WORDS or word in words:
-            continue
-        words.append(word)
-    return words
+    try:
+        vocabulary = read_vocabulary(resolve_model(model))
+    except SoundsiftError:
+        vocabulary = None
+    return load_name_words(vocabulary)
 
 
-def caption_from_name(relative: str) -> str:
-    """The cleaned file name, or the nearest folder name that says something when the file name does not."""
-    parts = Path(relative).parts
-    for name in [Path(parts[-1]).stem, *reversed(parts[:-1])]:
-        words = clean_words(name)
-        if words:
-            return " ".join(words)
-    return ""
+def clean_words(text: str, names: NameWords | None = None) -> list[str]:
+    """Words of a file or folder name that may describe a sound: 'KickDrum_01-final' -> ['kick', 'drum']."""
+    return (names or load_name_words()).words(text)
+
+
+def caption_from_name(relative: str, names: NameWords | None = None) -> str:
+    """The cleaned file name mapped to class labels where they match, or a folder's when the name has no known word."""
+    return (names or default_name_words()).caption(relative)
 
 
 def _tidy(text: str) -> str:
@@ -205,8 +199,12 @@ def is_manifest(source: str) -> bool:
 
 def build_caption_table(
     library: Library, source: str = "best", auto_tagger: Callable[[Sequence[LibraryFile]], list[str]] | None = None,
+    names: NameWords | None = None,
 ) -> CaptionTable:
-    """Caption every file of ``library`` by ``source`` (a name in :data:`SOURCES` or a manifest path)."""
+    """Caption every file of ``library`` by ``source`` (a name in :data:`SOURCES` or a manifest path).
+
+    ``names`` cleans file names (default: mapped to the bundled default model's classes).
+    """
     if is_manifest(source):
         table = read_manifest_captions(Path(source).expanduser(), library)
         return _table(library, lambda f: (table.get(f.relative, ""), "manifest"), "not in the manifest")
@@ -217,8 +215,10 @@ def build_caption_table(
             auto_tagger = AutoTagger().caption_files
         captions = dict(zip((f.relative for f in library.files), auto_tagger(library.files)))
         return _table(library, lambda f: (captions[f.relative], "auto"), "no vocabulary entry scored high enough")
+    names = names or default_name_words()
     readers: dict[str, Callable[[LibraryFile], str]] = {
-        "sidecar": caption_from_sidecar, "tags": caption_from_tags, "filenames": lambda f: caption_from_name(f.relative),
+        "sidecar": caption_from_sidecar, "tags": caption_from_tags,
+        "filenames": lambda f: caption_from_name(f.relative, names),
     }
     if source == "best":
         def first(file: LibraryFile) -> tuple[str, str]:

@@ -210,14 +210,14 @@ def prepare(settings: FinetuneSettings, table: CaptionTable | None = None, on_ev
     if table is not None:
         table, unusable = drop_unusable(table, library)
     else:
-        from soundsift.training.finetune.captions import build_caption_table
+        from soundsift.training.finetune.captions import build_caption_table, name_words_for
 
         tagger = None
         if settings.captions == "auto" and settings.vocabulary:
             from soundsift.training.finetune.autotag import AutoTagger, read_vocabulary
 
             tagger = AutoTagger(read_vocabulary(Path(settings.vocabulary))).caption_files
-        table = build_caption_table(library, settings.captions, tagger)
+        table = build_caption_table(library, settings.captions, tagger, name_words_for(settings.base))
     for relative, why in unusable:
         emit(FinetuneEvent("message", text=f"unusable, left out: {relative} ({why})"))
     clips = captioned_clips(library, table)
