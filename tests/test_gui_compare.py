@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import itertools
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -167,22 +166,20 @@ def test_the_model_in_use_is_shown(qtbot, make_window, tiny_model, tmp_path):
     assert window.model_label.text() == "Model: other-model"
 
 
-def test_queries_get_marks_with_the_nearest_known_sounds(qtbot, make_window, tmp_path):
+def test_typed_queries_get_marks_with_the_nearest_known_sounds(qtbot, make_window, tmp_path):
     model = make_model(tmp_path / "with-vocabulary", seed=2)
     write_vocabulary(model, Vocabulary((SoundClass("violin", "music", ("a violin plays",)),
                                         SoundClass("rain", "sfx", ("rain falls",))), threshold=1.01))
     window = make_window(model)
-    window.add_paths([write_test_file(tmp_path / "mix.wav", test_signal(RATE, 1, 1.0), RATE)])
-    window.query.setText("violin; qwertyuiop")
-    with qtbot.waitSignal(window.worker.confidence, timeout=20_000):
-        window.separate()
-    wait_finished(qtbot, window)
+    qtbot.keyClicks(window.query, "violin; qwertyuiop")  # no file and no separation needed
+    qtbot.waitUntil(lambda: len(window.query_marks.marks) == 2, timeout=20_000)
     marks = window.query_marks.marks
     assert [mark.text() for mark in marks] == ["? violin", "? qwertyuiop"]  # a threshold above 1 knows nothing
     assert "nearest known sounds: " in marks[1].toolTip() and "violin" in marks[1].toolTip()
+    assert window.worker.models.holds(ModelChoice(str(model), "auto", "auto"))  # loaded once, for the worker too
     window.query.setText("violin")
     assert [mark.text() for mark in window.query_marks.marks] == ["? violin"]
-    window.use_model("default")  # another model: the old scores go
+    window.use_model(str(make_model(tmp_path / "no-vocabulary", seed=4)))  # another model: the old scores go
     assert window.query_marks.marks == [] and not window.query_marks.isVisibleTo(window)
 
 
@@ -193,10 +190,3 @@ def test_marks_say_known_and_unknown(qtbot):
     marks.show_marks(["rain", "vocals", "typed only"], scores)
     assert [m.text() for m in marks.marks] == ["✓ rain", "? vocals"]
     assert "not a sound this model knows well" in marks.marks[1].toolTip() and "a choir" in marks.marks[1].toolTip()
-
-
-def test_a_late_score_for_another_model_is_ignored(qtbot, make_window, tiny_model):
-    window = make_window(tiny_model)
-    window.query.setText("rain")
-    window._confidence(ModelChoice(str(Path("elsewhere")), "auto", "cpu"), {"rain": QueryConfidence(0.9, True, [])})
-    assert window.query_marks.marks == []

@@ -15,8 +15,10 @@ pytest.importorskip("PyQt6.QtWidgets")
 pytest.importorskip("pytestqt")
 
 import soundfile
-from PyQt6.QtCore import QSettings
+from PyQt6 import sip
+from PyQt6.QtCore import QObject, QSettings, QThreadPool
 from PyQt6.QtMultimedia import QAudioDevice
+from PyQt6.QtWidgets import QApplication
 
 from soundsift.errors import AudioError, NoDefaultModelError
 from soundsift.gui import loader
@@ -36,6 +38,7 @@ from soundsift.gui.settings import (
     save_settings,
 )
 from soundsift.gui.suggestions import preset_queries
+from soundsift.gui.tasks import run_in_background
 from soundsift.gui.worker import SeparationWorker
 from soundsift.presets import PresetEntry
 from soundsift.separation import SegmentSeparator, SeparationOptions
@@ -259,3 +262,16 @@ def test_preset_queries_complete_the_query_field(monkeypatch):
     broken = PresetEntry("missing", Path("missing.toml"), "user")
     monkeypatch.setattr("soundsift.gui.suggestions.list_presets", lambda: [broken])
     assert preset_queries() == []  # a preset that does not load is skipped
+
+
+def test_a_task_outcome_arriving_after_its_owner_is_gone_reaches_nothing(qtbot):
+    owner = QObject()
+    reached: list[object] = []
+    run_in_background(owner, lambda: 1, reached.append, reached.append)
+    assert QThreadPool.globalInstance().waitForDone(10_000)  # the outcome is posted, not yet delivered
+    sip.delete(owner)  # e.g. the window was destroyed meanwhile
+    QApplication.processEvents()
+    assert reached == []
+    kept = QObject()
+    run_in_background(kept, lambda: 2, reached.append, reached.append)
+    qtbot.waitUntil(lambda: reached == [2])

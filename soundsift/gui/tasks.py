@@ -6,15 +6,34 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PyQt6.QtCore import QObject, QRunnable, QThreadPool, pyqtSignal
+from PyQt6.QtCore import QObject, QRunnable, QThreadPool, pyqtSignal, pyqtSlot
 
 from soundsift.errors import SoundsiftError
 from soundsift.gui.jobs import unexpected_problem
 
 
 class _Signals(QObject):
+    """Carries a task's outcome to its owner's thread; it is the owner's child, so once the owner is gone
+    an outcome still on its way is dropped instead of reaching widgets that no longer exist."""
+
     done = pyqtSignal(object)
     failed = pyqtSignal(str)
+
+    def __init__(self, owner: QObject, on_done: Callable[[Any], None], on_failed: Callable[[str], None]) -> None:
+        super().__init__(owner)
+        self._on_done, self._on_failed = on_done, on_failed
+        self.done.connect(self._deliver_done)
+        self.failed.connect(self._deliver_failed)
+
+    @pyqtSlot(object)
+    def _deliver_done(self, value: object) -> None:
+        self.deleteLater()
+        self._on_done(value)
+
+    @pyqtSlot(str)
+    def _deliver_failed(self, message: str) -> None:
+        self.deleteLater()
+        self._on_failed(message)
 
 
 class _Task(QRunnable):
@@ -50,10 +69,6 @@ def run_in_background(
 
     Returns the signal carrier (a child of ``owner``), which tests can wait on.
     """
-    signals = _Signals(owner)
-    signals.done.connect(on_done)
-    signals.failed.connect(on_failed)
-    signals.done.connect(signals.deleteLater)
-    signals.failed.connect(signals.deleteLater)
+    signals = _Signals(owner, on_done, on_failed)
     QThreadPool.globalInstance().start(_Task(fn, signals))
     return signals

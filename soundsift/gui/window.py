@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PyQt6.QtCore import QByteArray, QSettings, Qt
+from PyQt6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PyQt6.QtGui import (
     QAction,
     QCloseEvent,
@@ -46,6 +46,7 @@ from soundsift.gui.export import ExportRequest
 from soundsift.gui.jobs import Job, JobRequest, JobState, ModelChoice, StemResult
 from soundsift.gui.loader import load_choice, model_description, model_problem, model_title
 from soundsift.gui.messages import in_app_words
+from soundsift.gui.model_cache import Loader
 from soundsift.gui.preset_menu import PresetButton
 from soundsift.gui.query_field import QueryField
 from soundsift.gui.query_marks import QueryMarks
@@ -56,7 +57,8 @@ from soundsift.gui.results import OPEN_FOLDER_KEY, ResultsPanel
 from soundsift.gui.settings import AppSettings, load_history, load_settings, remember_queries, save_settings
 from soundsift.gui.settings_dialog import SettingsDialog
 from soundsift.gui.suggestions import load_presets, preset_queries, query_presets
-from soundsift.gui.worker import Loader, SeparationWorker
+from soundsift.gui.tasks import run_in_background
+from soundsift.gui.worker import SeparationWorker
 from soundsift.output_folders import earlier_outputs, holds_outputs
 from soundsift.presets import QueryPreset
 from soundsift.separation import SeparationOptions, check_queries, query_name
@@ -67,6 +69,7 @@ if TYPE_CHECKING:
 DEFAULT_SIZE = (1280, 800)
 FINETUNE_SIZE = (900, 760)
 MESSAGE_MS = 8000
+SCORE_DELAY_MS = 400  # typing pause before the queries are scored
 DROP_HIGHLIGHT = "#centralWidget { border: 2px dashed palette(highlight); }"
 
 
@@ -100,8 +103,12 @@ class MainWindow(QMainWindow):
         self.worker.job_done.connect(self._job_done)
         self.worker.job_failed.connect(self._job_failed)
         self.worker.job_cancelled.connect(self._job_cancelled)
-        self.worker.confidence.connect(self._confidence)
-        self.confidences: dict[str, QueryConfidence] = {}  # text query -> score, for the model in the settings
+        self.confidences: dict[str, QueryConfidence | None] = {}  # text query -> score (None: no vocabulary)
+        self._scoring = False
+        self._score_timer = QTimer(self)
+        self._score_timer.setSingleShot(True)
+        self._score_timer.setInterval(SCORE_DELAY_MS)
+        self._score_timer.timeout.connect(self.score_queries)
         self._follow_latest = True
         self._run: set[int] = set()  # ids of the files handed to the worker since the queue was last idle
         self.finetune_page: FinetunePage | None = None
@@ -115,6 +122,7 @@ class MainWindow(QMainWindow):
         self.query.returnPressed.connect(self.separate)
         self.query_marks = QueryMarks()
         self.query.textChanged.connect(self._show_marks)
+        self.query.textChanged.connect(self._score_timer.start)
         self.preset_button = PresetButton()
         self.preset_button.set_presets(self.query_presets)
         self.preset_button.chosen.connect(self.apply_preset)
@@ -467,14 +475,36 @@ class MainWindow(QMainWindow):
         hint = " (the queue says why for each failed file)" if counts[JobState.FAILED.value] else ""
         self.show_message(f"Finished separating: {', '.join(parts)}{hint}")
 
-    def _confidence(self, model: ModelChoice, scores: dict[str, QueryConfidence]) -> None:
-        """The worker scored queries on loading a model: mark them if it is still the chosen model."""
-        if model.model == self.settings.model:
-            self.confidences.update(scores)
-            self._show_marks()
+    def score_queries(self) -> None:
+        """Score the typed queries that have no mark yet, on a pool thread, with the model the worker holds
+        (loading the chosen one there, once, when it holds none); the marks follow when it is done."""
+        texts = [q for q in self.query.queries() if q not in self.confidences]
+        if not texts or self._scoring or self.banner.text():
+            return
+        model, models = self.settings.model, self.worker.models
+        choice = ModelChoice(model, self.settings.engine, self.settings.device)
+
+        def score() -> dict[str, QueryConfidence | None]:
+            held = models.current()
+            separator = held[1] if held is not None and held[0].model == model else models.get(choice)
+            return {text: separator.query_confidence(text) for text in texts}
+
+        def scored(scores: dict[str, QueryConfidence | None]) -> None:
+            self._scoring = False
+            if model == self.settings.model:
+                self.confidences.update(scores)
+                self._show_marks()
+                self._score_timer.start()  # queries typed meanwhile
+
+        def failed(_message: str) -> None:  # the banner, or the queue when a file runs, says what is wrong
+            self._scoring = False
+
+        self._scoring = True
+        run_in_background(self, score, scored, failed)
 
     def _show_marks(self) -> None:
-        self.query_marks.show_marks(self.query.queries(), self.confidences)
+        scores = {text: score for text, score in self.confidences.items() if score is not None}
+        self.query_marks.show_marks(self.query.queries(), scores)
 
     def _job_activated(self, job: Job) -> None:
         """The user picked another row: show its stems (or its error) and stop following new results."""
@@ -495,6 +525,7 @@ class MainWindow(QMainWindow):
         if settings.model != self.settings.model:
             self.confidences.clear()
             self._show_marks()
+            self._score_timer.start()
         self.settings = settings
         save_settings(self.store, settings)
         self._apply_settings()

@@ -17,13 +17,12 @@ from PyQt6.QtCore import QObject, QThread, pyqtSignal
 
 from soundsift.audio import read_audio
 from soundsift.errors import AudioError, SeparationCancelled, SoundsiftError
-from soundsift.gui.jobs import ORIGINAL, JobRequest, JobState, ModelChoice, StemResult, unexpected_problem
+from soundsift.gui.jobs import ORIGINAL, JobRequest, JobState, StemResult, unexpected_problem
 from soundsift.gui.loader import load_choice
+from soundsift.gui.model_cache import Loader, ModelCache
 from soundsift.gui.preview import make_preview
 from soundsift.output_folders import record_run
-from soundsift.separation import SegmentSeparator
 
-Loader = Callable[[ModelChoice], SegmentSeparator]
 PROGRESS_STEP = 0.005
 
 
@@ -40,17 +39,15 @@ class SeparationWorker(QThread):
     job_done = pyqtSignal(int, object, object)  # job id, stems, the input's own StemResult (for A/B)
     job_failed = pyqtSignal(int, str)
     job_cancelled = pyqtSignal(int)
-    confidence = pyqtSignal(object, object)  # ModelChoice, {text query: QueryConfidence} (models with a vocabulary)
 
     def __init__(self, loader: Loader = load_choice, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._loader = loader
+        self.models = ModelCache(loader)
         self._pending: collections.deque[JobRequest] = collections.deque()
         self._cancelled: set[int] = set()
         self._lock = threading.Lock()
         self._draining = False
         self._stopping = False
-        self._separator: tuple[ModelChoice, SegmentSeparator] | None = None
 
     def submit(self, request: JobRequest) -> None:
         """Queue a file; it runs after everything submitted before it."""
@@ -98,8 +95,9 @@ class SeparationWorker(QThread):
             self.job_cancelled.emit(job_id)
             return
         try:
-            separator = self._separator_for(request)
-            self._report_confidence(request, separator)
+            if not self.models.holds(request.model):
+                self.phase.emit(job_id, JobState.LOADING)
+            separator = self.models.get(request.model)
             self.phase.emit(job_id, JobState.RUNNING)
             written = separator.separate_file(
                 request.source, request.outputs, request.options, request.bit_depth,
@@ -119,21 +117,6 @@ class SeparationWorker(QThread):
         except Exception as exc:  # noqa: BLE001 - a bug or resource failure must not take the queue or the app down
             traceback.print_exc(file=sys.stderr)
             self.job_failed.emit(job_id, unexpected_problem(exc))
-
-    def _separator_for(self, request: JobRequest) -> SegmentSeparator:
-        """The loaded separator for this request's model choice, loading it (and dropping the old one) if needed."""
-        if self._separator is None or self._separator[0] != request.model:
-            self.phase.emit(request.job_id, JobState.LOADING)
-            self._separator = None
-            self._separator = (request.model, self._loader(request.model))
-        return self._separator[1]
-
-    def _report_confidence(self, request: JobRequest, separator: SegmentSeparator) -> None:
-        """Score the request's text queries against the model's vocabulary (nothing when it has none)."""
-        scores = {q: separator.query_confidence(q) for q in request.queries if isinstance(q, str)}
-        known = {q: score for q, score in scores.items() if score is not None}
-        if known:
-            self.confidence.emit(request.model, known)
 
     def _progress_reporter(self, job_id: int) -> Callable[[int, int], None]:
         """A ``(done, total)`` callback that emits only when progress moved visibly."""
