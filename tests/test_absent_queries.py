@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 import torch
 
+from soundsift.errors import SoundsiftError
 from soundsift.model import EncoderSpec, ModelConfig, init_model
 from soundsift.training.batches import BatchSource
 from soundsift.training.data.compose import caption_forms
-from soundsift.training.data.vocabulary import PARAPHRASES, VOCABULARY, phrase, wordings
+from soundsift.training.data.vocabulary import PARAPHRASES, VOCABULARY, Phrase, phrase, wordings
 from soundsift.training.recipe import DataRecipe, RecipeError, parse_recipe
 from soundsift.training.regimes import LossWeights, MixtureBatch, absent_loss, mix_separate_loss
 from tests.conftest import TINY
@@ -141,3 +142,33 @@ def test_recipe_checks_the_fractions_and_the_regime():
     with pytest.raises(RecipeError, match="absent_fraction needs a regime that queries by caption"):
         parse_recipe({"regime": "mixit", "data": {"corpora": ["x"], "absent_fraction": 0.2},
                       "model": {"network": {"learned_queries": 2}}})
+
+
+def _corpus_with_new_class(root, meta):
+    """The tiny corpus plus a class the vocabulary table lacks ("anvil"), its entries carrying ``meta``."""
+    from soundsift.audio import write_audio
+    from soundsift.training.data.manifest import Entry, read_manifest, write_manifest
+
+    make_corpus(root)
+    entries = list(read_manifest(root))
+    for i in range(3):
+        rel = f"train/anvil-{i}.wav"
+        write_audio(root / rel, 0.1 * np.ones((1, 16000), dtype=np.float32), 16000, "16")
+        entries.append(Entry(path=rel, duration=1.0, sample_rate=16000, labels=("anvil",), caption="an anvil rings",
+                             category="sfx", split="train", group=f"anvil-{i}", source="test", licence="CC0",
+                             meta=meta))
+    write_manifest(root / "manifest.jsonl", entries)
+    return root
+
+
+def test_a_class_outside_the_vocabulary_takes_its_words_from_the_manifest(tmp_path):
+    words = Phrase("a hammer on an anvil", "a hammer rings on an anvil")
+    meta = {"noun": words.noun, "clause": words.clause}
+    source = _source(_corpus_with_new_class(tmp_path / "c", meta), absent_fraction=1.0, paraphrase_fraction=0.5)
+    texts = {t for seed in range(8) for batch in [source.next(np.random.default_rng(seed))]
+             for t in [*(t for item in batch.captions for t in item), *batch.absent]}
+    assert any("anvil" in t for t in texts)
+    assert {t for t in texts if "anvil" in t} <= set(caption_forms(words)) | set(wordings("anvil", words))
+    with pytest.raises(SoundsiftError, match="no vocabulary entry for class 'anvil'"):
+        _source(_corpus_with_new_class(tmp_path / "d", {}))
+

@@ -17,7 +17,7 @@ import numpy as np
 
 from soundsift.training.data.compose import single_caption
 from soundsift.training.data.mixtures import ClipPool, Mixture
-from soundsift.training.data.vocabulary import phrase, wordings
+from soundsift.training.data.vocabulary import Phrase, class_phrase, wordings
 
 
 class QueryWords:
@@ -26,8 +26,10 @@ class QueryWords:
     def __init__(self, pool: ClipPool, paraphrase_fraction: float = 0.0) -> None:
         self.paraphrase_fraction = paraphrase_fraction
         self.tags: dict[str, set[str]] = defaultdict(set)
+        self.words: dict[str, Phrase] = {}
         for clip in pool.clips:
             self.tags[clip.entry.label] |= set(clip.entry.labels)
+            self.words.setdefault(clip.entry.label, class_phrase(clip.entry.label, clip.entry.meta))
         self.labels = sorted(self.tags)
 
     def _reworded(self, rng: np.random.Generator) -> bool:
@@ -36,7 +38,7 @@ class QueryWords:
     def part(self, mixture: Mixture, rng: np.random.Generator) -> str:
         """A part's query: its caption, or for a single source sometimes a held-in wording of its class."""
         if len(mixture.clips) == 1 and self._reworded(rng):
-            options = wordings(mixture.labels[0])
+            options = wordings(mixture.labels[0], self.words[mixture.labels[0]])
             return options[int(rng.integers(len(options)))]
         return mixture.caption
 
@@ -47,6 +49,6 @@ class QueryWords:
             return None
         label = candidates[int(rng.integers(len(candidates)))]
         if self._reworded(rng):
-            options = wordings(label)
+            options = wordings(label, self.words[label])
             return options[int(rng.integers(len(options)))]
-        return single_caption(phrase(label), rng)
+        return single_caption(self.words[label], rng)

@@ -20,7 +20,7 @@ from soundsift.errors import SoundsiftError
 from soundsift.training.data.compose import compose_caption
 from soundsift.training.data.levels import fit_length
 from soundsift.training.data.manifest import Entry, corpus_root, read_manifest
-from soundsift.training.data.vocabulary import phrase
+from soundsift.training.data.vocabulary import class_phrase
 
 PEAK = 0.99
 
@@ -112,7 +112,7 @@ class Mixture:
     @property
     def clauses(self) -> tuple[str, ...]:
         """The single-source clause of each source, in order (the parser's expected split)."""
-        return tuple(phrase(label).clause for label in self.labels)
+        return tuple(class_phrase(c.entry.label, c.entry.meta).clause for c in self.clips)
 
 
 @dataclass(frozen=True)
@@ -174,7 +174,7 @@ class MixtureSampler:
         """Mix given clips with random gains and compose their caption."""
         gains = rng.uniform(-self.gain_db, self.gain_db, size=len(clips))
         sources = mix_sources([self.pool.load(c) for c in clips], gains)
-        caption = compose_caption([phrase(c.entry.label) for c in clips], rng)
+        caption = compose_caption([class_phrase(c.entry.label, c.entry.meta) for c in clips], rng)
         return Mixture(sources.sum(axis=0), sources, tuple(clips), tuple(float(g) for g in gains), caption)
 
     def mixture_of_mixtures(self, rng: np.random.Generator, n_mixtures: int = 2) -> MixtureOfMixtures:

@@ -7,7 +7,7 @@ draw on them.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,14 +105,28 @@ def phrase(label: str) -> Phrase:
         raise SoundsiftError(f"no vocabulary entry for class '{label}'") from None
 
 
+def class_phrase(label: str, meta: Mapping[str, Any]) -> Phrase:
+    """A clip's class words: the vocabulary's, else those its corpus gives in the clip's metadata.
+
+    A corpus whose classes the table lacks (real recordings of new sounds) writes
+    ``"noun"`` and ``"clause"`` into each such entry's ``meta``; without them the class
+    is an error naming it, as with :func:`phrase`.
+    """
+    if label in VOCABULARY or not {"noun", "clause"} <= set(meta):
+        return phrase(label)
+    where = f"class '{label}' (manifest meta)"
+    return Phrase(_text(meta["noun"], where), _text(meta["clause"], where))
+
+
 def query(label: str) -> str:
     """The evaluation query of the paper's protocol: "the sound of {noun}"."""
     return f"the sound of {phrase(label).noun}"
 
 
-def wordings(label: str) -> list[str]:
-    """The held-in wordings of a class (:data:`WORDINGS` filled in), for training queries only."""
-    words = phrase(label)
+def wordings(label: str, words: Phrase | None = None) -> list[str]:
+    """The held-in wordings of a class (:data:`WORDINGS` filled in with ``words``, by default the
+    vocabulary's), for training queries only."""
+    words = words or phrase(label)
     return [t.format(label=label, noun=words.noun, clause=words.clause) for t in WORDINGS]
 
 
