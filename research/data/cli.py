@@ -82,6 +82,13 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
     _debian_cache(mb)
     mb.set_defaults(handler=_run_musicbeds)
 
+    rt = dsub.add_parser("realtest", help="seeded 2-source test mixtures of real recordings per domain, with absent queries")
+    _common(rt, "data/realtest")
+    rt.add_argument("corpora", nargs="+", type=Path, metavar="CORPUS",
+                    help="real-recording corpus folders (realspeech, musicbeds, sound effects, instruments)")
+    rt.add_argument("--mixtures", type=positive_int, default=100, metavar="N", help="mixtures per domain (default: 100)")
+    rt.set_defaults(handler=_run_realtest)
+
     pc = dsub.add_parser("pitchcheck", help="check a speech corpus's gender labels against each voice's median pitch")
     pc.add_argument("corpus", type=Path, metavar="CORPUS")
     pc.add_argument("--clips", type=positive_int, default=20, metavar="N", help="clips sampled per voice (default: 20)")
@@ -168,6 +175,19 @@ def _use_debian_cache(args: argparse.Namespace) -> None:
 
     if args.debian_cache:
         os.environ[CACHE_ENV] = str(args.debian_cache)
+
+
+def _run_realtest(args: argparse.Namespace) -> int:
+    from research.data.realtest import RealTestSettings, build_realtest, domain_counts
+    from soundsift.training.data.manifest import read_manifest
+
+    settings = RealTestSettings(corpora=tuple(str(c) for c in args.corpora), mixtures_per_domain=args.mixtures,
+                                seed=args.seed)
+    report = build_realtest(args.out, settings, args.jobs, not args.quiet)
+    if not args.quiet:
+        counts = domain_counts(read_manifest(report.manifest))
+        print("mixtures per domain: " + ", ".join(f"{d} {n}" for d, n in sorted(counts.items())))
+    return _report(args, report)
 
 
 def _run_pitchcheck(args: argparse.Namespace) -> int:

@@ -185,6 +185,7 @@ def plan(tracks: Sequence[Track], settings: MusicBedSettings, trees: Mapping[str
                 caption=single_caption(words[track.label], rng), category="music", split=split,
                 group=track.recording, source=track.file.package, licence=track.licence,
                 origin=(f"{track.file.name}@{start:.2f}-{start + settings.seconds:.2f}",),
+                meta={"noun": words[track.label].noun, "clause": words[track.label].clause},
             ))
             windows.append((name, start))
         spec = TrackSpec(track.file, str(trees[track.file.package]), settings.sample_rate, settings.seconds,
