@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -62,3 +65,17 @@ def replace_folder(staging: Path, directory: Path) -> None:
     os.replace(staging, directory)
     fsync_path(directory.parent)
     shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def staged_folder(directory: Path) -> Iterator[Path]:
+    """A new hidden folder beside ``directory`` to write into; published as ``directory`` (:func:`replace_folder`)
+    when the block ends, removed when it raises, so readers see the old folder or the whole new one."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        yield staging
+        replace_folder(staging, directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import copy
 import shutil
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -31,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from soundsift.durable import replace_folder
+from soundsift.durable import staged_folder
 from soundsift.errors import CheckpointError
 from soundsift.model.checkpoint import CONFIG_FILE, WEIGHTS_FILE, load_checkpoint
 from soundsift.model.encoders.compact import CompactClapEncoder
@@ -127,9 +126,7 @@ def export_onnx(model: str | Path | None, output: str | Path | None = None) -> P
     same = target.exists() and target.resolve() == source.resolve()
     if not same and target.exists() and any(target.iterdir()) and not (target / CONFIG_FILE).is_file():
         raise CheckpointError(f"{target}: exists and is not a model directory; pick a new or empty folder")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=source if same else target.parent))
-    try:
+    with staged_folder(target / ONNX_DIR if same else target) as staging:
         model_dir = source if same else staging
         if not same:
             for name in (CONFIG_FILE, WEIGHTS_FILE):
@@ -140,10 +137,6 @@ def export_onnx(model: str | Path | None, output: str | Path | None = None) -> P
         folder.mkdir(exist_ok=True)
         write_graphs(network, encoder, folder, file_sha256(source / WEIGHTS_FILE))
         check_export(network, encoder, model_dir, folder)
-        replace_folder(staging, target / ONNX_DIR if same else target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return target
 
 

@@ -8,14 +8,12 @@ one complete checkpoint.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 
-from soundsift.durable import replace_folder
+from soundsift.durable import staged_folder
 from soundsift.errors import CheckpointError
 from soundsift.model.encoders.compact_model import CompactClap
 from soundsift.model.encoders.compact_weights import read_weights, write_weights
@@ -30,19 +28,13 @@ def save_run(run_dir: Path, model: CompactClap, optimizer: torch.optim.Optimizer
              generator: torch.Generator) -> Path:
     """Write ``run_dir/checkpoint`` atomically."""
     target = run_dir / "checkpoint"
-    run_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".checkpoint.", dir=run_dir))
-    try:
+    with staged_folder(target) as staging:
         write_weights(staging / WEIGHTS_DIR, model)
         tensors, meta = split_optimizer_state(optimizer.state_dict())
         save_file(tensors, str(staging / OPTIMIZER_FILE))
         trainer = {"step": step, "optimizer": meta, "generator": generator.get_state().tolist(),
                    "torch": torch.random.get_rng_state().tolist()}
         (staging / TRAINER_FILE).write_text(json.dumps(trainer))
-        replace_folder(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return target
 
 

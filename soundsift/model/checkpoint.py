@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
-from soundsift.durable import replace_folder
+from soundsift.durable import staged_folder
 from soundsift.errors import CheckpointError
 from soundsift.model.config import ModelConfig
 from soundsift.model.encoders import QueryEncoder, build_encoder
@@ -34,16 +32,10 @@ def save_checkpoint(directory: str | Path, network: SeparatorNetwork, encoder: Q
     config = network.config
     if config.encoder != encoder.spec():
         raise CheckpointError("the network's config does not record the encoder it is saved with")
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    try:
+    with staged_folder(directory) as staging:
         (staging / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2) + "\n")
         state = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
         save_file(state, str(staging / WEIGHTS_FILE), metadata={"format": "soundsift"})
-        replace_folder(staging, directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return directory
 
 

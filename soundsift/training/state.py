@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from soundsift.durable import replace_folder
+from soundsift.durable import staged_folder
 from soundsift.errors import CheckpointError
 from soundsift.model.checkpoint import CONFIG_FILE, WEIGHTS_FILE, load_checkpoint, save_checkpoint
 from soundsift.model.encoders import QueryEncoder
@@ -87,9 +85,7 @@ def save_state(
 ) -> Path:
     """Write ``run_dir/checkpoint`` atomically (weights, optimizer, step, RNG states)."""
     target = run_dir / "checkpoint"
-    run_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".checkpoint.", dir=run_dir))
-    try:
+    with staged_folder(target) as staging:
         model_dir = save_checkpoint(staging / "model", network, encoder)
         for name in (CONFIG_FILE, WEIGHTS_FILE):
             os.replace(model_dir / name, staging / name)
@@ -99,10 +95,6 @@ def save_state(
         trainer = {"step": progress.step, "best_val_sdr": progress.best_val_sdr, "optimizer": meta,
                    "rng": _rng_state(generator)}
         (staging / TRAINER_FILE).write_text(json.dumps(trainer))
-        replace_folder(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return target
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -27,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from soundsift.durable import replace_folder
+from soundsift.durable import staged_folder
 from soundsift.errors import CheckpointError
 from soundsift.model.encoders.compact import CompactClapEncoder
 from soundsift.model.encoders.compact_model import CompactClap
@@ -54,10 +53,8 @@ class TextGraph(nn.Module):
 def export_text_onnx(encoder: CompactClapEncoder, directory: str | Path) -> Path:
     """Write the text tower's ONNX export folder (replacing ``directory`` once the new one is complete)."""
     directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
     files = locate_minilm()
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    try:
+    with staged_folder(directory) as staging:
         graph = TextGraph(encoder.text, encoder.clap).eval()
         example = (torch.tensor([[101, 2000, 102], [101, 102, 0]]), torch.tensor([[1, 1, 1], [1, 1, 0]]))
         with torch.no_grad(), warnings.catch_warnings():
@@ -74,10 +71,6 @@ def export_text_onnx(encoder: CompactClapEncoder, directory: str | Path) -> Path
                 "max_length": files.max_length, "opset": OPSET,
                 "minilm": {"identity": minilm_identity(files), "inputs": inputs}}
         (staging / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
-        replace_folder(staging, directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return directory
 
 

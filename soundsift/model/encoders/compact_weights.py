@@ -6,14 +6,12 @@ clap`` writes others.  Nothing here unpickles.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from soundsift.durable import replace_folder
+from soundsift.durable import staged_folder
 from soundsift.errors import CheckpointError
 from soundsift.model.encoders.compact_model import CompactClap, CompactConfig
 
@@ -25,16 +23,10 @@ SHIPPED_DIR = Path(__file__).resolve().parents[2] / "pretrained" / "encoders" / 
 def write_weights(directory: str | Path, model: CompactClap) -> Path:
     """Write ``model`` to ``directory`` (replacing what was there only once the new files are complete)."""
     directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    try:
+    with staged_folder(directory) as staging:
         (staging / CONFIG_FILE).write_text(json.dumps(model.config.to_dict(), indent=2) + "\n")
         state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
         save_file(state, str(staging / WEIGHTS_FILE), metadata={"format": "soundsift-compact-clap"})
-        replace_folder(staging, directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return directory
 
 
