@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 
+from soundsift.durable import staged_folder
 from soundsift.export_onnx import export_onnx
 from soundsift.model import EncoderSpec
 from soundsift.model.encoders import build_encoder
@@ -38,3 +40,14 @@ def test_an_onnx_export_is_flushed_before_it_is_published(tmp_path: Path, disk_l
 def test_the_compact_text_tower_export_is_flushed_before_it_is_published(tmp_path: Path, disk_log) -> None:
     export_text_onnx(build_encoder(EncoderSpec(name="compact")), tmp_path / "text")
     flushed_before_published(disk_log, tmp_path / "text", [MODEL_FILE, META_FILE])
+
+
+def test_a_folder_write_that_fails_leaves_the_old_folder_and_no_staging(tmp_path: Path) -> None:
+    target = tmp_path / "model"
+    with staged_folder(target) as staging:
+        (staging / "weights").write_text("old")
+    with pytest.raises(RuntimeError), staged_folder(target) as staging:
+        (staging / "weights").write_text("new")
+        raise RuntimeError("disk full")
+    assert (target / "weights").read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
