@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -275,3 +276,21 @@ def test_a_task_outcome_arriving_after_its_owner_is_gone_reaches_nothing(qtbot):
     kept = QObject()
     run_in_background(kept, lambda: 2, reached.append, reached.append)
     qtbot.waitUntil(lambda: reached == [2])
+
+
+def test_a_task_finishing_after_its_owner_is_gone_raises_nothing(qtbot):
+    owner = QObject()
+    started, release = threading.Event(), threading.Event()
+
+    def slow() -> int:
+        started.set()
+        release.wait(10)
+        return 1
+
+    run_in_background(owner, slow, print, print)
+    assert started.wait(10)
+    sip.delete(owner)  # the carrier goes with its owner while the task still runs
+    with qtbot.capture_exceptions() as caught:
+        release.set()
+        assert QThreadPool.globalInstance().waitForDone(10_000)
+    assert caught == []

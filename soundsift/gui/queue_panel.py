@@ -84,7 +84,7 @@ class QueuePanel(QWidget):
         for text, signal, tip in (
             ("Add files…", self.add_files, "Ctrl+O"),
             ("Add folder…", self.add_folder, "Ctrl+Shift+O"),
-            ("Cancel", self.cancel_selected, "Cancel the selected files, or the running one (Esc)"),
+            ("Cancel", self.cancel_selected, "Cancel the selected waiting or running files, else the running one (Esc)"),
             ("Cancel all", self.cancel_all, "Cancel every file that has not finished (Shift+Esc)"),
             ("Clear finished", self.clear_finished, "Remove done, failed and cancelled files (Ctrl+Shift+Del)"),
         ):

@@ -46,19 +46,18 @@ class _Task(QRunnable):
         try:
             result = self.fn()
         except SoundsiftError as exc:
-            self._emit(self.signals.failed, str(exc))
+            self._emit("failed", str(exc))
         except Exception as exc:  # noqa: BLE001 - reported in the window instead of killing a pool thread silently
             traceback.print_exc(file=sys.stderr)
-            self._emit(self.signals.failed, unexpected_problem(exc))
+            self._emit("failed", unexpected_problem(exc))
         else:
-            self._emit(self.signals.done, result)
+            self._emit("done", result)
 
-    @staticmethod
-    def _emit(signal: Any, value: object) -> None:
-        """Emit unless the owner (and with it the signal carrier) was closed meanwhile."""
+    def _emit(self, name: str, value: object) -> None:
+        """Emit unless the owner (and with it the signal carrier) was destroyed meanwhile."""
         try:
-            signal.emit(value)
-        except RuntimeError:
+            getattr(self.signals, name).emit(value)
+        except RuntimeError:  # the carrier is gone: nobody is left to tell
             pass
 
 
