@@ -95,6 +95,13 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
     pc.add_argument("--seed", type=int, default=0)
     pc.set_defaults(handler=_run_pitchcheck)
 
+    ri = dsub.add_parser("realinstruments", help="instruments played from recorded samples (FreePats patches, fetched)")
+    _common(ri, "data/realinstruments")
+    ri.add_argument("--clips-per-class", type=positive_int, default=200, metavar="N")
+    ri.add_argument("--seconds", type=positive_seconds, default=4.0, help="clip length (default: 4)")
+    _debian_cache(ri)
+    ri.set_defaults(handler=_run_realinstruments)
+
     st = dsub.add_parser("stats", help="classes, clip counts and hours of a corpus, per split")
     st.add_argument("corpus", type=Path, metavar="CORPUS")
     st.set_defaults(handler=_run_stats)
@@ -202,6 +209,13 @@ def _run_pitchcheck(args: argparse.Namespace) -> int:
     agree = sum(bool(r["agree"]) for r in rows)
     out.write(f"{agree} of {len(rows)} voices agree with their median pitch\n")
     return 0
+
+
+def _run_realinstruments(args: argparse.Namespace) -> int:
+    from research.data.realinstruments import RealInstrumentSettings, build_realinstruments
+
+    settings = RealInstrumentSettings(seed=args.seed, clips_per_class=args.clips_per_class, seconds=args.seconds)
+    return _report(args, build_realinstruments(args.out, settings, args.jobs, not args.quiet, cache=args.debian_cache))
 
 
 def _run_testset(args: argparse.Namespace) -> int:

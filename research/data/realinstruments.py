@@ -1,0 +1,222 @@
+"""``python -m research data realinstruments``: instruments played from recorded samples (FreePats GUS patches).
+
+The SoundFonts of the ``music`` recipe are all General MIDI sets; this corpus adds the
+instruments people ask for that they render poorly or not at all (electric guitar, organ,
+bass guitar, strings ensemble, brass section, harp, synth pad, singing voice, hand
+percussion), played from the FreePats patches (recorded samples; the pads are synthetic by
+nature).  Patches are read from the fetched ``freepats`` package (:mod:`research.data.debian`)
+through the reviewed table ``realinstruments_table.tsv``.  Each clip is a seeded random
+phrase (:func:`research.data.melodies.random_phrase`) in the instrument's range, every note
+the patch sample nearest in pitch, resampled and looped as the patch says; percussion clips
+are seeded rhythms of the class's hits.
+
+Splits keep patches apart (``recording`` in the table): a class with two recordings or more
+never has one in two splits.  A class with a single patch (harp, brass section, singing
+voice) cannot: its splits differ only by phrase, and its test clips measure new melodies,
+not new instruments.
+"""
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from research.data.build import BuildReport, Job, check_settings, run_jobs, seed_rng, slug
+from research.data.debian import fetch
+from research.data.melodies import excerpt, random_phrase
+from research.data.music import split_counts
+from research.data.sfx_table import read_tsv
+from research.data.splits import assign_splits
+from soundsift.errors import SoundsiftError
+from soundsift.training.data.levels import is_silent, normalise
+from soundsift.training.data.manifest import Entry
+
+TABLE = Path(__file__).with_name("realinstruments_table.tsv")
+_HEADER = 239  # file, instrument and layer headers of a GUS patch
+_SAMPLE_HEADER = 96
+_MODE_16BIT, _MODE_UNSIGNED, _MODE_LOOP = 0x01, 0x02, 0x04
+_RELEASE_S = 0.08
+
+
+class PatchFile(NamedTuple):
+    """One row of the table: a patch file, its class and caption, and the playable range (MIDI pitches)."""
+
+    label: str
+    package: str
+    path: str
+    caption: str
+    recording: str
+    licence: str
+    low: str
+    high: str
+
+    @property
+    def pitched(self) -> bool:
+        """Percussion rows (range 0-0) are played at the sample's own pitch."""
+        return int(self.high) > 0
+
+
+@dataclass(frozen=True)
+class PatchSample:
+    """One sample of a patch: audio, its rate and root frequency, the pitch range it covers, its loop."""
+
+    audio: np.ndarray
+    rate: int
+    root_hz: float
+    low_hz: float
+    high_hz: float
+    loop: tuple[int, int] | None
+
+
+def read_patch(data: bytes, where: str) -> list[PatchSample]:
+    """The samples of a Gravis Ultrasound patch (``GF1PATCH110``), 8- or 16-bit, signed or not."""
+    if not data.startswith(b"GF1PATCH1"):
+        raise SoundsiftError(f"{where}: not a GUS patch")
+    count = struct.unpack_from("<H", data, 85)[0]
+    samples, at = [], _HEADER
+    for _ in range(count):
+        if at + _SAMPLE_HEADER > len(data):
+            raise SoundsiftError(f"{where}: truncated patch")
+        size, loop_start, loop_end, rate, low, high, root = struct.unpack_from("<IIIHIII", data, at + 8)
+        mode = data[at + 55]
+        raw = data[at + _SAMPLE_HEADER:at + _SAMPLE_HEADER + size]
+        at += _SAMPLE_HEADER + size
+        wide = bool(mode & _MODE_16BIT)
+        audio = np.frombuffer(raw[: len(raw) // 2 * 2] if wide else raw,
+                              dtype=("<u2" if mode & _MODE_UNSIGNED else "<i2") if wide else
+                              (np.uint8 if mode & _MODE_UNSIGNED else np.int8)).astype(np.float32)
+        if mode & _MODE_UNSIGNED:
+            audio -= 32768.0 if wide else 128.0
+        audio /= 32768.0 if wide else 128.0
+        step = 2 if wide else 1
+        loop = (loop_start // step, loop_end // step) if mode & _MODE_LOOP and loop_end > loop_start else None
+        samples.append(PatchSample(audio, rate, root / 1000.0, low / 1000.0, high / 1000.0, loop))
+    if not samples:
+        raise SoundsiftError(f"{where}: the patch holds no samples")
+    return samples
+
+
+@lru_cache(maxsize=64)
+def _load(path: str) -> tuple[PatchSample, ...]:
+    return tuple(read_patch(Path(path).read_bytes(), path))
+
+
+def play_note(samples: tuple[PatchSample, ...], hz: float | None, seconds: float, rate: int) -> np.ndarray:
+    """One note of ``seconds`` at ``hz`` (None: the sample's own pitch), looped if the patch loops, with a release."""
+    sample = min(samples, key=lambda s: (not (s.low_hz <= (hz or s.root_hz) <= s.high_hz),
+                                         abs(np.log2((hz or s.root_hz) / max(s.root_hz, 1e-3)))))
+    step = (hz or sample.root_hz) / max(sample.root_hz, 1e-3) * sample.rate / rate
+    n = int(seconds * rate)
+    positions = np.arange(n) * step
+    length = len(sample.audio)
+    if sample.loop and positions[-1] >= sample.loop[1]:
+        start, end = sample.loop
+        over = positions >= end
+        positions[over] = start + np.mod(positions[over] - end, max(end - start, 1))
+    inside = positions < length - 1
+    note = np.zeros(n, dtype=np.float32)
+    note[inside] = np.interp(positions[inside], np.arange(length), sample.audio)
+    fade = min(int(_RELEASE_S * rate), n)
+    note[n - fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
+    return note
+
+
+@dataclass(frozen=True)
+class RealInstrumentSettings:
+    """Everything that decides the corpus bytes (saved as build.json next to it)."""
+
+    seed: int = 0
+    clips_per_class: int = 200
+    seconds: float = 4.0
+    sample_rate: int = 16000
+    val: float = 0.1
+    test: float = 0.15
+
+
+@dataclass(frozen=True)
+class ClipSpec:
+    """A clip to render: the patch file, and its notes as (start s, length s, Hz or None, gain)."""
+
+    path: str
+    patch: str
+    notes: tuple[tuple[float, float, float | None, float], ...]
+    samples: int
+    sample_rate: int
+
+
+def build_realinstruments(
+    out: Path, settings: RealInstrumentSettings, workers: int = 1, progress: bool = True,
+    rows: tuple[PatchFile, ...] | None = None, roots: dict[str, str] | None = None, cache: str | Path | None = None,
+) -> BuildReport:
+    """Fetch the packages, plan seeded clips per class and split, and render them into ``out``.
+
+    ``roots`` names a package's unpacked tree directly (then it is not fetched); ``rows``
+    replaces the reviewed table (tests use a small one).
+    """
+    rows = rows if rows is not None else read_tsv(TABLE, PatchFile)
+    trees = {p: Path(roots[p]) if roots and p in roots else fetch(p, cache, progress) for p in {r.package for r in rows}}
+    table_hash = hashlib.sha256(repr(sorted(rows)).encode()).hexdigest()[:16]
+    check_settings(out, {"recipe": "realinstruments", **asdict(settings), "table": table_hash})
+    for r in rows:
+        if not (trees[r.package] / r.path).is_file():
+            raise SoundsiftError(f"{r.package}:{r.path}: listed in the instrument table but not in the package")
+    return run_jobs(out, plan(rows, trees, settings), render, workers, "realinstruments", progress)
+
+
+def plan(rows: tuple[PatchFile, ...], trees: dict[str, Path], settings: RealInstrumentSettings) -> list[Job]:
+    """Seeded clips per class, split by recording where the class has two or more."""
+    by_label: dict[str, list[PatchFile]] = defaultdict(list)
+    for r in rows:
+        by_label[r.label].append(r)
+    jobs = []
+    for label in sorted(by_label):
+        patches = by_label[label]
+        recordings = sorted({r.recording for r in patches})
+        split_of = assign_splits(recordings, settings.seed, settings.val, settings.test) if len(recordings) > 1 else {}
+        for index, split in enumerate(split_counts(settings.clips_per_class, settings.val, settings.test)):
+            pool = [r for r in patches if split_of.get(r.recording, split) == split]
+            if not pool:
+                continue
+            rng = seed_rng(settings.seed, "realinstruments", label, index)
+            row = pool[int(rng.integers(len(pool)))]
+            notes = _notes(row, rng, settings.seconds)
+            name = f"clips/{split}/{slug(label)}/{slug(label)}-{index:05d}.wav"
+            entry = Entry(path=name, duration=settings.seconds, sample_rate=settings.sample_rate, labels=(label,),
+                          caption=row.caption, category="music", split=split, group=row.recording,
+                          source=row.package, licence=row.licence, origin=(f"{row.package}:{row.path}",))
+            spec = ClipSpec(name, str(trees[row.package] / row.path), notes, round(settings.seconds *
+                            settings.sample_rate), settings.sample_rate)
+            jobs.append(Job((entry,), spec))
+    return jobs
+
+
+def _notes(row: PatchFile, rng: np.random.Generator, seconds: float) -> tuple[tuple[float, float, float | None, float], ...]:
+    """A phrase in the row's range (pitched), or a rhythm of hits on a sixteenth-note grid (percussion)."""
+    bpm = float(rng.uniform(70, 150))
+    if not row.pitched:
+        grid = 15.0 / bpm
+        hits = [k * grid for k in range(int(seconds / grid)) if rng.random() < 0.45]
+        return tuple((t, min(0.6, seconds - t), None, float(rng.uniform(0.4, 1.0))) for t in hits)
+    melody = random_phrase(rng, seconds * bpm / 60.0 + 4, row.recording)
+    notes, _ = excerpt(melody, rng, seconds, bpm, int(row.low), int(row.high), float(rng.uniform(0.6, 1.0)),
+                       (60, 120), start=0.0)
+    return tuple((n.start, max(0.05, min(n.end, seconds) - n.start), 440.0 * 2 ** ((n.pitch - 69) / 12),
+                  n.velocity / 127) for n in notes)
+
+
+def render(spec: ClipSpec) -> dict[str, np.ndarray]:
+    """Play the notes with the patch; a clip that comes out silent is dropped."""
+    samples = _load(spec.patch)
+    clip = np.zeros(spec.samples, dtype=np.float32)
+    for start, length, hz, gain in spec.notes:
+        at = int(start * spec.sample_rate)
+        note = play_note(samples, hz, length, spec.sample_rate)[: spec.samples - at]
+        clip[at:at + len(note)] += gain * note
+    clip = normalise(clip)
+    return {} if is_silent(clip, spec.sample_rate) else {spec.path: clip}
