@@ -85,7 +85,7 @@ def fetch_all(packages: Iterable[str], cache: str | Path | None = None, progress
 
 
 def _download(package: str, folder: Path) -> Path:
-    result = subprocess.run(["apt-get", "download", package], cwd=folder, capture_output=True, text=True)
+    result = subprocess.run(["apt-get", "download", package], check=False, cwd=folder, capture_output=True, text=True)
     debs = sorted(folder.glob("*.deb"))
     if result.returncode != 0 or not debs:
         reason = next((line for line in result.stderr.splitlines() if line.startswith("E:")), result.stderr.strip())
@@ -95,7 +95,7 @@ def _download(package: str, folder: Path) -> Path:
 
 
 def _run(command: list[str], message: str) -> None:
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, check=False, capture_output=True, text=True)
     if result.returncode != 0:
         lines = result.stderr.strip().splitlines()
         raise SoundsiftError(f"{message}: {lines[-1] if lines else 'exit status ' + str(result.returncode)}")

@@ -22,8 +22,8 @@ import numpy as np
 
 from research.data import debian
 from research.data.build import BuildReport, Job, check_settings, run_jobs, seed_rng, slug
-from research.data.realspeech_table import PackageFile, Voice, heldout, matching_files, voices
-from research.data.sfx import ClipSpec, Piece, Recording, decode_all, render
+from research.data.realspeech_table import Voice, matching_files, voices
+from research.data.sfx import ARCHIVE_MARK, ClipSpec, Piece, Recording, decode_all, render
 from research.data.sfx_table import SourceFile
 from research.data.splits import assign_splits
 from soundsift.errors import SoundsiftError
@@ -81,15 +81,10 @@ def decode_voices(
         files = matching_files(voice.package, Path(trees[voice.package]), voice.files)
         if not files:
             raise SoundsiftError(f"voice {voice.voice}: no file of {voice.package} matches {voice.files}")
-        for f in files:
-            key = _root_key(f)
-            roots[key] = str(Path(trees[voice.package]) / f.archive) if f.archive else str(trees[voice.package])
-            rows.append(SourceFile(key, f.member, voice.voice, voice.gender, f.name, voice.licence))
+        roots[voice.package] = str(trees[voice.package])
+        rows += [SourceFile(voice.package, f"{f.archive}{ARCHIVE_MARK}{f.member}" if f.archive else f.member,
+                            voice.voice, voice.gender, f.name, voice.licence) for f in files]
     return decode_all(rows, roots, cache_dir, sample_rate, workers)
-
-
-def _root_key(f: PackageFile) -> str:
-    return f"{f.package}!{f.archive}" if f.archive else f.package
 
 
 def voice_splits(lines: Sequence[Recording], chosen: Sequence[Voice], settings: RealSpeechSettings) -> dict[str, str]:
