@@ -13,7 +13,7 @@ takes of one series, or versions of one ambience, e.g. ``wind_11`` and ``snowsto
 same 167.62 s recording processed twice); splits never put one recording on both sides.
 Licences are those of ``usr/share/doc/<package>/copyright`` in the package, per file where
 the file has its own entry.  Classes are those of the product vocabulary
-(``soundsift/training/data/vocabulary.toml``) or of ``sfx_classes.toml``.
+(``soundsift/training/data/vocabulary.toml``) or of ``real_classes.toml``.
 
 Labelled from folder and file names and the packages' copyright comments, never guessed:
 doubtful files are left out, as are music, interface sounds, voice lines (speech), weapon
@@ -37,7 +37,7 @@ else:  # pragma: no cover - Python 3.10
 HERE = Path(__file__).parent
 TABLE = HERE / "sfx_table.tsv"
 PACKAGES_TABLE = HERE / "sfx_packages.tsv"
-CLASSES_FILE = HERE / "sfx_classes.toml"
+CLASSES_FILE = HERE / "real_classes.toml"
 
 
 class SourceFile(NamedTuple):
@@ -84,16 +84,17 @@ def read_packages(path: Path) -> dict[str, Package]:
 
 
 def class_words(path: Path = CLASSES_FILE) -> dict[str, Phrase]:
-    """The words of every class a table row may name: the product vocabulary's and those of ``path``."""
+    """The words of every class a real-corpus table may name: the product vocabulary's and those of ``path``."""
     try:
-        entries = tomllib.loads(path.read_text(encoding="utf-8")).get("sound_effects", {})
+        tables = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise SoundsiftError(f"{path}: cannot read the class words ({exc})") from None
     words = dict(VOCABULARY)
-    for label, phrase in entries.items():
-        if not isinstance(phrase, dict) or set(phrase) != {"noun", "clause"}:
-            raise SoundsiftError(f"{path}: sound_effects.{label}: expected {{ noun = ..., clause = ... }}")
-        words[label] = Phrase(phrase["noun"], phrase["clause"])
+    for category, entries in tables.items():
+        for label, phrase in entries.items():
+            if not isinstance(phrase, dict) or set(phrase) != {"noun", "clause"}:
+                raise SoundsiftError(f"{path}: {category}.{label}: expected {{ noun = ..., clause = ... }}")
+            words[label] = Phrase(phrase["noun"], phrase["clause"])
     return words
 
 
