@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PyQt6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PyQt6.QtCore import QByteArray, QSettings, Qt
 from PyQt6.QtGui import (
     QAction,
     QCloseEvent,
@@ -38,7 +38,6 @@ from PyQt6.QtWidgets import (
 
 from soundsift.audio import audio_extensions
 from soundsift.batch import FileJob, expand_inputs, plan_jobs, writes_rest
-from soundsift.confidence import QueryConfidence
 from soundsift.engines import torch_installed
 from soundsift.errors import SoundsiftError
 from soundsift.gui import dialogs
@@ -49,7 +48,7 @@ from soundsift.gui.messages import in_app_words
 from soundsift.gui.model_cache import Loader
 from soundsift.gui.preset_menu import PresetButton
 from soundsift.gui.query_field import QueryField
-from soundsift.gui.query_marks import QueryMarks
+from soundsift.gui.query_marks import QueryMarks, QueryScorer
 from soundsift.gui.queue_model import QueueModel
 from soundsift.gui.queue_panel import QueuePanel
 from soundsift.gui.reference_queries import ReferenceClips
@@ -57,7 +56,6 @@ from soundsift.gui.results import OPEN_FOLDER_KEY, ResultsPanel
 from soundsift.gui.settings import AppSettings, load_history, load_settings, remember_queries, save_settings
 from soundsift.gui.settings_dialog import SettingsDialog
 from soundsift.gui.suggestions import load_presets, preset_queries, query_presets
-from soundsift.gui.tasks import run_in_background
 from soundsift.gui.worker import SeparationWorker
 from soundsift.output_folders import earlier_outputs, holds_outputs
 from soundsift.presets import QueryPreset
@@ -69,7 +67,6 @@ if TYPE_CHECKING:
 DEFAULT_SIZE = (1280, 800)
 FINETUNE_SIZE = (900, 760)
 MESSAGE_MS = 8000
-SCORE_DELAY_MS = 400  # typing pause before the queries are scored
 DROP_HIGHLIGHT = "#centralWidget { border: 2px dashed palette(highlight); }"
 
 
@@ -103,12 +100,6 @@ class MainWindow(QMainWindow):
         self.worker.job_done.connect(self._job_done)
         self.worker.job_failed.connect(self._job_failed)
         self.worker.job_cancelled.connect(self._job_cancelled)
-        self.confidences: dict[str, QueryConfidence | None] = {}  # text query -> score (None: no vocabulary)
-        self._scoring = False
-        self._score_timer = QTimer(self)
-        self._score_timer.setSingleShot(True)
-        self._score_timer.setInterval(SCORE_DELAY_MS)
-        self._score_timer.timeout.connect(self.score_queries)
         self._follow_latest = True
         self._run: set[int] = set()  # ids of the files handed to the worker since the queue was last idle
         self.finetune_page: FinetunePage | None = None
@@ -121,8 +112,7 @@ class MainWindow(QMainWindow):
         self.query = QueryField()
         self.query.returnPressed.connect(self.separate)
         self.query_marks = QueryMarks()
-        self.query.textChanged.connect(self._show_marks)
-        self.query.textChanged.connect(self._score_timer.start)
+        self.scorer = QueryScorer(self.query, self.query_marks, self.worker.models, self)
         self.preset_button = PresetButton()
         self.preset_button.set_presets(self.query_presets)
         self.preset_button.chosen.connect(self.apply_preset)
@@ -225,6 +215,8 @@ class MainWindow(QMainWindow):
         self.model_label.setToolTip(model_description(self.settings.model))
         self.banner.setText(problem)
         self.banner.setVisible(bool(problem))
+        self.scorer.use(None if problem else ModelChoice(self.settings.model, self.settings.engine,
+                                                         self.settings.device))
         output = Path(self.settings.output_dir).expanduser()
         self.results.fallback_folder = output
         self.results.export_defaults = ExportRequest(output / "export", self.settings.output_format,
@@ -475,37 +467,6 @@ class MainWindow(QMainWindow):
         hint = " (the queue says why for each failed file)" if counts[JobState.FAILED.value] else ""
         self.show_message(f"Finished separating: {', '.join(parts)}{hint}")
 
-    def score_queries(self) -> None:
-        """Score the typed queries that have no mark yet, on a pool thread, with the model the worker holds
-        (loading the chosen one there, once, when it holds none); the marks follow when it is done."""
-        texts = [q for q in self.query.queries() if q not in self.confidences]
-        if not texts or self._scoring or self.banner.text():
-            return
-        model, models = self.settings.model, self.worker.models
-        choice = ModelChoice(model, self.settings.engine, self.settings.device)
-
-        def score() -> dict[str, QueryConfidence | None]:
-            held = models.current()
-            separator = held[1] if held is not None and held[0].model == model else models.get(choice)
-            return {text: separator.query_confidence(text) for text in texts}
-
-        def scored(scores: dict[str, QueryConfidence | None]) -> None:
-            self._scoring = False
-            if model == self.settings.model:
-                self.confidences.update(scores)
-                self._show_marks()
-                self._score_timer.start()  # queries typed meanwhile
-
-        def failed(_message: str) -> None:  # the banner, or the queue when a file runs, says what is wrong
-            self._scoring = False
-
-        self._scoring = True
-        run_in_background(self, score, scored, failed)
-
-    def _show_marks(self) -> None:
-        scores = {text: score for text, score in self.confidences.items() if score is not None}
-        self.query_marks.show_marks(self.query.queries(), scores)
-
     def _job_activated(self, job: Job) -> None:
         """The user picked another row: show its stems (or its error) and stop following new results."""
         if job is not self.results.job:
@@ -522,10 +483,6 @@ class MainWindow(QMainWindow):
 
     def apply_settings(self, settings: AppSettings) -> None:
         """Adopt and persist new settings (another model forgets the query scores of the last one)."""
-        if settings.model != self.settings.model:
-            self.confidences.clear()
-            self._show_marks()
-            self._score_timer.start()
         self.settings = settings
         save_settings(self.store, settings)
         self._apply_settings()
