@@ -213,6 +213,8 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
                         "or by reference clips of its class (audio; see --references) (default: labels)")
     _add_eval_audio_options(p)
     p.add_argument("--limit", type=int, default=None, metavar="N", help="score only the first N mixtures")
+    p.add_argument("--domain", default=None, metavar="NAME",
+                   help="score only the mixtures of this domain (test sets of real recordings, e.g. 'speech over sfx')")
     p.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write every score to FILE")
     p.add_argument("--absent", action="store_true",
                    help="also query each mixture for a class it does not hold and report the median output level "
@@ -230,7 +232,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     from soundsift.training import evaluate as ev
 
     separator = Separator.load(args.model, device=args.device, encoder_options=dict(args.encoder_options))
-    testset = ev.load_testset(args.testset, args.limit)
+    testset = ev.load_testset(args.testset, args.limit, args.domain)
     template = ev.QUERY_TEMPLATE if args.queries == "labels" else None
     query_fn = (_eval_audio_queries(args) if args.queries == "audio"
                 else ev.paraphrase_queries if args.queries == "paraphrases" else None)
@@ -242,7 +244,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     extra = _eval_query_checks(args, separator, testset, scores)
     if args.json is not None:
         meta = {"model": str(args.model), "testset": str(args.testset), "queries": args.queries, "limit": args.limit,
-                "held_out": args.held_out}
+                "domain": args.domain, "held_out": args.held_out}
         if args.queries == "audio":
             meta.update(references=[str(r) for r in args.references], reference_split=args.reference_split,
                         reference_seed=args.reference_seed, examples=args.examples)

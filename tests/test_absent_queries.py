@@ -144,7 +144,7 @@ def test_recipe_checks_the_fractions_and_the_regime():
                       "model": {"network": {"learned_queries": 2}}})
 
 
-def _corpus_with_new_class(root, meta):
+def corpus_with_new_class(root, meta):
     """The tiny corpus plus a class the vocabulary table lacks ("anvil"), its entries carrying ``meta``."""
     from soundsift.audio import write_audio
     from soundsift.training.data.manifest import Entry, read_manifest, write_manifest
@@ -164,11 +164,11 @@ def _corpus_with_new_class(root, meta):
 def test_a_class_outside_the_vocabulary_takes_its_words_from_the_manifest(tmp_path):
     words = Phrase("a hammer on an anvil", "a hammer rings on an anvil")
     meta = {"noun": words.noun, "clause": words.clause}
-    source = _source(_corpus_with_new_class(tmp_path / "c", meta), absent_fraction=1.0, paraphrase_fraction=0.5)
+    source = _source(corpus_with_new_class(tmp_path / "c", meta), absent_fraction=1.0, paraphrase_fraction=0.5)
     texts = {t for seed in range(8) for batch in [source.next(np.random.default_rng(seed))]
              for t in [*(t for item in batch.captions for t in item), *batch.absent]}
     assert any("anvil" in t for t in texts)
     assert {t for t in texts if "anvil" in t} <= set(caption_forms(words)) | set(wordings("anvil", words))
     with pytest.raises(SoundsiftError, match="no vocabulary entry for class 'anvil'"):
-        _source(_corpus_with_new_class(tmp_path / "d", {}))
+        _source(corpus_with_new_class(tmp_path / "d", {}))
 

@@ -110,3 +110,18 @@ def test_eval_without_the_flags_reports_neither(tmp_path, tiny_model, capsys):
     assert main(["eval", "--model", str(tiny_model), "--testset", str(root), "--json", str(report)]) == 0
     assert "absent queries" not in capsys.readouterr().out
     assert not {"absent", "paraphrase_gap"} & set(json.loads(report.read_text()))
+
+
+def test_domain_keeps_the_mixtures_of_one_domain(tmp_path, tiny_model, capsys):
+    metas = {0: {"domain": "speech over sfx"}, 1: {"domain": "sfx pairs"}, 2: {"domain": "speech over sfx"}}
+    root = _make_testset(tmp_path / "set", [("man speaking", "rain"), ("wind", "rain"), ("woman speaking", "wind")],
+                         metas)
+    assert [m.labels[0] for m in ev.load_testset(root, domain="speech over sfx")] == ["man speaking", "woman speaking"]
+    assert [m.labels[0] for m in ev.load_testset(root, limit=1, domain="speech over sfx")] == ["man speaking"]
+    with pytest.raises(SoundsiftError, match="no mixtures of domain 'music' \\(domains: sfx pairs, speech over sfx\\)"):
+        ev.load_testset(root, domain="music")
+    report = tmp_path / "report.json"
+    assert main(["eval", "--model", str(tiny_model), "--testset", str(root), "--domain", "sfx pairs",
+                 "--json", str(report)]) == 0
+    data = json.loads(report.read_text())
+    assert data["meta"]["domain"] == "sfx pairs" and {s["label"] for s in data["scores"]} == {"wind", "rain"}

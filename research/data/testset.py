@@ -11,7 +11,7 @@ from soundsift.errors import SoundsiftError
 from soundsift.training.data.compose import compose_caption
 from soundsift.training.data.manifest import Entry, Stem
 from soundsift.training.data.mixtures import ClipPool, MixtureSampler, load_clip, mix_sources
-from soundsift.training.data.vocabulary import phrase, query
+from soundsift.training.data.vocabulary import class_phrase
 
 
 @dataclass(frozen=True)
@@ -48,16 +48,17 @@ def build_testset(out: Path, settings: TestsetSettings, workers: int = 1, progre
         gains = tuple(float(g) for g in rng.uniform(-settings.gain_db, settings.gain_db, size=len(clips)))
         folder = f"mixtures/mix-{index:05d}"
         labels = tuple(c.entry.label for c in clips)
+        words = [class_phrase(c.entry.label, c.entry.meta) for c in clips]
         stems = tuple(Stem(f"{folder}/{i}-{slug(c.entry.label)}.wav", c.entry.labels, c.entry.caption)
                       for i, c in enumerate(clips))
         entry = Entry(
             path=f"{folder}/mix.wav", duration=pool.samples / pool.sample_rate, sample_rate=pool.sample_rate,
-            labels=labels, caption=compose_caption([phrase(x) for x in labels], rng), category="mixture",
+            labels=labels, caption=compose_caption(words, rng), category="mixture",
             split=settings.split, group="+".join(c.entry.group for c in clips),
             source="; ".join(sorted({c.entry.source for c in clips})),
             licence="; ".join(sorted({c.entry.licence for c in clips})),
             origin=tuple(str(c.path) for c in clips), stems=stems,
-            meta={"gains_db": [round(g, 3) for g in gains], "queries": [query(x) for x in labels]},
+            meta={"gains_db": [round(g, 3) for g in gains], "queries": [f"the sound of {w.noun}" for w in words]},
         )
         jobs.append(Job((entry,), (entry, tuple(c.path for c in clips), gains, pool.samples, pool.sample_rate),
                         bit_depth="24"))

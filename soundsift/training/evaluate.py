@@ -71,12 +71,18 @@ class TestMixture:
 TestMixture.__test__ = False  # not a pytest class
 
 
-def load_testset(directory: str | Path, limit: int | None = None) -> list[TestMixture]:
-    """Read the mixtures (entries with stems) of a test corpus folder."""
+def load_testset(directory: str | Path, limit: int | None = None, domain: str | None = None) -> list[TestMixture]:
+    """Read the mixtures (entries with stems) of a test corpus folder; with ``domain``, only those whose
+    ``meta.domain`` is that (test sets of real recordings group their mixtures by domain)."""
     root = corpus_root(directory)
     entries = [e for e in read_manifest(directory) if e.stems]
     if not entries:
         raise SoundsiftError(f"{root}: the manifest lists no mixtures with ground-truth stems")
+    if domain is not None:
+        domains = sorted({str(e.meta.get("domain")) for e in entries if e.meta.get("domain") is not None})
+        entries = [e for e in entries if e.meta.get("domain") == domain]
+        if not entries:
+            raise SoundsiftError(f"{root}: no mixtures of domain '{domain}' (domains: {', '.join(domains) or 'none'})")
     return [_load_mixture(root, e) for e in entries[:limit]]
 
 

@@ -47,3 +47,13 @@ def test_focused_testset_starts_every_mixture_with_that_category(corpus: Path, t
         assert "speech" in e.stems[0].labels and "speech" not in e.stems[1].labels
     with pytest.raises(SoundsiftError, match="no 'sfx' clips"):
         build_testset(tmp_path / "u", TestsetSettings(corpora=(str(corpus),), mixtures=2, focus="sfx"), 1, False)
+
+
+def test_a_class_outside_the_vocabulary_is_captioned_by_its_manifest_words(tmp_path: Path) -> None:
+    from tests.test_absent_queries import corpus_with_new_class
+
+    words = {"noun": "a hammer on an anvil", "clause": "a hammer rings on an anvil"}
+    corpus = corpus_with_new_class(tmp_path / "corpus", words)
+    build_testset(tmp_path / "t", TestsetSettings(corpora=(str(corpus),), mixtures=8, split="train"), 1, False)
+    anvil = [e for e in read_manifest(tmp_path / "t") if "anvil" in e.labels]
+    assert anvil and all(f"the sound of {words['noun']}" in e.meta["queries"] for e in anvil)
