@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from soundsift.audio import refuse_overwriting_inputs
 from soundsift.errors import SoundsiftError
+from soundsift.publishing import make_temp_file
 
 MARKER = ".soundsift.json"
 MARKER_FORMAT = 1
@@ -77,11 +77,10 @@ def record_run(written: Sequence[Path], source: Path) -> None:
         if old.name not in names and old.is_file():
             old.unlink()
     record = {"format": MARKER_FORMAT, "source": source.name, "outputs": names}
-    fd, tmp = tempfile.mkstemp(prefix=f"{MARKER}.", suffix=".part", dir=folder)
+    tmp = make_temp_file(folder / MARKER)  # the mode the outputs get, and a name stale-file sweeps know
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(record, f, indent=1)
+        tmp.write_text(json.dumps(record, indent=1), encoding="utf-8")
         os.replace(tmp, folder / MARKER)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise

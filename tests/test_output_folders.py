@@ -71,6 +71,14 @@ def test_a_second_run_is_refused_then_replaces_the_first_as_a_whole(tmp_path, ti
     assert not list((out / "mix").glob("*.part"))
 
 
+def test_the_marker_gets_the_mode_of_the_outputs(tmp_path, tiny_model):
+    source = write_test_file(tmp_path / "mix.wav", test_signal(SR, 1, 0.3), SR)
+    assert _separate(source, tmp_path / "out", tiny_model, "-q", "violin") == 0
+    folder = tmp_path / "out" / "mix"
+    modes = {p.name: p.stat().st_mode & 0o777 for p in folder.iterdir()}
+    assert modes[MARKER] == modes["violin.wav"] == modes["rest.wav"]
+
+
 def test_a_failed_overwrite_keeps_the_earlier_run(tmp_path, tiny_model, monkeypatch):
     source = write_test_file(tmp_path / "mix.wav", test_signal(SR, 1, 0.5), SR)
     out = tmp_path / "out"
