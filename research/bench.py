@@ -75,6 +75,7 @@ ROWS = (
     Row("mix_separate-3", "mix_separate", 3),
     Row("mix_separate-4", "mix_separate", 4),
     Row("mixit", "mixit", 2),
+    Row("nit", "nit", 2),
     Row("weak-2", "weak", 2),
     Row("weak-3", "weak", 3),
     Row("weak-4", "weak", 4),
@@ -174,12 +175,18 @@ def recipe_fingerprint(recipe: Recipe) -> dict:
     return json.loads(json.dumps(dataclasses.asdict(dataclasses.replace(recipe, data=data))))
 
 
+# settings added to soundsift after rows were saved whose defaults compute what the rows computed before
+# (the NIT bound only acts in the nit regime, which had no row before it)
+ADDED_DEFAULTS = {"form": "project", "noise_reg": 0.1, "noise_threshold": 0.25, "audio_query_source": "other"}
+
+
 def same_recipe(saved: dict, current: dict) -> bool:
     """Whether a saved fingerprint matches the current one; a setting added to soundsift after
-    the row was saved matches when it is off (0, empty, None or False), as new settings start."""
+    the row was saved matches when it is off (0, empty, None or False), as new settings start,
+    or has the default of :data:`ADDED_DEFAULTS` that keeps the earlier computation."""
     for key, value in current.items():
         if key not in saved:
-            if value:
+            if value and ADDED_DEFAULTS.get(key, object()) != value:
                 return False
         elif isinstance(value, dict) and isinstance(saved[key], dict):
             if not same_recipe(saved[key], value):

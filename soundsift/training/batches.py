@@ -11,7 +11,8 @@ Query by example (``docs/query_by_example.md``): ``exclude_classes`` drops every
 carrying one of those labels from the pool, so those classes never reach the separator;
 with ``audio_query_fraction`` > 0 that fraction of the items has each single-source part
 queried by another clip of the same class (a reference drawn from the train split, never
-the part's own clip) instead of its caption.
+the part's own clip; ``audio_query_source = "other"``) or by the part's own audio
+(``"self"``, as Chen et al.'s code trains) instead of its caption.
 
 With ``paraphrase_fraction`` > 0 single-source parts are sometimes queried by a held-in
 wording of their class; with ``absent_fraction`` > 0 that share of the items also carries a
@@ -95,7 +96,7 @@ class BatchSource:
         parts = np.stack([self._augment(m.audio, rng)[start : start + self.samples] for m in mom.mixtures])
         refs = None
         if self.data.audio_query_fraction > 0 and single and rng.random() < self.data.audio_query_fraction:
-            refs = self._references(mom, rng)
+            refs = parts.copy() if self.data.audio_query_source == "self" else self._references(mom, rng)
         captions = [self.words.part(m, rng) for m in mom.mixtures]
         return parts, captions, single, refs, self._absent(mom, rng)
 

@@ -8,6 +8,7 @@ follows, so "a man speaks with excitement" stays whole.
 """
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass
 
@@ -88,15 +89,23 @@ class WeightedClauses:
     weights: tuple[float, ...]
 
 
-def clauses_with_weights(caption: str, count: int) -> WeightedClauses:
-    """Split ``caption`` and pad (cycling) or cut to ``count`` clauses with repeat weights.
+def clauses_with_weights(caption: str, count: int, rng: random.Random | None = None) -> WeightedClauses:
+    """Split ``caption`` and pad or cut to ``count`` clauses with repeat weights.
 
-    Weights sum to the number of distinct clauses kept, so that sum_k w_k S(t_k) counts every
-    source once in the consistency loss.
+    Without ``rng``: the first ``count`` clauses, padded by cycling.  With ``rng``, as the
+    official code of Mahmud et al. draws them: a random ``count`` of a longer caption, or all
+    clauses of a shorter one plus random repeats.  Weights sum to the number of distinct clauses
+    kept, so that sum_k w_k S(t_k) counts every source once in the consistency loss.
     """
     if count < 1:
         raise ValueError(f"count must be at least 1, got {count}")
-    distinct = split_caption(caption)[:count]
-    chosen = [distinct[i % len(distinct)] for i in range(count)]
-    copies = {c: chosen.count(c) for c in distinct}
+    clauses = split_caption(caption)
+    if rng is None:
+        kept = clauses[:count]
+        chosen = [kept[i % len(kept)] for i in range(count)]
+    elif len(clauses) > count:
+        chosen = rng.sample(clauses, count)
+    else:
+        chosen = clauses + [rng.choice(clauses) for _ in range(count - len(clauses))]
+    copies = {c: chosen.count(c) for c in chosen}
     return WeightedClauses(tuple(chosen), tuple(1.0 / copies[c] for c in chosen))

@@ -53,10 +53,12 @@ def reconstruction_loss(est: torch.Tensor, refs: torch.Tensor, weight: torch.Ten
 
     With ``est_n = S(caption of x_n)`` and ``refs = |X_n|`` this is the paper's L_URL; with
     single-source references and label queries it is supervised mix-and-separate.
-    Shapes: est, refs (batch, N, freq, time); weight (batch, freq, time) -> (batch,).
+    Shapes: est, refs (batch, N, freq, time); weight (batch, freq, time), or (batch, N, freq, time)
+    for one weight per part -> (batch,).
     """
     _check_same_shape("reconstruction_loss", est, refs)
-    return sum(weighted_l1(est[:, n], refs[:, n], weight) for n in range(est.shape[1]))
+    per_part = weight.dim() == est.dim()
+    return sum(weighted_l1(est[:, n], refs[:, n], weight[:, n] if per_part else weight) for n in range(est.shape[1]))
 
 
 def consistency_loss(
@@ -65,7 +67,8 @@ def consistency_loss(
     """L_CRL = sum_n L1_W(sum_k w_n^k S(t_n^k), |X_n|): clause separations add back up to x_n.
 
     Shapes: clause_est (batch, N, P, freq, time); clause_weights (batch, N, P);
-    refs (batch, N, freq, time); weight (batch, freq, time) -> (batch,).
+    refs (batch, N, freq, time); weight (batch, freq, time) from the mixture, or (batch, N, freq, time)
+    from each part's own magnitude as the official code weighs it -> (batch,).
     """
     _check_clauses("consistency_loss", clause_est, clause_weights)
     combined = (clause_est * clause_weights[..., None, None]).sum(dim=2)
@@ -86,6 +89,26 @@ def semantic_loss(
         raise ValueError(f"semantic_loss: embedding sizes differ, {audio_emb.shape[-1]} vs {text_emb.shape[-1]}")
     logits = logit_scale * F.normalize(audio_emb, dim=-1) @ F.normalize(text_emb, dim=-1).T
     return logits.logsumexp(dim=-1) - logits.gather(1, targets[:, None]).squeeze(1)
+
+
+def part_contrastive_loss(audio_emb: torch.Tensor, text_emb: torch.Tensor, logit_scale: float) -> torch.Tensor:
+    """L_CNT as the official code computes it: per part, summed over parts.
+
+    For part n, the B*P clause separations of that part across the batch are scored against
+    the B*P clause texts of that part, repeats kept (a repeated text is also a negative of
+    itself), each separation's own text the target; the cross-entropy is averaged over the
+    part's P clauses and summed over the N parts.  The batch mean of the result is the
+    official sum over parts of each part's batch-mean cross-entropy.
+    Shapes: audio_emb, text_emb (B, N, P, D) -> (B,).
+    """
+    _check_same_shape("part_contrastive_loss", audio_emb, text_emb)
+    b, n, p, _ = audio_emb.shape
+    per_part = [
+        semantic_loss(audio_emb[:, i].flatten(0, 1), text_emb[:, i].flatten(0, 1),
+                      torch.arange(b * p, device=audio_emb.device), logit_scale).reshape(b, p).mean(dim=1)
+        for i in range(n)
+    ]
+    return torch.stack(per_part, dim=1).sum(dim=1)
 
 
 def match_long_term_spectrum(magnitude: torch.Tensor, reference: torch.Tensor, max_gain_db: float) -> torch.Tensor:
@@ -130,22 +153,50 @@ def mixit_loss(est: torch.Tensor, mixtures: torch.Tensor, loss: PairLoss = neg_s
     return totals.min(dim=0).values
 
 
-def noise_invariant_loss(
-    query_est: torch.Tensor, noise_est: torch.Tensor, mixture_mags: torch.Tensor, weight: torch.Tensor
-) -> torch.Tensor:
-    """CLIPSep's noise invariant training on magnitudes.
+def binary_target(part_mags: torch.Tensor, mixture_mag: torch.Tensor) -> torch.Tensor:
+    """CLIPSep's targets: 1 where a part holds more than half of the mixture's magnitude, else 0.
 
-    Query head i must explain mixture i together with whichever noise heads fit it best:
-    min over assignments of noise heads to mixtures of sum_i L1_W(q_i + sum_{h->i} n_h, |X_i|).
-    Shapes: query_est (batch, G, F, T); noise_est (batch, H, F, T); mixture_mags (batch, G, F, T);
-    weight (batch, F, T) -> (batch,).
+    Shapes: part_mags (batch, G, F, T); mixture_mag (batch, F, T) -> (batch, G, F, T).
     """
-    _check_same_shape("noise_invariant_loss", query_est, mixture_mags)
-    options = _assignments(noise_est.shape[1], query_est.shape[1]).to(noise_est)
-    totals = torch.stack(
-        [
-            reconstruction_loss(query_est + torch.einsum("gh,bhft->bgft", option, noise_est), mixture_mags, weight)
-            for option in options
-        ]
-    )
-    return totals.min(dim=0).values
+    return (part_mags > 0.5 * mixture_mag[:, None]).to(part_mags.dtype)
+
+
+def _balanced_assignments(n_items: int, n_groups: int) -> torch.Tensor:
+    """The ways to send n_items to n_groups with n_items / n_groups in each (permutations when equal)."""
+    options = _assignments(n_items, n_groups)
+    return options[(options.sum(dim=2) == n_items // n_groups).all(dim=1)]
+
+
+def noise_invariant_loss(
+    query_masks: torch.Tensor, noise_masks: torch.Tensor, targets: torch.Tensor, weight: torch.Tensor
+) -> torch.Tensor:
+    """CLIPSep's noise invariant training on masks (Dong et al. 2023, as in the official code).
+
+    Query mask i plus the noise masks given to part i, clipped at 1, must give part i's binary
+    target under the weighted binary cross-entropy; the noise heads are shared out among the
+    parts in equal numbers (a permutation for as many heads as parts), the best way each item.
+    min over assignments a of mean_i WBCE(min(1, m_i + sum_{h: a(h)=i} n_h), target_i).
+    Shapes: query_masks, targets (batch, G, F, T); noise_masks (batch, H, F, T) with H a multiple
+    of G; weight (batch, F, T) -> (batch,).
+    """
+    _check_same_shape("noise_invariant_loss", query_masks, targets)
+    g, h = query_masks.shape[1], noise_masks.shape[1]
+    if h % g:
+        raise ValueError(f"noise_invariant_loss: {h} noise heads cannot be shared equally among {g} parts")
+    w = weight[:, None].expand_as(targets)
+    totals = []
+    for option in _balanced_assignments(h, g).to(noise_masks):
+        pred = (query_masks + torch.einsum("gh,bhft->bgft", option, noise_masks)).clamp(max=1.0)
+        bce = F.binary_cross_entropy(pred, targets, w, reduction="none")
+        totals.append(bce.flatten(2).mean(dim=2).mean(dim=1))
+    return torch.stack(totals).min(dim=0).values
+
+
+def noise_regulariser(noise_masks: torch.Tensor, threshold: float) -> torch.Tensor:
+    """max(0, mean over batch, F and T of sum_h n_h - threshold), CLIPSep's bound on the noise heads' activity.
+
+    One value for the whole batch, as the official code computes it, given to every item so
+    that the batch mean is that value.  Shape: noise_masks (batch, H, F, T) -> (batch,).
+    """
+    excess = F.relu(noise_masks.sum(dim=1).mean() - threshold)
+    return excess.expand(noise_masks.shape[0])

@@ -15,7 +15,8 @@ sources_per_part = 2                 # sources in each captioned part x_n (1: si
 parts = 2                            # N: the network hears x = x_1 + ... + x_N
 seconds = 4.0
 validation = "data/music-test"       # a test set folder for validation SDR (optional)
-audio_query_fraction = 0.0           # query single-source parts by another clip of their class, this often
+audio_query_fraction = 0.0           # query single-source parts by an audio clip of their class, this often
+audio_query_source = "other"         # that clip: "other" (another clip of the class) or "self" (the part itself)
 augment_speed = 0.0                  # play each part at a random rate in [1 - x, 1 + x] (0: off)
 augment_eq_db = 0.0                  # and through a smooth random equaliser of up to x dB (0: off)
 sim_to_real = 0.0                    # pass this share of parts through a simulated recording chain (0: off)
@@ -64,6 +65,10 @@ class RecipeError(SoundsiftError):
     """A recipe file is missing, malformed, or names values soundsift does not know."""
 
 
+# where an audio query comes from in training: another clip of the part's class, or the part's own audio
+AUDIO_QUERY_SOURCES = frozenset({"other", "self"})
+
+
 @dataclass(frozen=True)
 class DataRecipe:
     """Where training examples come from and how they are mixed."""
@@ -81,6 +86,7 @@ class DataRecipe:
     validation: str | None = None
     validation_limit: int = 16
     audio_query_fraction: float = 0.0
+    audio_query_source: str = "other"
     exclude_classes: tuple[str, ...] = ()
     augment_speed: float = 0.0
     augment_eq_db: float = 0.0
@@ -101,6 +107,9 @@ class DataRecipe:
         for name in ("audio_query_fraction", "absent_fraction", "paraphrase_fraction"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if self.audio_query_source not in AUDIO_QUERY_SOURCES:
+            raise ValueError(f"audio_query_source must be one of {sorted(AUDIO_QUERY_SOURCES)}, "
+                             f"got {self.audio_query_source!r}")
         if isinstance(self.exclude_classes, str) or not all(isinstance(c, str) for c in self.exclude_classes):
             raise ValueError(f"exclude_classes must be a list of class labels, got {self.exclude_classes!r}")
 
@@ -255,6 +264,10 @@ def parse_recipe(data: dict[str, Any], where: str = "recipe", base: Path | None 
         raise RecipeError(f"{where}: data.absent_fraction needs a regime that queries by caption, not {regime}")
     if regime in ("nit", "mixit") and model.network.learned_queries < 1:
         raise RecipeError(f"{where}: the {regime} regime needs model.network.learned_queries >= 1 (noise heads / slots)")
+    if regime == "nit" and model.network.learned_queries % dataset.parts:
+        raise RecipeError(f"{where}: the nit regime shares its noise heads equally among the parts; "
+                          f"model.network.learned_queries = {model.network.learned_queries} is not a multiple of "
+                          f"data.parts = {dataset.parts}")
     return Recipe(
         name=data.get("name", "run"),
         regime=regime,

@@ -7,8 +7,9 @@ mixture) with one caption each; the network hears x = sum_n x_n.
   sources and label captions this is supervised mix-and-separate.
 - ``weak`` (Mahmud et al. 2024): L_URL plus the clause consistency L_CRL and the bi-modal
   semantic loss L_CNT through the frozen encoder's audio tower, weighted as in the paper.
-- ``nit`` (CLIPSep): each caption query explains its part together with whichever of the
-  network's learned noise heads fit it best (noise invariant training).
+- ``nit`` (CLIPSep): each caption query's mask plus the noise heads' masks given to its part
+  must give the part's binary mask, the heads shared out among the parts the best way
+  (noise invariant training), with a bound on the noise heads' activity.
 - ``mixit`` (Wisdom et al. 2020): query-free; the network's learned slots separate x and
   the best assignment of slots to parts must remix the parts (negative SNR).  Evaluated
   with oracle slot selection (``evaluate.oracle_slot_estimator``).
@@ -20,6 +21,7 @@ a class absent from their mixture must give silence for it (``data.absent_fracti
 """
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
 
@@ -40,7 +42,8 @@ class MixtureBatch:
 
     ``references`` ``(B, N, samples)`` with ``use_reference`` ``(B, N)``: where True, part n's
     caption query is replaced by the audio embedding of its reference (another clip of the
-    same class; query-by-example training, ``data.audio_query_fraction``).
+    same class, or the part itself; query-by-example training, ``data.audio_query_fraction``
+    and ``data.audio_query_source``).
     ``query_noise`` > 0: the parts' query embeddings are moved by random vectors of that norm
     drawn from ``noise_seed`` (:func:`jitter`; ``data.query_noise``).  ``query_blend`` > 0:
     before that, each is mixed with another part's query of the batch (:func:`blend`;
@@ -87,6 +90,9 @@ class MixtureBatch:
                        use_reference=use)
 
 
+LOSS_FORMS = frozenset({"project", "official"})
+
+
 @dataclass(frozen=True)
 class LossWeights:
     """Weights of the loss terms (defaults: the official code's 0.5 L_CNT + 5 (L_CRL + L_URL)).
@@ -98,6 +104,10 @@ class LossWeights:
     timbre no longer satisfies the encoder; 0 (off) = the separations as they are.
     ``absent`` weighs :func:`absent_loss` (not in the paper), on the scale of one part's
     reconstruction term.
+    ``form`` = "official" computes the weak loss as the official code of Mahmud et al. does
+    (L_CNT per part and summed, L_CRL weighted by each part's magnitude, a random P clauses
+    each time; docs/method.md); "project" (default) as soundsift's recipes were measured.
+    ``noise_reg`` and ``noise_threshold``: CLIPSep's bound on the noise heads (``nit``).
     """
 
     semantic: float = 0.5
@@ -109,10 +119,17 @@ class LossWeights:
     lambda_s: float = 1.0
     lambda_u: float = 1.0
     absent: float = 5.0
+    noise_reg: float = 0.1
+    noise_threshold: float = 0.25
+    form: str = "project"
 
     def __post_init__(self) -> None:
-        """Weights must be numbers >= 0 (stored as floats), clauses a whole number >= 1."""
+        """Weights must be numbers >= 0 (stored as floats), clauses a whole number >= 1, form a known name."""
+        if self.form not in LOSS_FORMS:
+            raise ValueError(f"form = {self.form!r}: expected one of {sorted(LOSS_FORMS)}")
         for f in fields(self):
+            if f.name == "form":
+                continue
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ValueError(f"{f.name} = {value!r}: expected a number >= 0")
@@ -290,9 +307,12 @@ def resynthesise(network: SeparatorNetwork, spec: Spectra, mags: torch.Tensor, l
 
 
 def _semantic(network: SeparatorNetwork, encoder: QueryEncoder, spec: Spectra, clause_est: torch.Tensor,
-              clauses: list[list[str]], length: int) -> torch.Tensor:
+              clauses: list[list[str]], length: int, form: str) -> torch.Tensor:
     """L_CNT per item: clause separations, resynthesised with the mixture phase, vs clause texts.
-    Shapes: clause_est (B, Q, F, T) -> (B, Q)."""
+
+    "project": mean over the item's clauses, each against every distinct clause text of the
+    batch; "official": :func:`losses.part_contrastive_loss`.
+    Shapes: clause_est (B, N*P, F, T), clauses [B][N*P] in part order -> (B,)."""
     b, q = clause_est.shape[:2]
     waves = resynthesise(network, spec, clause_est, length).flatten(0, 1)
     audio_emb = encoder.encode_audio(waves, network.config.stft.sample_rate)
@@ -301,7 +321,12 @@ def _semantic(network: SeparatorNetwork, encoder: QueryEncoder, spec: Spectra, c
     with torch.no_grad():
         text_emb = encoder.encode_text(distinct).to(audio_emb.device)
     targets = torch.tensor([distinct.index(t) for t in flat], device=audio_emb.device)
-    return losses.semantic_loss(audio_emb, text_emb, targets, encoder.logit_scale).reshape(b, q)
+    if form == "official":
+        n = spec.part_mags.shape[1]
+        shape = (b, n, q // n, -1)
+        return losses.part_contrastive_loss(audio_emb.reshape(shape), text_emb[targets].reshape(shape),
+                                            encoder.logit_scale)
+    return losses.semantic_loss(audio_emb, text_emb, targets, encoder.logit_scale).reshape(b, q).mean(dim=1)
 
 
 def _heard(spec: Spectra, weights: LossWeights, mags: torch.Tensor) -> torch.Tensor:
@@ -314,10 +339,13 @@ def _heard(spec: Spectra, weights: LossWeights, mags: torch.Tensor) -> torch.Ten
 
 def weak_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBatch,
               weights: LossWeights) -> torch.Tensor:
-    """The paper's weakly-supervised total: semantic + consistency + reconstruction."""
+    """The paper's weakly-supervised total: semantic + consistency + reconstruction (``weights.form``)."""
     spec = spectra(network, batch)
     b, n = batch.parts.shape[:2]
-    split = [[clauses_with_weights(c, weights.clauses) for c in item] for item in batch.captions]
+    official = weights.form == "official"
+    # the official code draws clauses afresh each time; from torch's generator, which checkpoints keep
+    rng = random.Random(int(torch.randint(2**62, (1,)))) if official else None
+    split = [[clauses_with_weights(c, weights.clauses, rng) for c in item] for item in batch.captions]
     clause_texts = [[t for wc in item for t in wc.clauses] for item in split]
     clause_w = torch.tensor([[wc.weights for wc in item] for item in split], device=spec.mag.device)
     texts = [list(caps) + clauses for caps, clauses in zip(batch.captions, clause_texts)]
@@ -325,10 +353,11 @@ def weak_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBa
     caption_est, clause_est = est[:, :n], est[:, n:]
     url = losses.reconstruction_loss(caption_est, spec.part_mags, spec.weight)
     per_part = clause_est.reshape(b, n, weights.clauses, *est.shape[-2:])
-    crl = losses.consistency_loss(per_part, clause_w, spec.part_mags, spec.weight)
+    crl_weight = losses.spectral_weight(spec.part_mags) if official else spec.weight
+    crl = losses.consistency_loss(per_part, clause_w, spec.part_mags, crl_weight)
     length = batch.parts.shape[-1]
-    cnt = _semantic(network, encoder, spec, _heard(spec, weights, clause_est), clause_texts, length)
-    total = weights.semantic * cnt.mean(dim=1) + weights.consistency * crl + weights.reconstruction * url
+    cnt = _semantic(network, encoder, spec, _heard(spec, weights, clause_est), clause_texts, length, weights.form)
+    total = weights.semantic * cnt + weights.consistency * crl + weights.reconstruction * url
     if weights.remix > 0 and n > 1:
         per_part_texts = [[list(wc.clauses) for wc in item] for item in split]
         total = total + weights.remix * remix_loss(network, encoder, per_part, per_part_texts)
@@ -375,13 +404,35 @@ def semi_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBa
     return out
 
 
+def noise_queries(network: SeparatorNetwork, query: Query) -> Query:
+    """CLIPSep's noise heads for each item, conditioned on the mean q̄ of the item's queries.
+
+    Head h asks for normalise(l_h ⊙ q̄), l_h the network's h-th learned query vector: a learned
+    diagonal map of q̄ per head, where CLIPSep gives each head a learned linear layer on q̄.
+    Shapes: query (B, Q, D) -> (B, H, D), one token each.
+    """
+    if network.learned is None:
+        raise ValueError("this network has no learned queries (set network.learned_queries)")
+    embedding = unit(network.learned[None] * query.embedding.mean(dim=1, keepdim=True))
+    if network.learned_tokens is None:
+        return Query(embedding)
+    padding = torch.zeros(*embedding.shape[:2], 1, dtype=torch.bool, device=embedding.device)
+    return Query(embedding, network.learned_tokens(embedding)[:, :, None], padding)
+
+
 def noise_invariant_regime_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBatch,
                                 weights: LossWeights) -> torch.Tensor:
-    """CLIPSep-NIT: caption queries plus the network's learned noise heads, noise assigned freely."""
+    """CLIPSep-NIT: caption query masks plus noise head masks, shared out among the parts, vs binary targets.
+
+    :func:`losses.noise_invariant_loss` plus ``noise_reg`` times :func:`losses.noise_regulariser`.
+    """
     spec = spectra(network, batch)
-    est = separate(network, encoder, spec, batch.captions)
-    noise = torch.sigmoid(network.mask_logits(spec.mag, network.learned_query())) * spec.mag[:, None]
-    return weights.reconstruction * losses.noise_invariant_loss(est, noise, spec.part_mags, spec.weight)
+    query = query_for(encoder, batch.captions, spec.mag.device)
+    masks = torch.sigmoid(network.mask_logits(spec.mag, query))
+    noise = torch.sigmoid(network.mask_logits(spec.mag, noise_queries(network, query)))
+    targets = losses.binary_target(spec.part_mags, spec.mag)
+    nit = losses.noise_invariant_loss(masks, noise, targets, spec.weight)
+    return nit + weights.noise_reg * losses.noise_regulariser(noise, weights.noise_threshold)
 
 
 def mixit_regime_loss(network: SeparatorNetwork, encoder: QueryEncoder, batch: MixtureBatch,
