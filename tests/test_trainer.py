@@ -285,6 +285,16 @@ def test_builtin_recipes_cover_every_regime_and_parse(tmp_path, monkeypatch):
     assert v2.data.validation == str(tmp_path / "data" / "val-v2")
 
 
+def test_default_model_v2_recipe_runs_on_a_tiny_corpus(workspace, tmp_path):
+    v2 = load_recipe("default-model-v2")
+    data = dataclasses.replace(v2.data, corpora=(str(workspace / "corpus"),), validation=str(workspace / "valset"),
+                               validation_limit=2)
+    optim = dataclasses.replace(v2.optim, steps=2, decay_start=0, validate_every=2, checkpoint_every=2, keep_every=2)
+    train(dataclasses.replace(v2, data=data, optim=optim), tmp_path / "run", progress_bar=False)
+    rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))
+    assert rows[-1]["step"] == "2" and rows[-1]["val_sdri"] != "" and rows[-1]["val_absent_db"] != ""
+
+
 def test_weak_recipes_need_as_many_clauses_as_sources_per_part():
     from soundsift.training.recipe import parse_recipe
 
