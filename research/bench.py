@@ -100,10 +100,17 @@ def optim_with(optim: OptimRecipe, bench: Mapping[str, object], overrides: Mappi
 
 
 def row_recipe(row: Row, budget: Budget, corpus: Path, validation: Path | None, seed: int,
-               loss: Mapping[str, object] | None = None, optim: Mapping[str, object] | None = None) -> Recipe:
+               loss: Mapping[str, object] | None = None, optim: Mapping[str, object] | None = None,
+               encoder_weights: Path | None = None) -> Recipe:
     """The built-in recipe of ``row`` resized to the budget and pointed at the given data,
-    with ``loss`` and ``optim`` overriding fields of its ``[loss]`` and ``[optim]`` tables."""
+    with ``loss`` and ``optim`` overriding fields of its ``[loss]`` and ``[optim]`` tables and
+    ``encoder_weights`` (a ``python -m research clap`` weights folder) replacing the shipped
+    compact CLAP weights."""
     base = load_recipe(row.recipe)
+    if encoder_weights is not None:
+        spec = base.model.encoder
+        encoder = dataclasses.replace(spec, options={**spec.options, "weights": str(encoder_weights)})
+        base = dataclasses.replace(base, model=dataclasses.replace(base.model, encoder=encoder))
     network = dataclasses.replace(base.model.network, base_channels=budget.base_channels, depth=budget.depth,
                                   decoder_width=budget.decoder_width, late_fusion=budget.late_fusion)
     data = dataclasses.replace(
@@ -140,17 +147,19 @@ def run_bench(out: Path, corpus: Path, testset_dir: Path, budget: str = "small",
               validation: Path | None = None, seed: int = 0, limit: int | None = None,
               steps: int | None = None, batch_size: int | None = None,
               loss: Mapping[str, object] | None = None,
-              optim: Mapping[str, object] | None = None) -> dict[str, dict[str, float]]:
+              optim: Mapping[str, object] | None = None,
+              encoder_weights: Path | None = None) -> dict[str, dict[str, float]]:
     """Train and score every requested row; returns ``{row: scores}`` (also saved per row).
 
     ``loss`` and ``optim`` override ``[loss]`` and ``[optim]`` fields of every row's recipe
-    (an ablation of the table, or a learning-rate schedule for all of it).
+    (an ablation of the table, or a learning-rate schedule for all of it); ``encoder_weights``
+    trains every row with another compact CLAP (one trained on clips the rows do not mix).
     """
     size = BUDGETS[budget] if steps is None else dataclasses.replace(BUDGETS[budget], steps=steps, validate_every=steps)
     if batch_size is not None:
         size = dataclasses.replace(size, batch_size=batch_size)
     chosen = [r for r in ROWS if rows is None or r.name in rows]
-    recipes = [row_recipe(row, size, corpus, validation, seed, loss, optim) for row in chosen]  # bad settings stop here
+    recipes = [row_recipe(row, size, corpus, validation, seed, loss, optim, encoder_weights) for row in chosen]  # bad settings stop here
     testset = ev.load_testset(testset_dir, limit)
     results: dict[str, dict[str, float]] = {}
     for row, recipe in zip(chosen, recipes):

@@ -99,3 +99,15 @@ def test_bench_trains_scores_and_resumes(workspace, tmp_path, monkeypatch):
                     {"steps": 2, "optim": {"lr": 1e-4}}):
         with pytest.raises(SoundsiftError, match=r"supervised\.json: row 'supervised' was trained from another recipe"):
             run_bench(out, workspace / "corpus", workspace / "valset", rows=rows, limit=1, **changed)
+
+
+def test_rows_can_train_with_other_compact_clap_weights(tmp_path):
+    from research.bench import BUDGETS, ROWS, recipe_fingerprint, row_recipe
+
+    weak = ROWS[[r.name for r in ROWS].index("weak-2")]
+    shipped = row_recipe(weak, BUDGETS["small"], tmp_path, None, 0)
+    other = row_recipe(weak, BUDGETS["small"], tmp_path, None, 0, encoder_weights=tmp_path / "clap" / "encoder")
+    assert shipped.model.encoder.options.get("weights", "") == ""
+    assert other.model.encoder.options["weights"] == str(tmp_path / "clap" / "encoder")
+    assert other.model.encoder.name == shipped.model.encoder.name
+    assert recipe_fingerprint(other) != recipe_fingerprint(shipped)  # rows of another encoder are never reused
