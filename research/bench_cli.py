@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from soundsift.cli_args import key_value
+from soundsift.cli_args import key_value, positive_int
 
 
 def add_bench_parser(sub: argparse._SubParsersAction) -> None:
@@ -19,10 +19,10 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
                    help="small: about an hour on 2 CPU cores; medium: the same rows trained 3x longer "
                         "(about 4 hours); large: for a GPU")
     p.add_argument("--rows", default=None, metavar="A,B", help="only these rows (default: all)")
-    p.add_argument("--steps", type=int, default=None, help="override the budget's training steps per row")
-    p.add_argument("--batch-size", type=int, default=None, metavar="N",
+    p.add_argument("--steps", type=positive_int, default=None, help="override the budget's training steps per row")
+    p.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
                    help="override the budget's batch (labelled items per step; semi rows add as many weak ones)")
-    p.add_argument("--limit", type=int, default=None, metavar="N", help="score only the first N test mixtures")
+    p.add_argument("--limit", type=positive_int, default=None, metavar="N", help="score only the first N test mixtures")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--loss", action="append", default=[], type=key_value, metavar="KEY=VALUE",
                    help="override a [loss] weight in every row, e.g. semantic=5 (an ablation; use its own -o)")

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from soundsift import __version__
-from soundsift.cli_args import key_value
-from soundsift.errors import InvalidArgumentError, SoundsiftError
-from soundsift.separation import OVERLAP, SEGMENT_SECONDS, check_segment_seconds
+from soundsift.cli_args import fraction, key_value, positive_int, segment_seconds
+from soundsift.errors import SoundsiftError
+from soundsift.separation import OVERLAP, SEGMENT_SECONDS
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self exists from Python 3.11
@@ -25,29 +25,6 @@ if TYPE_CHECKING:
     from soundsift.separator import Separator
 
 BIT_DEPTH_CHOICES = ("16", "24", "32f")
-
-
-def _fraction(text: str) -> float:
-    value = float(text)
-    if not 0 <= value <= 0.5:
-        raise argparse.ArgumentTypeError(f"overlap must be a fraction in [0, 0.5], got {text}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        return check_segment_seconds(float(text))
-    except InvalidArgumentError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"segment length must be a number of seconds, got '{text}'") from None
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text}")
-    return value
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
@@ -96,14 +73,14 @@ def _add_separate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--engine", choices=("auto", "torch", "onnx"), default="auto",
                    help="inference engine: auto (ONNX Runtime when the model has an ONNX export, unless a GPU "
                         "only torch can use is there), torch or onnx (default: auto)")
-    p.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--threads", type=positive_int, default=None, metavar="N",
                    help="CPU threads for inference (default: the engine's own choice)")
-    p.add_argument("--segment-batch", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--segment-batch", type=positive_int, default=None, metavar="N",
                    help="segments per network call (default: 4 on a GPU with torch, else 1)")
     p.add_argument("--half", action="store_true", help="float16 network on a CUDA GPU (torch engine)")
-    p.add_argument("--segment", type=_seconds, default=SEGMENT_SECONDS, metavar="SECONDS",
+    p.add_argument("--segment", type=segment_seconds, default=SEGMENT_SECONDS, metavar="SECONDS",
                    help="segment length for long inputs, 0.1 to 600 (default: 10)")
-    p.add_argument("--overlap", type=_fraction, default=OVERLAP, metavar="FRACTION",
+    p.add_argument("--overlap", type=fraction("overlap", 0.5), default=OVERLAP, metavar="FRACTION",
                    help=f"overlap between segments as a fraction of a segment (default: {OVERLAP})")
     p.add_argument("--no-rest", action="store_true", help="do not write the residual 'rest' stem")
     p.add_argument("--overwrite", action="store_true",
@@ -212,7 +189,7 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
                         "never used in training ('fiddle' for violin; labels without one keep the label query), "
                         "or by reference clips of its class (audio; see --references) (default: labels)")
     _add_eval_audio_options(p)
-    p.add_argument("--limit", type=int, default=None, metavar="N", help="score only the first N mixtures")
+    p.add_argument("--limit", type=positive_int, default=None, metavar="N", help="score only the first N mixtures")
     p.add_argument("--domain", default=None, metavar="NAME",
                    help="score only the mixtures of this domain (test sets of real recordings, e.g. 'speech over sfx')")
     p.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write every score to FILE")
@@ -277,7 +254,7 @@ def _add_eval_audio_options(p: argparse.ArgumentParser) -> None:
                    help="splits the reference clips come from, in order of preference per class "
                         "(default: val,train; test mixtures use test)")
     p.add_argument("--reference-seed", type=int, default=0, metavar="N", help="seed of the reference draw (default: 0)")
-    p.add_argument("--examples", type=_positive_int, default=1, metavar="N",
+    p.add_argument("--examples", type=positive_int, default=1, metavar="N",
                    help="reference clips averaged into each audio query (default: 1)")
     p.add_argument("--held-out", nargs="+", default=[], metavar="CLASS",
                    help="class labels held out of training: adds 'seen' and 'held-out' rows to the table")

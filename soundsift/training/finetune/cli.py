@@ -8,20 +8,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from soundsift.cli_args import fraction, positive_int, positive_number, positive_seconds
 from soundsift.model.store import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     from soundsift.training.finetune.run import FinetuneSettings
-
-
-def _positive(kind: type) -> object:
-    def parse(text: str) -> object:
-        value = kind(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-        return value
-
-    return parse
 
 
 def add_finetune_parser(sub: argparse._SubParsersAction) -> None:
@@ -38,27 +29,28 @@ def add_finetune_parser(sub: argparse._SubParsersAction) -> None:
                    help="phrases for --captions auto, one per line (default: the classes soundsift was trained on)")
     p.add_argument("--base", default=DEFAULT_MODEL, metavar="NAME_OR_PATH",
                    help=f"model to start from (default: {DEFAULT_MODEL})")
-    p.add_argument("--steps", type=_positive(int), default=None,
+    p.add_argument("--steps", type=positive_int, default=None,
                    help="training steps (default: 500; with --resume, the run's own, or more to extend it)")
-    p.add_argument("--batch-size", type=_positive(int), default=4, help="mixtures per step (default: 4)")
-    p.add_argument("--seconds", type=_positive(float), default=3.0, help="excerpt length in seconds (default: 3)")
-    p.add_argument("--lr", type=_positive(float), default=1e-4, help="learning rate (default: 1e-4)")
-    p.add_argument("--holdout", type=float, default=0.15, metavar="FRACTION",
+    p.add_argument("--batch-size", type=positive_int, default=4, help="mixtures per step (default: 4)")
+    p.add_argument("--seconds", type=positive_seconds, default=3.0, help="excerpt length in seconds (default: 3)")
+    p.add_argument("--lr", type=positive_number, default=1e-4, help="learning rate (default: 1e-4)")
+    p.add_argument("--holdout", type=fraction("holdout", include_high=False), default=0.15, metavar="FRACTION",
                    help="share of each caption's files held out for scoring (default: 0.15)")
-    p.add_argument("--test-mixtures", type=_positive(int), default=16, metavar="N",
+    p.add_argument("--test-mixtures", type=positive_int, default=16, metavar="N",
                    help="held-out mixtures scored (default: 16)")
-    p.add_argument("--validate-every", type=_positive(int), default=100, metavar="STEPS")
-    p.add_argument("--checkpoint-every", type=_positive(int), default=25, metavar="STEPS")
+    p.add_argument("--validate-every", type=positive_int, default=100, metavar="STEPS")
+    p.add_argument("--checkpoint-every", type=positive_int, default=25, metavar="STEPS")
     p.add_argument("--replay", action="append", default=[], type=Path, metavar="CORPUS_DIR",
                    help="corpus folder of the base model's training data to replay (repeatable; default: the "
                         "default model's corpora when they are in ./data)")
-    p.add_argument("--replay-fraction", type=float, default=0.25, metavar="FRACTION",
+    p.add_argument("--replay-fraction", type=fraction("replay fraction", include_high=False), default=0.25,
+                   metavar="FRACTION",
                    help="share of each batch drawn from the replay data (default: 0.25)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--run-dir", type=Path, default=None, metavar="DIR",
                    help="where checkpoints and logs go (default: soundsift's data folder / finetune / NAME)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--threads", type=_positive(int), default=None, metavar="N", help="CPU threads for torch")
+    p.add_argument("--threads", type=positive_int, default=None, metavar="N", help="CPU threads for torch")
     p.add_argument("--dry-run", action="store_true", help="show the captions and the plan, train nothing")
     p.add_argument("--resume", action="store_true", help="continue the run named NAME from its last checkpoint")
     p.add_argument("--restart", action="store_true",

@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
+from soundsift.cli_args import positive_int
+
 RATE = 22_050
 
 
@@ -58,7 +60,7 @@ def make_library(root: Path, per_kind: int = 4, seed: int = 0, seconds: tuple[fl
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Write the generated demo library for soundsift finetune.")
     parser.add_argument("out", type=Path)
-    parser.add_argument("--per-kind", type=int, default=8)
+    parser.add_argument("--per-kind", type=positive_int, default=8)
     parser.add_argument("--seconds", type=float, nargs=2, default=(4.0, 8.0), metavar=("MIN", "MAX"))
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
