@@ -17,7 +17,7 @@ from PyQt6.QtGui import QWheelEvent
 from PyQt6.QtWidgets import QApplication
 
 from soundsift.confidence import QueryConfidence
-from soundsift.gui.jobs import ModelChoice
+from soundsift.gui.jobs import ModelChoice, StemPreview
 from soundsift.gui.preview import make_preview
 from soundsift.gui.query_marks import QueryMarks
 from soundsift.gui.waveform import SPECTROGRAM, TimeRuler, WaveformView, frequency_marks, tick_step
@@ -131,6 +131,18 @@ def test_a_nine_minute_file_can_be_read_to_the_second(qtbot):
     image = view.grab().toImage()
     loud = [sum(image.pixelColor(x, y) != image.pixelColor(x, 1) for y in range(22, 28)) for x in (100, 300, 500, 700)]
     assert loud[0] == 0 and loud[1] > 5 and loud[2] == 0 and loud[3] > 5
+
+
+def test_a_short_event_in_a_long_spectrogram_shows_when_zoomed_out(qtbot):
+    picture = np.zeros((160, 10_800), np.uint8)
+    picture[:, 5001] = 255  # one loud frame in nine minutes
+    preview = StemPreview(np.zeros((2, 54_000), np.float32), picture, -6.0, 540.0, 40.0, 22_050.0)
+    view = WaveformView(preview)
+    qtbot.addWidget(view)
+    view.resize(400, 60)
+    view.set_mode(SPECTROGRAM)
+    image = view.grab().toImage()
+    assert max(image.pixelColor(x, 30).lightness() for x in range(400)) > 200  # not skipped between pixels
 
 
 def test_ticks_and_frequency_labels():

@@ -33,6 +33,14 @@ def visible_columns(count: int, start: float, span: float, width: int) -> np.nda
     return np.minimum(edges.astype(np.int64), count - 1)
 
 
+def pixel_columns(data: np.ndarray, start: float, span: float, width: int, reduce: np.ufunc) -> np.ndarray:
+    """``data``'s columns (its last axis spans the whole length) in the shown window, one per pixel: each
+    pixel is ``reduce`` (e.g. ``np.maximum``) over the columns it covers, so no short event falls between
+    pixels; zoomed in closer than the data's resolution, neighbouring pixels repeat a column."""
+    columns = visible_columns(data.shape[-1], start, span, width)
+    return reduce.reduceat(data[..., : columns[-1] + 1], columns[:-1], axis=-1)
+
+
 def frequency_marks(lowest_hz: float, top_hz: float) -> list[tuple[float, str]]:
     """(height fraction from the bottom, label) of the decade lines on a log-frequency axis."""
     marks = []
@@ -57,7 +65,7 @@ class WaveformView(QWidget):
         self.mode = WAVEFORM
         self.playhead: float | None = None
         self.start, self.span = 0.0, 1.0
-        self._image: QImage | None = None
+        self._image: tuple[tuple[int, float, float], QImage] | None = None  # (width, start, span) it shows
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumHeight(48)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -107,9 +115,7 @@ class WaveformView(QWidget):
         rect = QRectF(self.rect())
         painter.fillRect(rect, self.palette().color(QPalette.ColorRole.Base))
         if self.mode == SPECTROGRAM:
-            image = self._spectrogram_image()
-            source = QRectF(self.start * image.width(), 0, self.span * image.width(), image.height())
-            painter.drawImage(rect, image, source)
+            painter.drawImage(rect, self._spectrogram_image(max(int(rect.width()), 1)))
             self._paint_frequency_marks(painter, rect)
         else:
             self._paint_waveform(painter, rect)
@@ -122,10 +128,8 @@ class WaveformView(QWidget):
     def _paint_waveform(self, painter: QPainter, rect: QRectF) -> None:
         width = max(int(rect.width()), 1)
         env = self.preview.envelope
-        columns = visible_columns(env.shape[1], self.start, self.span, width)
-        shown = env[:, : columns[-1] + 1]  # each pixel: the extremes of the columns it covers, none beyond
-        lows = np.minimum.reduceat(shown[0], columns[:-1])
-        highs = np.maximum.reduceat(shown[1], columns[:-1])
+        lows = pixel_columns(env[0], self.start, self.span, width, np.minimum)
+        highs = pixel_columns(env[1], self.start, self.span, width, np.maximum)
         middle, half = rect.center().y(), rect.height() / 2 - 1
         painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Mid), 1))
         painter.drawLine(QPointF(rect.left(), middle), QPointF(rect.right(), middle))
@@ -148,15 +152,18 @@ class WaveformView(QWidget):
             painter.setPen(QColor("white"))
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, label)
 
-    def _spectrogram_image(self) -> QImage:
-        """The spectrogram as an indexed image, low frequencies at the bottom (built once)."""
-        if self._image is None:
-            data = np.ascontiguousarray(self.preview.spectrogram[::-1])
-            height, width = data.shape
+    def _spectrogram_image(self, width: int) -> QImage:
+        """The shown part of the spectrogram, one column per pixel, low frequencies at the bottom (kept until
+        the width or the time window changes, so the playhead's repaints reuse it)."""
+        key = (width, self.start, self.span)
+        if self._image is None or self._image[0] != key:
+            pixels = pixel_columns(self.preview.spectrogram, self.start, self.span, width, np.maximum)
+            data = np.ascontiguousarray(pixels[::-1])
+            height = data.shape[0]
             image = QImage(data.tobytes(), width, height, width, QImage.Format.Format_Indexed8)
             image.setColorTable(COLORMAP)
-            self._image = image.copy()
-        return self._image
+            self._image = (key, image.copy())
+        return self._image[1]
 
 
 def tick_step(seconds: float, width: int, min_pixels: int = 70) -> float:
