@@ -40,8 +40,10 @@ def slugify(query: str) -> str:
 def expand_inputs(paths: Sequence[str | Path], exclude: Path | None = None) -> list[Path]:
     """Files as given, folders replaced by the audio files inside them (recursively, sorted).
 
-    Files under ``exclude`` (the output folder) and in folders holding an earlier run's outputs
-    (:func:`~soundsift.output_folders.holds_outputs`) are skipped when expanding folders.
+    Files under ``exclude`` (the output folder) when it lies inside the expanded folder, and in
+    folders holding an earlier run's outputs (:func:`~soundsift.output_folders.holds_outputs`),
+    are skipped when expanding folders.  An output folder that is the input folder (or holds it)
+    excludes nothing: its track folders are recognised by their markers.
     """
     extensions = audio_extensions()
     excluded = exclude.resolve() if exclude is not None else None
@@ -51,10 +53,11 @@ def expand_inputs(paths: Sequence[str | Path], exclude: Path | None = None) -> l
         if not path.is_dir():
             found.append(path)
             continue
+        skip = excluded if excluded is not None and path.resolve() in excluded.parents else None
         inside = [
             p for p in sorted(path.rglob("*"))
             if p.is_file() and p.suffix.lower() in extensions and not p.name.startswith(".")
-            and (excluded is None or excluded not in p.resolve().parents) and not holds_outputs(p.parent)
+            and (skip is None or skip not in p.resolve().parents) and not holds_outputs(p.parent)
         ]
         if not inside:
             raise AudioError(path, "folder contains no audio files")

@@ -104,6 +104,21 @@ def test_folder_inputs_skip_folders_holding_earlier_outputs(tmp_path, tiny_model
     assert expand_inputs([music]) == [music / "a.wav", music / "b.wav"]
 
 
+def test_a_folder_that_is_its_own_output_folder_is_separated_once(tmp_path, tiny_model, capsys):
+    music = tmp_path / "music"
+    music.mkdir()
+    for name in ["a", "b"]:
+        write_test_file(music / f"{name}.wav", test_signal(SR, 1, 0.3), SR)
+    assert _separate(music, music, tiny_model, "-q", "violin") == 0
+    assert sorted(p.name for p in music.iterdir()) == ["a", "a.wav", "b", "b.wav"]
+    capsys.readouterr()
+    assert _separate(music, music, tiny_model, "-q", "violin") == 1
+    assert "already holds the outputs of an earlier run" in capsys.readouterr().err
+    assert _separate(music, music, tiny_model, "-q", "violin", "--overwrite") == 0
+    assert sorted(p.name for p in music.iterdir()) == ["a", "a.wav", "b", "b.wav"]
+    assert _wavs(music / "a") == ["rest.wav", "violin.wav"]
+
+
 def test_process_refuses_an_existing_output_unless_overwrite(tmp_path, tiny_model, capsys):
     audio = test_signal(SR, 1, 0.5)
     source = write_test_file(tmp_path / "in.wav", audio, SR, "FLOAT")
