@@ -276,7 +276,7 @@ def test_a_stem_is_not_queued_as_an_input(qtbot, separated, make_window, tiny_mo
     stem = window.queue.jobs()[0].stems[0].path
     assert window.add_paths([stem]) == []
     assert len(window.queue.jobs()) == 1
-    assert make_window(tiny_model).add_paths([stem]) == []  # nor in a later session (the folder says it is a stem)
+    assert make_window(tiny_model).add_paths([stem]) == []  # nor in a new window (its folder says it is a stem)
 
 
 def test_drops_are_copies_never_moves_and_light_up_the_window(qtbot, make_window, tiny_model, tmp_path):
