@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from research.bench_cli import add_bench_parser
 from research.clap.cli import add_clap_parser
 from research.data.cli import add_data_parser
+from research.replaypack import add_replaypack_parser
 from soundsift.errors import SoundsiftError
 
 
@@ -22,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_parser(sub)
     add_clap_parser(sub)
     add_bench_parser(sub)
+    add_replaypack_parser(sub)
     return parser
 
 

@@ -238,13 +238,13 @@ def test_killed_run_resumes_to_the_same_final_step(library, base, tmp_path):
 
 
 def test_replay_mixes_the_base_models_data_into_each_batch(library, base, tmp_path, one_thread):
-    from soundsift.training.finetune.replay import find_replay
+    from soundsift.training.finetune.replay import PACK_DIR, find_replay
     from tests.train_corpus import make_corpus
 
     corpus = make_corpus(tmp_path / "corpus")
     paths, note = find_replay([corpus], "default")
     assert paths == [corpus] and str(corpus) in note
-    assert find_replay([], "some-model") == ([], "replay: off (no --replay corpus given for base 'some-model')")
+    assert find_replay([], "some-model") == ([PACK_DIR], "replay: the replay pack shipped with soundsift")
     with pytest.raises(SoundsiftError, match="manifest.jsonl"):
         find_replay([tmp_path], "default")
     seen = []
@@ -256,12 +256,14 @@ def test_replay_mixes_the_base_models_data_into_each_batch(library, base, tmp_pa
     assert any("replay: " in e.text and str(corpus) in e.text for e in seen if e.kind == "message")
 
 
-def test_replay_is_off_with_a_clear_message_when_the_default_data_is_absent(tmp_path, monkeypatch):
-    from soundsift.training.finetune.replay import find_replay
+def test_replay_falls_back_to_the_pack_then_says_it_is_off(tmp_path, monkeypatch):
+    from soundsift.training.finetune import replay
 
     monkeypatch.chdir(tmp_path)
-    paths, note = find_replay([], "default")
-    assert paths == [] and "replay: off" in note and "--replay DIR" in note
+    assert replay.find_replay([], "default") == ([replay.PACK_DIR], "replay: the replay pack shipped with soundsift")
+    monkeypatch.setattr(replay, "PACK_DIR", tmp_path / "no-pack")
+    paths, note = replay.find_replay([], "default")
+    assert paths == [] and "replay: off" in note
 
 
 def test_training_pairs_never_share_a_named_sound(tmp_path):

@@ -3,7 +3,9 @@
 Replay items are single-source mixtures of mixtures from corpus folders (``manifest.jsonl``,
 as ``python -m research data ...`` writes them), flagged as single sources so that the semi-supervised
 regime gives them the supervised loss the default model was trained with.  The data is
-often not on the user's machine; then fine-tuning runs without replay and says so.
+often not on the user's machine; then the replay pack shipped with soundsift (a few clips per
+class, ``soundsift/pretrained/replay``, built by ``python -m research replaypack``) stands in.
+The pack's test clips make the check set of known sounds the forgetting report scores.
 """
 from __future__ import annotations
 
@@ -16,10 +18,14 @@ import torch
 from soundsift.errors import SoundsiftError
 from soundsift.model.store import DEFAULT_MODEL
 from soundsift.training.batches import BatchSource
+from soundsift.training.data.mixtures import ClipPool, MixtureSampler
+from soundsift.training.evaluate import TestMixture
 from soundsift.training.recipe import DataRecipe
 from soundsift.training.regimes import MixtureBatch
 
 DEFAULT_RECIPE = "default-model"
+PACK_DIR = Path(__file__).resolve().parents[2] / "pretrained" / "replay"
+CHECK_MIXTURES = 16
 
 
 def default_replay_corpora() -> list[Path]:
@@ -33,7 +39,7 @@ def find_replay(requested: Sequence[str | Path], base: str) -> tuple[list[Path],
     """The replay corpora to use and a line saying what was found.
 
     Folders given explicitly must exist; with none given and the bundled default model as
-    base, its recipe's corpora are used when all of them are present.
+    base, its recipe's corpora are used when all of them are present, and else the replay pack.
     """
     if requested:
         paths = [Path(p).expanduser() for p in requested]
@@ -41,15 +47,13 @@ def find_replay(requested: Sequence[str | Path], base: str) -> tuple[list[Path],
         if absent:
             raise SoundsiftError(f"replay corpus folder(s) without a manifest.jsonl: {', '.join(absent)}")
         return paths, f"replay: {', '.join(str(p) for p in paths)}"
-    if base != DEFAULT_MODEL:
-        return [], f"replay: off (no --replay corpus given for base '{base}')"
-    corpora = default_replay_corpora()
+    corpora = default_replay_corpora() if base == DEFAULT_MODEL else []
     present = [p for p in corpora if (p / "manifest.jsonl").is_file()]
     if present and len(present) == len(corpora):
         return present, f"replay: the default model's corpora {', '.join(str(p) for p in present)}"
-    return [], ("replay: off; the default model's training data (" + ", ".join(str(p) for p in corpora)
-                + ") is not here. Build it as docs/default_model.md says, or pass --replay DIR, so the "
-                "model keeps what it knew; without it, fine-tuning may forget sounds outside your library")
+    if (PACK_DIR / "manifest.jsonl").is_file():
+        return [PACK_DIR], "replay: the replay pack shipped with soundsift"
+    return [], "replay: off (no --replay corpus given and no replay pack installed)"
 
 
 class ReplaySource:
@@ -71,3 +75,23 @@ def combine(first: MixtureBatch, second: MixtureBatch) -> MixtureBatch:
     """One batch holding the items of both (same number of parts and samples)."""
     return MixtureBatch(torch.cat([first.parts, second.parts]), first.captions + second.captions,
                         torch.cat([first.single, second.single]))
+
+
+def check_mixtures(sample_rate: int, count: int = CHECK_MIXTURES, seed: int = 0, pack: Path = PACK_DIR
+                   ) -> list[TestMixture]:
+    """The forgetting check: ``count`` seeded 2-source mixtures of the pack's test clips (none when it has none)."""
+    if not (pack / "manifest.jsonl").is_file():
+        return []
+    try:
+        pool = ClipPool.from_corpora([pack], "test", sample_rate=sample_rate)
+    except SoundsiftError:
+        return []
+    sampler = MixtureSampler(pool, n_sources=2)
+    rng = np.random.default_rng(seed)
+    items = []
+    for i in range(count):
+        mixture = sampler.sample(rng)
+        items.append(TestMixture(f"check-{i}", mixture.audio, mixture.sources, mixture.labels,
+                                 tuple(c.entry.caption for c in mixture.clips), sample_rate,
+                                 tuple(c.entry.labels for c in mixture.clips)))
+    return items

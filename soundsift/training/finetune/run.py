@@ -36,7 +36,7 @@ from soundsift.errors import AudioError, CheckpointError, SoundsiftError
 from soundsift.model.checkpoint import load_checkpoint, save_checkpoint
 from soundsift.model.encoders import QueryEncoder
 from soundsift.model.encoders.base import EncoderError
-from soundsift.model.finetune_info import FINETUNE_FILE, describe_finetune
+from soundsift.model.finetune_info import FINETUNE_FILE, describe_finetune, read_finetune_info
 from soundsift.model.network import SeparatorNetwork
 from soundsift.model.store import DEFAULT_MODEL, resolve_model, user_models_dir
 from soundsift.separator import Separator, resolve_device
@@ -48,8 +48,12 @@ from soundsift.training.finetune.captions import (
     read_caption_table,
     write_caption_table,
 )
+from soundsift.training.finetune.forgetting import check_sdri, describe_forgetting, forgetting_report
 from soundsift.training.finetune.library import Library, scan_library
-from soundsift.training.finetune.replay import ReplaySource, combine, find_replay
+from soundsift.training.finetune.name_words import load_name_words
+from soundsift.training.finetune.protect import ProtectedLoss, protected_queries
+from soundsift.training.finetune.protect_names import DEFAULT_PROTECT, parse_protect
+from soundsift.training.finetune.replay import ReplaySource, check_mixtures, combine, find_replay
 from soundsift.training.finetune.sampler import (
     LibrarySampler,
     can_mix,
@@ -58,13 +62,14 @@ from soundsift.training.finetune.sampler import (
     split_holdout,
 )
 from soundsift.training.model_vocabulary import finetuned_vocabulary
-from soundsift.training.recipe import DataRecipe, OptimRecipe, Recipe
+from soundsift.training.recipe import DataRecipe, OptimRecipe, Recipe, load_recipe
 from soundsift.training.regimes import LossWeights, MixtureBatch
 from soundsift.training.state import Progress, load_state, save_state
 from soundsift.training.step_loop import Books, Cadence, StepLoop, StepReport, TrainingLog, keep_books
 from soundsift.vocabulary import Vocabulary, read_vocabulary, write_vocabulary
 
 RUN_FILE = "finetune.json"
+WEAK_RECIPE = "weak"  # the weak loss's weights come from this built-in recipe (docs/finetuning.md)
 CAPTIONS_FILE = "captions.csv"
 # what a run writes in its folder (``--restart`` removes these and nothing else), and its staging names
 RUN_ENTRIES = (RUN_FILE, CAPTIONS_FILE, "checkpoint", "best", "log.csv", "training.png")
@@ -94,6 +99,7 @@ class FinetuneSettings:
     log_every: int = 5
     max_clauses: int = 2
     vocabulary: str | None = None
+    protect: tuple[str, ...] = DEFAULT_PROTECT
 
     def check(self) -> None:
         """Raise :class:`SoundsiftError` for values no run can use."""
@@ -110,6 +116,7 @@ class FinetuneSettings:
             raise SoundsiftError(f"replay_fraction must be in [0, 1), got {self.replay_fraction}")
         if self.seconds <= 0 or self.lr <= 0:
             raise SoundsiftError("seconds and lr must be positive")
+        parse_protect(",".join(self.protect) or "none")
 
 
 @dataclass(frozen=True)
@@ -223,7 +230,8 @@ def prepare(settings: FinetuneSettings, table: CaptionTable | None = None, on_ev
     clips = captioned_clips(library, table)
     train, held = (split_holdout(clips, settings.holdout, settings.seed) if heldout is None
                    else split_as_saved(clips, heldout))
-    replay, note = find_replay(settings.replay, settings.base)
+    replay, note = (find_replay(settings.replay, settings.base) if "replay" in settings.protect
+                    else ([], "replay: off (not in --protect)"))
     return _Plan(library, table, train, held, replay, note, resolve_model(settings.base))
 
 
@@ -263,6 +271,11 @@ def _clauses(table: CaptionTable, limit: int) -> int:
     return max(1, min(limit, max(len(split_caption(c)) for c in table.captions)))
 
 
+def finetune_loss_weights(clauses: int) -> LossWeights:
+    """The weak loss's weights: those of the built-in ``weak`` recipe (what measured best), with ``clauses``."""
+    return dataclasses.replace(load_recipe(WEAK_RECIPE).loss, clauses=clauses)
+
+
 class _Run:
     """One fine-tuning run's moving parts (built by :func:`finetune`)."""
 
@@ -295,8 +308,10 @@ class _Run:
             name=settings.name, regime="semi" if self.replay else "weak", model=self.network.config,
             data=DataRecipe(corpora=tuple(str(p) for p in plan.replay), seconds=settings.seconds),
             optim=OptimRecipe(steps=settings.steps, batch_size=settings.batch_size, lr=settings.lr, seed=settings.seed),
-            loss=LossWeights(clauses=_clauses(plan.table, settings.max_clauses)),
+            loss=finetune_loss_weights(_clauses(plan.table, settings.max_clauses)),
         )
+        self.base_network = load_checkpoint(plan.base_path, device)[0]
+        self.check = check_mixtures(rate, seed=settings.seed)
 
     def score(self) -> float:
         """Mean SDRi (dB) over the held-out mixtures, each file queried by its caption."""
@@ -375,7 +390,8 @@ def finetune(
         emit(FinetuneEvent("message", text="no held-out score: the held-out files need captions that name "
                                            "different sounds (add files or raise --holdout)"))
     _write_run(run_dir, settings, plan, base_sdri)
-    module: nn.Module = RegimeLoss(run.network, run.encoder, run.recipe)
+    module: nn.Module = ProtectedLoss(RegimeLoss(run.network, run.encoder, run.recipe), run.network, run.encoder,
+                                      run.base_network, settings.protect, _protected_queries(plan), run.rng)
     log = TrainingLog(run_dir / "log.csv", run.progress.step)
     if run.progress.step == 0 and base_sdri is not None:
         log.write(step=0, lr=settings.lr, val_sdri=round(base_sdri, 4))  # the base model's score, step 0
@@ -385,6 +401,7 @@ def finetune(
     run.checkpoint()
     _plot(run_dir, settings.name)
     model_dir = _publish(run, plan, models_dir, base_sdri)
+    emit(FinetuneEvent("message", text=describe_forgetting(read_finetune_info(model_dir) or {})))
     result = _result("done", run, base_sdri, model_dir)
     emit(FinetuneEvent("done", run.progress.step, settings.steps, result.best_sdri if result.best_sdri is not None
                        else math.nan, str(model_dir)))
@@ -502,7 +519,8 @@ def _read_run_file(run_dir: Path) -> tuple[FinetuneSettings, list[str], float | 
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
         fields = record["settings"]
-        settings = FinetuneSettings(**{**fields, "replay": tuple(fields["replay"])})
+        settings = FinetuneSettings(**{**fields, "replay": tuple(fields["replay"]),
+                                       "protect": tuple(fields.get("protect", ()))})
         settings.check()
         heldout = [str(name) for name in record["heldout"]]
         base_sdri = record.get("base_heldout_sdri")
@@ -567,7 +585,8 @@ def _info(run: _Run, plan: _Plan, base_sdri: float | None) -> dict[str, Any]:
         "files": len(clips), "train_files": len(plan.train), "heldout_files": len(plan.heldout),
         "hours": round(sum(c.duration for c in clips) / 3600, 4), "captions": run.settings.captions,
         "distinct_captions": len(plan.table.captions), "steps": run.progress.step,
-        "replay": [str(p) for p in plan.replay], "test_mixtures": len(run.testset),
+        "replay": [str(p) for p in plan.replay], "protect": list(run.settings.protect),
+        "test_mixtures": len(run.testset),
         "heldout_sdri": round(best, 3) if math.isfinite(best) else None,
         "base_heldout_sdri": None if base_sdri is None else round(base_sdri, 3),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "soundsift": __version__,
@@ -575,12 +594,16 @@ def _info(run: _Run, plan: _Plan, base_sdri: float | None) -> dict[str, Any]:
 
 
 def _publish(run: _Run, plan: _Plan, models_dir: Path, base_sdri: float | None) -> Path:
-    """Write the best-scoring weights (the last ones when nothing was scored) as a named model, atomically."""
+    """Write the best-scoring weights (the last ones when nothing was scored) as a named model, atomically,
+    with the forgetting report of those weights."""
     info = _info(run, plan, base_sdri)
     network: SeparatorNetwork = run.network
     encoder = run.encoder
     if (run.run_dir / "best").is_dir():
-        network, encoder = load_checkpoint(run.run_dir / "best")
+        network, encoder = load_checkpoint(run.run_dir / "best", run.device)
+    if run.check:
+        info.update(forgetting_report(check_sdri(run.base_network, encoder, run.check, run.device),
+                                      check_sdri(network, encoder, run.check, run.device), len(run.check)))
     network.config = dataclasses.replace(network.config, description=describe_finetune(info))
     models_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{run.settings.name}.", dir=models_dir))
@@ -593,6 +616,15 @@ def _publish(run: _Run, plan: _Plan, models_dir: Path, base_sdri: float | None) 
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def _protected_queries(plan: _Plan) -> list[str]:
+    """Distillation queries: the base model's classes that the library's training captions do not name."""
+    try:
+        base = read_vocabulary(plan.base_path)
+    except SoundsiftError:
+        base = None
+    return protected_queries(base, [clip.caption for clip in plan.train], load_name_words(base))
 
 
 def _vocabulary(plan: _Plan) -> Vocabulary:
