@@ -69,7 +69,7 @@ def build_replay_pack(corpora: Sequence[Path], out: Path, per_class: int = 2, se
                                stems=(), meta={"from": f"{root.name}/{entry.path}"}))
     write_manifest(out / "manifest.jsonl", entries)
     (out / "LICENCES.md").write_text(_licences(entries), encoding="utf-8")
-    (out / "build.json").write_text(json.dumps({"recipe": "replaypack", "corpora": [str(c) for c in corpora],
+    (out / "build.json").write_text(json.dumps({"recipe": "replaypack", "corpora": [Path(c).name for c in corpora],
                                                 "clips_per_class": per_class, "seconds": seconds, "seed": seed},
                                                indent=2) + "\n", encoding="utf-8")
     return entries
