@@ -31,7 +31,7 @@ from research.data.build import BuildReport, Job, check_settings, run_jobs, seed
 from research.data.debian import fetch
 from research.data.melodies import excerpt, random_phrase
 from research.data.music import split_counts
-from research.data.sfx_table import read_tsv
+from research.data.sfx_table import class_meta, class_words, read_tsv
 from research.data.splits import assign_splits
 from soundsift.errors import SoundsiftError
 from soundsift.training.data.levels import is_silent, normalise
@@ -174,6 +174,7 @@ def plan(rows: tuple[PatchFile, ...], trees: dict[str, Path], settings: RealInst
     by_label: dict[str, list[PatchFile]] = defaultdict(list)
     for r in rows:
         by_label[r.label].append(r)
+    words = class_words()
     jobs = []
     for label in sorted(by_label):
         patches = by_label[label]
@@ -189,7 +190,8 @@ def plan(rows: tuple[PatchFile, ...], trees: dict[str, Path], settings: RealInst
             name = f"clips/{split}/{slug(label)}/{slug(label)}-{index:05d}.wav"
             entry = Entry(path=name, duration=settings.seconds, sample_rate=settings.sample_rate, labels=(label,),
                           caption=row.caption, category="music", split=split, group=row.recording,
-                          source=row.package, licence=row.licence, origin=(f"{row.package}:{row.path}",))
+                          source=row.package, licence=row.licence, origin=(f"{row.package}:{row.path}",),
+                          meta=class_meta(label, words))
             spec = ClipSpec(name, str(trees[row.package] / row.path), notes, round(settings.seconds *
                             settings.sample_rate), settings.sample_rate)
             jobs.append(Job((entry,), spec))

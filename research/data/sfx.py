@@ -30,7 +30,7 @@ from research.data.build import BuildReport, Job, check_settings, process_pool, 
 from research.data.debian import fetch
 from research.data.music import split_counts
 from research.data.realspeech_table import heldout
-from research.data.sfx_table import PACKAGES, ROWS, Package, SourceFile
+from research.data.sfx_table import PACKAGES, ROWS, Package, SourceFile, class_meta, class_words
 from research.data.splits import assign_splits
 from soundsift.audio import downmix, resample
 from soundsift.errors import AudioError, SoundsiftError
@@ -200,6 +200,7 @@ def plan(recordings: Sequence[Recording], settings: SfxSettings, out: Path) -> l
     for r in recordings:
         by_label[r.row.label].append(r)
     cache_dir = out / "cache" / "sources"
+    words = class_words()
     jobs = []
     for label in sorted(by_label):
         split_of, units = _split_label(by_label[label], settings)
@@ -219,6 +220,7 @@ def plan(recordings: Sequence[Recording], settings: SfxSettings, out: Path) -> l
                 licence=", ".join(sorted({u[1].row.licence for u in used})),
                 origin=tuple(f"{u[1].row.package}:{u[1].row.path}@{p.start / rate:.2f}-{(p.start + p.length) / rate:.2f}"
                              for p, u in layouts[0]),
+                meta=class_meta(label, words),
             )
             spec = ClipSpec(name, round(settings.seconds * rate), rate,
                             tuple(tuple(p for p, _ in layout) for layout in layouts),

@@ -98,5 +98,15 @@ def class_words(path: Path = CLASSES_FILE) -> dict[str, Phrase]:
     return words
 
 
+def class_meta(label: str, words: dict[str, Phrase]) -> dict[str, str]:
+    """A manifest entry's ``meta`` for ``label``: its noun and clause when the product vocabulary lacks it
+    (training reads them there, :func:`soundsift.training.data.vocabulary.class_phrase`), else nothing."""
+    if label in VOCABULARY:
+        return {}
+    if label not in words:
+        raise SoundsiftError(f"class '{label}' has no words in {CLASSES_FILE.name} or the vocabulary")
+    return {"noun": words[label].noun, "clause": words[label].clause}
+
+
 ROWS: tuple[SourceFile, ...] = read_table(TABLE)
 PACKAGES: dict[str, Package] = read_packages(PACKAGES_TABLE)

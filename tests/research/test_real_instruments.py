@@ -83,6 +83,7 @@ def test_corpus_is_split_by_patch_and_the_same_with_one_or_two_workers(tmp_path:
     build_realinstruments(tmp_path / "a", settings, 1, False, rows, {"pkg": str(tmp_path / "tree")})
     entries = check_corpus(tmp_path / "a")
     assert {e.label for e in entries} == {"organ", "percussion"}
+    assert all(e.meta == {"noun": "an organ", "clause": "an organ plays"} for e in entries if e.label == "organ")
     assert_groups_disjoint([e for e in entries if e.label == "organ"])
     assert {e.split for e in entries if e.label == "organ"} >= {"train", "test"}
     build_realinstruments(tmp_path / "b", settings, 2, False, rows, {"pkg": str(tmp_path / "tree")})

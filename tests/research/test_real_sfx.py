@@ -12,7 +12,7 @@ import soundfile
 from research.data import sfx
 from research.data.realspeech_table import heldout
 from research.data.sfx import SfxSettings, build_sfx, read_member
-from research.data.sfx_table import PACKAGES, ROWS, Package, SourceFile, class_words, read_packages
+from research.data.sfx_table import PACKAGES, ROWS, Package, SourceFile, class_meta, class_words, read_packages
 from soundsift.errors import SoundsiftError
 from tests.test_data_helpers import assert_groups_disjoint, check_corpus, corpus_hashes
 
@@ -34,6 +34,14 @@ def test_reviewed_tables_name_known_classes_packages_and_licences():
     for r in ROWS:
         recordings[r.label].add(r.recording)
     assert {label for label, recs in recordings.items() if len(recs) < 2} == SINGLE_RECORDING
+
+
+def test_classes_outside_the_vocabulary_carry_their_words_into_the_manifest():
+    words = class_words()
+    assert class_meta("dog barking", words) == {"noun": "a dog barking", "clause": "a dog barks"}
+    assert class_meta("rain", words) == {}
+    with pytest.raises(SoundsiftError, match="class 'kazoo' has no words"):
+        class_meta("kazoo", words)
 
 
 def test_held_out_packages_are_sfx_packages_and_each_of_their_classes_is_also_trained():
