@@ -79,7 +79,8 @@ def test_preview_then_train_pause_resume_and_the_model_is_selected(qtbot, store,
         assert ready.args == ["gui-tuned"]
         assert window.settings.model == "gui-tuned" and load_settings(store).model == "gui-tuned"
         assert page.plot.loss and [s for s, _ in page.plot.scores] == [0, 4, 8]
-        assert "Model 'gui-tuned' is ready" in page.status.text()
+        status = page.status.text()
+        assert "Model 'gui-tuned' is ready" in status and "known sounds (16 check mixtures)" in status
         image = QImage(page.plot.size(), QImage.Format.Format_ARGB32)
         page.plot.render(image)
         assert not image.isNull()

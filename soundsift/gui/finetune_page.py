@@ -30,6 +30,7 @@ from PyQt6.QtWidgets import (
 
 from soundsift.gui.finetune_worker import CallThread, FinetuneWorker
 from soundsift.gui.loss_plot import LossPlot
+from soundsift.training.finetune.forgetting import describe_forgetting
 
 CAPTION_SOURCES = (
     ("Best available (sidecar, tags, file name)", "best"),
@@ -278,7 +279,8 @@ class FinetunePage(QWidget):
         if score and base is not None:
             score += f" (base {base:.2f} dB)"
         name = self.settings_name()
-        self.show_status(f"Model '{name}' is ready and selected{score}")
+        forgetting = describe_forgetting(result.info)  # type: ignore[attr-defined]
+        self.show_status(f"Model '{name}' is ready and selected{score}; {forgetting}")
         self.model_ready.emit(name)
 
     def _failed(self, message: str) -> None:

@@ -7,20 +7,22 @@ LABEL"); the report is the mean SDRi of the base model and of the fine-tuned one
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
-from soundsift.model.encoders import QueryEncoder
-from soundsift.model.network import SeparatorNetwork
-from soundsift.separator import Separator
-from soundsift.training.evaluate import TestMixture
+if TYPE_CHECKING:  # torch-free at import: the app's page reads the report without loading torch
+    import torch
+
+    from soundsift.model.encoders import QueryEncoder
+    from soundsift.model.network import SeparatorNetwork
+    from soundsift.training.evaluate import TestMixture
 
 
 def check_sdri(network: SeparatorNetwork, encoder: QueryEncoder, check: Sequence[TestMixture],
                device: torch.device) -> float:
     """Mean SDRi (dB) of ``network`` over the check mixtures (the network is left in its previous mode)."""
+    from soundsift.separator import Separator
     from soundsift.training import evaluate as ev
 
     training = network.training
