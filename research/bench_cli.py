@@ -29,6 +29,9 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--optim", action="append", default=[], type=key_value, metavar="KEY=VALUE",
                    help="override an [optim] setting in every row (repeat the flag for more), e.g. schedule=cosine "
                         "and decay_start=900 to anneal rows resumed from a constant-rate run (use its own -o)")
+    p.add_argument("--encoder-weights", type=Path, default=None, metavar="DIR",
+                   help="a compact CLAP weights folder from 'python -m research clap' (its encoder/) for every row, "
+                        "instead of the shipped weights, e.g. one trained on clips the rows do not mix (use its own -o)")
     p.add_argument("-o", "--out", type=Path, default=Path("bench/quality"), metavar="DIR")
     p.set_defaults(handler=_run)
 
@@ -38,7 +41,8 @@ def _run(args: argparse.Namespace) -> int:
 
     rows = None if args.rows is None else [r.strip() for r in args.rows.split(",") if r.strip()]
     results = run_bench(args.out, args.corpus, args.testset, args.budget, rows, args.validation, args.seed,
-                        args.limit, args.steps, args.batch_size, dict(args.loss), dict(args.optim))
+                        args.limit, args.steps, args.batch_size, dict(args.loss), dict(args.optim),
+                        args.encoder_weights)
     table = format_results(results)
     (args.out / "table.md").write_text(table + "\n")
     print(table)
