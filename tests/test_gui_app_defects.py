@@ -138,6 +138,7 @@ def test_a_rerun_clears_the_old_stems_and_a_failed_rerun_shows_the_failure(qtbot
     window.query.setText("a dog barking")
     assert window.separate() == [job]
     assert window.results.rows == [] and window.results.shown is job  # nothing old while it runs
+    assert "has no stems yet" in window.results.empty.text()
     assert answers.asked == ["Replace earlier stems?"]
     wait_finished(qtbot, window)
     assert window.results.rows[0].handle.text() == "a dog barking"

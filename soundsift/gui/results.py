@@ -43,6 +43,15 @@ def stem_label(name: str, mode: str) -> str:
     return f"without {name}" if mode == "remove" else name
 
 
+def empty_text(job: Job | None) -> str:
+    """What the results say when they have no stems to show for ``job``."""
+    if job is not None and job.state is JobState.FAILED:
+        return f"{job.source.name} could not be separated:\n{job.message}"
+    if job is not None and (job.state.active or job.state is JobState.READY):
+        return f"{job.source.name} has no stems yet: they appear here when its separation has finished."
+    return EMPTY_TEXT
+
+
 class ResultsPanel(QWidget):
     """Shows a job's stems; ``message`` carries one-line status texts for the window's status bar."""
 
@@ -135,8 +144,7 @@ class ResultsPanel(QWidget):
         self.no_audio.setVisible(has_stems and not self.player.available)
         if self.job is None:
             self.title.setText("Results")
-            failed = job is not None and job.state is JobState.FAILED
-            self.empty.setText(f"{job.source.name} could not be separated:\n{job.message}" if failed else EMPTY_TEXT)
+            self.empty.setText(empty_text(job))
             return
         mode = self.job.request.options.mode if self.job.request else "extract"
         self.title.setText(self.job.source.name)
