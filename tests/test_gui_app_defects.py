@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -129,6 +130,23 @@ def test_tab_reaches_every_control_and_leaves_the_queue(qtbot, separated):
     first = seen.index(window.queue_panel.table)
     assert seen[first + 1] is not window.queue_panel.table  # one Tab leaves the table
     assert seen.index(buttons["Add files…"]) < seen.index(results.play_button) < seen.index(results.rows[0].play_button)
+
+
+def test_space_presses_the_focused_button_and_plays_elsewhere(qtbot, separated, monkeypatch):
+    window = separated
+    played: list[bool] = []
+    monkeypatch.setattr(window.results.player, "stop", lambda: played.append(False))  # what Play/stop would call
+    window.results.player._stems = [np.zeros((1, 10), np.float32)]  # loaded, so Play/stop acts
+    monkeypatch.setattr(window.results.player, "play", lambda start=0.0: played.append(True))
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    solo = window.results.rows[0].solo_button
+    solo.setFocus()
+    qtbot.keyClick(solo, Qt.Key.Key_Space)
+    assert solo.isChecked() and played == []  # the focused button took the key
+    window.queue_panel.table.setFocus()
+    qtbot.keyClick(window.queue_panel.table, Qt.Key.Key_Space)
+    assert played == [True]  # elsewhere Space still plays
 
 
 def test_a_rerun_clears_the_old_stems_and_a_failed_rerun_shows_the_failure(qtbot, separated, answers):

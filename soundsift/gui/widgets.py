@@ -4,7 +4,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QWidget
+from PyQt6.QtCore import QEvent, QObject, Qt
+from PyQt6.QtGui import QKeyEvent
+from PyQt6.QtWidgets import QAbstractButton, QComboBox, QHBoxLayout, QWidget
 
 FORMATS = (("WAV", "wav"), ("FLAC", "flac"))
 BIT_DEPTHS = (("16-bit", "16"), ("24-bit", "24"), ("32-bit float", "32f"))
@@ -41,3 +43,19 @@ def row(*widgets: QWidget) -> QWidget:
     for widget in widgets[1:]:
         layout.addWidget(widget)
     return holder
+
+
+class SpaceGoesToButtons(QObject):
+    """Lets Space press the focused button or open the focused drop-down rather than trigger the window's Space shortcut
+    (play / stop), so every control can be worked from the keyboard."""
+
+    def eventFilter(self, watched: QObject | None, event: QEvent | None) -> bool:
+        if (
+            event is not None and event.type() == QEvent.Type.ShortcutOverride
+            and isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Space
+            and event.modifiers() == Qt.KeyboardModifier.NoModifier
+            and isinstance(watched, (QAbstractButton, QComboBox))
+        ):
+            event.accept()  # the key goes to the widget as a plain key press
+            return True
+        return False

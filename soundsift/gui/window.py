@@ -22,6 +22,7 @@ from PyQt6.QtGui import (
     QKeySequence,
 )
 from PyQt6.QtWidgets import (
+    QApplication,
     QButtonGroup,
     QDialog,
     QFileDialog,
@@ -56,6 +57,7 @@ from soundsift.gui.results import OPEN_FOLDER_KEY, ResultsPanel
 from soundsift.gui.settings import AppSettings, load_history, load_settings, remember_queries, save_settings
 from soundsift.gui.settings_dialog import SettingsDialog
 from soundsift.gui.suggestions import load_presets, preset_queries, query_presets
+from soundsift.gui.widgets import SpaceGoesToButtons
 from soundsift.gui.worker import SeparationWorker
 from soundsift.output_folders import earlier_outputs, holds_outputs
 from soundsift.presets import QueryPreset
@@ -105,6 +107,8 @@ class MainWindow(QMainWindow):
         self.finetune_page: FinetunePage | None = None
         self._build()
         self._build_actions()
+        self._space = SpaceGoesToButtons(self)
+        QApplication.instance().installEventFilter(self._space)  # removed when the window (its parent) goes
         self._apply_settings()
         self._restore_layout()
 
