@@ -15,7 +15,7 @@ from soundsift.model.mask_shares import share_masks
 from soundsift.model.store import BUNDLED_DIR
 from soundsift.plugin_host import StemChains
 from soundsift.runtime import OnnxSeparator
-from soundsift.separation import REST
+from soundsift.separation import REST, SeparationOptions
 from soundsift.separator import Separator
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "mix.flac"
@@ -84,6 +84,25 @@ def test_one_query_is_unchanged_by_the_rule(engine, mix, monkeypatch):
     independent = separator.separate(audio, ["violin"], rate)
     for name in ["violin", REST]:
         np.testing.assert_array_equal(shared[name], independent[name])
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_remove_mode_and_levels_take_the_same_split(engine, mix):
+    audio, rate = mix
+    separator = ENGINES[engine]()
+    extracted = separator.separate(audio, OVERLAPPING, rate)
+    removed = separator.separate(audio, OVERLAPPING, rate, options=SeparationOptions("remove"))
+    taken = sum(audio - removed[q] for q in OVERLAPPING)  # what each removal took out, all together
+    np.testing.assert_allclose(taken + removed[REST], audio, atol=1e-5)
+    np.testing.assert_allclose(removed[REST], extracted[REST], atol=1e-6)
+    for q in OVERLAPPING:
+        np.testing.assert_allclose(audio - removed[q], extracted[q], atol=1e-5)
+    levels = {"drums": -6.0, "rain": 12.0, "violin": -np.inf}
+    leveled = separator.separate(audio, OVERLAPPING, rate, options=SeparationOptions(gain_db=levels))
+    scale = {q: 10.0 ** (levels.get(q, 0.0) / 20.0) for q in OVERLAPPING}
+    for q in OVERLAPPING:
+        np.testing.assert_allclose(leveled[q], extracted[q] * np.float32(scale[q]), atol=1e-5)
+    np.testing.assert_allclose(leveled[REST], extracted[REST], atol=1e-6)  # levels never move sound into rest
 
 
 def test_stem_chains_split_seven_queries_the_same_way(mix):
