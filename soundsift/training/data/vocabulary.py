@@ -110,10 +110,13 @@ def class_phrase(label: str, meta: Mapping[str, Any]) -> Phrase:
 
     A corpus whose classes the table lacks (real recordings of new sounds) writes
     ``"noun"`` and ``"clause"`` into each such entry's ``meta``; without them the class
-    is an error naming it, as with :func:`phrase`.
+    is an error naming it and what is missing.
     """
-    if label in VOCABULARY or not {"noun", "clause"} <= set(meta):
-        return phrase(label)
+    if label in VOCABULARY:
+        return VOCABULARY[label]
+    if not {"noun", "clause"} <= set(meta):
+        raise SoundsiftError(f"no vocabulary entry for class '{label}', and its manifest entries give no "
+                             "'noun' and 'clause' in meta (docs/data.md)")
     where = f"class '{label}' (manifest meta)"
     return Phrase(_text(meta["noun"], where), _text(meta["clause"], where))
 
