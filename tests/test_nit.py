@@ -82,3 +82,16 @@ def test_bench_has_a_nit_row_built_from_the_nit_recipe(tmp_path):
     recipe = row_recipe(row, BUDGETS["small"], tmp_path, None, 0)
     assert recipe.regime == "nit" and recipe.model.network.learned_queries == 2
     assert dataclasses.asdict(recipe.loss)["noise_threshold"] == 0.25
+
+
+def test_nit_overfits_a_batch():
+    net, enc = _model()
+    batch = _batch()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    first = noise_invariant_regime_loss(net, enc, batch, LossWeights()).mean().item()
+    for _ in range(20):
+        loss = noise_invariant_regime_loss(net, enc, batch, LossWeights()).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.85 * first
