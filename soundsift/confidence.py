@@ -19,6 +19,7 @@ import numpy as np
 from soundsift.vocabulary import Vocabulary
 
 NEAREST = 3  # known sounds named beside a score
+SHOWN_CHARS = 80  # a longer query is cut in messages, so a warning stays a readable line
 
 EmbedFn = Callable[[list[str]], np.ndarray]
 
@@ -38,7 +39,12 @@ class QueryConfidence:
 
     def warning(self, query: str) -> str:
         """The one line printed for a query the model does not know well."""
-        return f"'{query}' is not a sound this model knows well; nearest: " + ", ".join(self.nearest)
+        return f"'{shown_query(query)}' is not a sound this model knows well; nearest: " + ", ".join(self.nearest)
+
+
+def shown_query(query: str) -> str:
+    """``query`` as messages show it: cut to :data:`SHOWN_CHARS` characters with an ellipsis."""
+    return query if len(query) <= SHOWN_CHARS else query[: SHOWN_CHARS - 1].rstrip() + "…"
 
 
 class ConfidenceScorer:

@@ -38,6 +38,8 @@ def test_scorer_names_nearest_classes_once_each_and_applies_the_threshold() -> N
     assert between.known is False
     assert between.nearest[0] in ("rain", "rain falls") and len(between.nearest) == 3
     assert between.warning("drizzle").startswith("'drizzle' is not a sound this model knows well; nearest: ")
+    long = between.warning("drizzle " * 2000)  # a long query is cut, so the warning stays a readable line
+    assert long.startswith("'drizzle drizzle") and "…' is not a sound" in long and len(long) < 200
 
 
 def test_scorer_without_threshold_says_unknown_is_undecided() -> None:
