@@ -475,10 +475,21 @@ _ERRNO_BY_TEXT = {os.strerror(code): code for code in errno.errorcode}
 
 
 def write_audio(path: str | Path, audio: np.ndarray, sample_rate: int, bit_depth: str = "24") -> Path:
-    """Write a whole ``(channels, samples)`` array atomically; returns the written path."""
+    """Write a whole ``(channels, samples)`` array atomically; returns the written path.
+
+    Audio over full scale is not clipped at an integer bit depth: it is written as float
+    (or scaled, in FLAC) with one line saying so, as every soundsift output is (:mod:`soundsift.headroom`).
+    """
+    from soundsift.headroom import HeadroomWriters  # headroom builds on this module's writers
+
     audio = check_audio_array(audio, str(path))
-    with AtomicAudioWriter(path, sample_rate, audio.shape[0], bit_depth) as writer:
-        writer.write(audio)
+    files = HeadroomWriters(bit_depth, str(path))
+    try:
+        files.open(path, sample_rate, audio.shape[0]).write(audio)
+    except BaseException:
+        files.abort()
+        raise
+    files.commit()
     return Path(path)
 
 

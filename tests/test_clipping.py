@@ -150,3 +150,21 @@ def test_app_export_does_not_clip(tmp_path, identity_model, caplog, kind, fmt, d
         factor = float(np.sum(violin * case.violin) / np.sum(case.violin**2))
         np.testing.assert_allclose(violin, case.violin * factor, atol=1e-5)
         assert 0.99 < np.abs(violin).max() <= 1.0
+
+
+@pytest.mark.parametrize("fmt,expected", [("wav", "FLOAT"), ("flac", "PCM_24")])
+def test_write_audio_of_a_plugin_host_output_does_not_clip(tmp_path, caplog, fmt, expected):
+    from soundsift.audio import write_audio
+
+    loud = test_signal(SR, 2, 0.3, seed=3) * np.float32(4.0)  # a chain's +12 dB Gain, as plugin_host.md writes it
+    with caplog.at_level(logging.WARNING, logger="soundsift"):
+        path = write_audio(tmp_path / f"loud.{fmt}", loud, SR)
+    assert "would clip at 24-bit" in _one_line(caplog.text)
+    assert soundfile.info(str(path)).subtype == expected
+    written = _read(path)
+    factor = float(np.abs(written).max() / np.abs(loud).max())
+    np.testing.assert_allclose(written, loud * np.float32(factor), atol=2e-4 * max(factor, 1.0))
+    assert factor <= 1.0 and (fmt == "flac" or factor == pytest.approx(1.0))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"loud.{fmt}"]
+    quiet = write_audio(tmp_path / "quiet.wav", loud / 8, SR)
+    assert soundfile.info(str(quiet)).subtype == "PCM_24"
