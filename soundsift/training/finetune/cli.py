@@ -131,6 +131,7 @@ def _dry_run(settings: FinetuneSettings, run_dir: Path) -> int:
     plan = prepare(settings, on_event=lambda e: print(e.text))
     print(format_caption_table(plan.table))
     print(describe_plan(plan))
+    print(f"protect: {', '.join(settings.protect) or 'none'} (--protect)")
     print(f"held out: {', '.join(c.relative for c in plan.heldout) or 'none'}")
     print(check_base(settings.base))
     load_bss_eval("fine-tuning")
