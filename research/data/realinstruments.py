@@ -1,14 +1,15 @@
-"""``python -m research data realinstruments``: instruments played from recorded samples (FreePats GUS patches).
+"""``python -m research data realinstruments``: instruments played from recorded samples.
 
 The SoundFonts of the ``music`` recipe are all General MIDI sets; this corpus adds the
 instruments people ask for that they render poorly or not at all (electric guitar, organ,
 bass guitar, strings ensemble, brass section, harp, synth pad, singing voice, hand
-percussion), played from the FreePats patches (recorded samples; the pads are synthetic by
-nature).  Patches are read from the fetched ``freepats`` package (:mod:`research.data.debian`)
-through the reviewed table ``realinstruments_table.tsv``.  Each clip is a seeded random
-phrase (:func:`research.data.melodies.random_phrase`) in the instrument's range, every note
-the patch sample nearest in pitch, resampled and looped as the patch says; percussion clips
-are seeded rhythms of the class's hits.
+percussion) from the FreePats patches (recorded samples; the pads are synthetic by nature),
+and real drum kits, drum machines and hand percussion from the Hydrogen drum kits.  Files
+are read from the fetched packages (:mod:`research.data.debian`) through the reviewed table
+``realinstruments_table.tsv``.  A pitched clip is a seeded random phrase
+(:func:`research.data.melodies.random_phrase`) in the instrument's range, every note the
+patch sample nearest in pitch, resampled and looped as the patch says; an unpitched clip
+(range 0-0) is a seeded sixteenth-note rhythm of the hits of one recording (one kit).
 
 Splits keep patches apart (``recording`` in the table): a class with two recordings or more
 never has one in two splits.  A class with a single patch (harp, brass section, singing
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+import soundfile
 
 from research.data.build import BuildReport, Job, check_settings, run_jobs, seed_rng, slug
 from research.data.debian import fetch
@@ -33,7 +35,8 @@ from research.data.melodies import excerpt, random_phrase
 from research.data.music import split_counts
 from research.data.sfx_table import class_meta, class_words, read_tsv
 from research.data.splits import assign_splits
-from soundsift.errors import SoundsiftError
+from soundsift.audio import downmix
+from soundsift.errors import AudioError, SoundsiftError
 from soundsift.training.data.levels import is_silent, normalise
 from soundsift.training.data.manifest import Entry
 
@@ -104,7 +107,14 @@ def read_patch(data: bytes, where: str) -> list[PatchSample]:
 
 @lru_cache(maxsize=64)
 def _load(path: str) -> tuple[PatchSample, ...]:
-    return tuple(read_patch(Path(path).read_bytes(), path))
+    """A GUS patch's samples, or a plain audio file (a drum hit) as one unlooped sample at its own pitch."""
+    if path.endswith(".pat"):
+        return tuple(read_patch(Path(path).read_bytes(), path))
+    try:
+        audio, rate = soundfile.read(path, dtype="float32", always_2d=True)
+    except (RuntimeError, soundfile.LibsndfileError) as exc:
+        raise AudioError(path, f"cannot decode ({exc})") from None
+    return (PatchSample(downmix(audio.T), rate, 1.0, 0.0, float("inf"), None),)
 
 
 def play_note(samples: tuple[PatchSample, ...], hz: float | None, seconds: float, rate: int) -> np.ndarray:
@@ -139,13 +149,16 @@ class RealInstrumentSettings:
     test: float = 0.15
 
 
+Notes = tuple[tuple[float, float, "float | None", float, int], ...]
+
+
 @dataclass(frozen=True)
 class ClipSpec:
-    """A clip to render: the patch file, and its notes as (start s, length s, Hz or None, gain)."""
+    """A clip to render: its sample files, and its notes as (start s, length s, Hz or None, gain, file index)."""
 
     path: str
-    patch: str
-    notes: tuple[tuple[float, float, float | None, float], ...]
+    patches: tuple[str, ...]
+    notes: Notes
     samples: int
     sample_rate: int
 
@@ -186,39 +199,40 @@ def plan(rows: tuple[PatchFile, ...], trees: dict[str, Path], settings: RealInst
                 continue
             rng = seed_rng(settings.seed, "realinstruments", label, index)
             row = pool[int(rng.integers(len(pool)))]
-            notes = _notes(row, rng, settings.seconds)
+            kit = [r for r in pool if r.recording == row.recording] if not row.pitched else [row]
+            notes = _notes(row, len(kit), rng, settings.seconds)
             name = f"clips/{split}/{slug(label)}/{slug(label)}-{index:05d}.wav"
             entry = Entry(path=name, duration=settings.seconds, sample_rate=settings.sample_rate, labels=(label,),
                           caption=row.caption, category="music", split=split, group=row.recording,
-                          source=row.package, licence=row.licence, origin=(f"{row.package}:{row.path}",),
+                          source=row.package, licence=row.licence, origin=tuple(f"{r.package}:{r.path}" for r in kit),
                           meta=class_meta(label, words))
-            spec = ClipSpec(name, str(trees[row.package] / row.path), notes, round(settings.seconds *
-                            settings.sample_rate), settings.sample_rate)
+            spec = ClipSpec(name, tuple(str(trees[r.package] / r.path) for r in kit), notes,
+                            round(settings.seconds * settings.sample_rate), settings.sample_rate)
             jobs.append(Job((entry,), spec))
     return jobs
 
 
-def _notes(row: PatchFile, rng: np.random.Generator, seconds: float) -> tuple[tuple[float, float, float | None, float], ...]:
-    """A phrase in the row's range (pitched), or a rhythm of hits on a sixteenth-note grid (percussion)."""
+def _notes(row: PatchFile, hits: int, rng: np.random.Generator, seconds: float) -> Notes:
+    """A phrase in the row's range (pitched), or a rhythm on a sixteenth-note grid of ``hits`` sounds (unpitched)."""
     bpm = float(rng.uniform(70, 150))
     if not row.pitched:
         grid = 15.0 / bpm
-        hits = [k * grid for k in range(int(seconds / grid)) if rng.random() < 0.45]
-        return tuple((t, min(0.6, seconds - t), None, float(rng.uniform(0.4, 1.0))) for t in hits)
+        times = [k * grid for k in range(int(seconds / grid)) if rng.random() < 0.45]
+        return tuple((t, min(1.0, seconds - t), None, float(rng.uniform(0.4, 1.0)), int(rng.integers(hits)))
+                     for t in times)
     melody = random_phrase(rng, seconds * bpm / 60.0 + 4, row.recording)
     notes, _ = excerpt(melody, rng, seconds, bpm, int(row.low), int(row.high), float(rng.uniform(0.6, 1.0)),
                        (60, 120), start=0.0)
     return tuple((n.start, max(0.05, min(n.end, seconds) - n.start), 440.0 * 2 ** ((n.pitch - 69) / 12),
-                  n.velocity / 127) for n in notes)
+                  n.velocity / 127, 0) for n in notes)
 
 
 def render(spec: ClipSpec) -> dict[str, np.ndarray]:
     """Play the notes with the patch; a clip that comes out silent is dropped."""
-    samples = _load(spec.patch)
     clip = np.zeros(spec.samples, dtype=np.float32)
-    for start, length, hz, gain in spec.notes:
+    for start, length, hz, gain, which in spec.notes:
         at = int(start * spec.sample_rate)
-        note = play_note(samples, hz, length, spec.sample_rate)[: spec.samples - at]
+        note = play_note(_load(spec.patches[which]), hz, length, spec.sample_rate)[: spec.samples - at]
         clip[at:at + len(note)] += gain * note
     clip = normalise(clip)
     return {} if is_silent(clip, spec.sample_rate) else {spec.path: clip}

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile
 
 from research.data.realinstruments import (
     TABLE,
@@ -22,7 +23,7 @@ from tests.test_data_helpers import assert_groups_disjoint, check_corpus, corpus
 
 RATE = 16000
 WANTED = {"electric guitar", "organ", "bass guitar", "strings ensemble", "brass section", "harp", "synth pad",
-          "singing voice", "percussion"}
+          "singing voice", "percussion", "drums", "drum machine"}
 
 
 def gus_patch(root_hz: float = 261.63, seconds: float = 0.5, rate: int = 22050) -> bytes:
@@ -57,7 +58,8 @@ def test_patch_samples_are_read_and_played_at_the_asked_pitch_past_their_length(
 
 def test_reviewed_table_covers_the_wanted_instruments_with_licences():
     rows = read_tsv(TABLE, PatchFile)
-    assert {r.label for r in rows} == WANTED and not WANTED & set(INSTRUMENTS) and WANTED <= set(class_words())
+    assert {r.label for r in rows} == WANTED and WANTED & set(INSTRUMENTS) == {"drums"}
+    assert WANTED <= set(class_words())
     for r in rows:
         assert r.licence and r.caption and r.recording.startswith(r.package.split("-")[0])
         assert (int(r.low) < int(r.high)) == r.pitched
@@ -74,6 +76,10 @@ def _tree(root: Path) -> tuple[PatchFile, ...]:
                               "40", "80"))
     (folder / "hit.pat").write_bytes(gus_patch(300.0, 0.2))
     rows.append(PatchFile("percussion", "pkg", "pats/hit.pat", "a drum is hit", "pkg:hit", "GPL-2.0-or-later", "0", "0"))
+    for name, hz in (("kick", 60.0), ("snare", 200.0)):  # a kit of plain audio files: one recording
+        t = np.arange(int(0.3 * RATE)) / RATE
+        soundfile.write(folder / f"{name}.wav", 0.5 * np.sin(2 * np.pi * hz * t) * np.exp(-t * 10), RATE)
+        rows.append(PatchFile("drums", "pkg", f"pats/{name}.wav", "a drum kit is played", "pkg:kit", "CC0-1.0", "0", "0"))
     return tuple(rows)
 
 
@@ -82,7 +88,8 @@ def test_corpus_is_split_by_patch_and_the_same_with_one_or_two_workers(tmp_path:
     settings = RealInstrumentSettings(clips_per_class=12, seed=4)
     build_realinstruments(tmp_path / "a", settings, 1, False, rows, {"pkg": str(tmp_path / "tree")})
     entries = check_corpus(tmp_path / "a")
-    assert {e.label for e in entries} == {"organ", "percussion"}
+    assert {e.label for e in entries} == {"organ", "percussion", "drums"}
+    assert all(e.origin == ("pkg:pats/kick.wav", "pkg:pats/snare.wav") for e in entries if e.label == "drums")
     assert all(e.meta == {"noun": "an organ", "clause": "an organ plays"} for e in entries if e.label == "organ")
     assert_groups_disjoint([e for e in entries if e.label == "organ"])
     assert {e.split for e in entries if e.label == "organ"} >= {"train", "test"}
