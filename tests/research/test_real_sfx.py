@@ -120,3 +120,15 @@ def test_packages_not_given_a_folder_are_fetched_into_the_cache(tmp_path: Path, 
     build_sfx(tmp_path / "c", settings, 1, False, {"pkg-b": roots["pkg-b"]}, rows, packages, cache=tmp_path / "cache")
     assert asked == [("pkg-a", tmp_path / "cache")]
     assert check_corpus(tmp_path / "c")
+
+
+def test_no_data_table_or_recipe_names_a_reserved_package():
+    from research.data.debian import RESERVED
+
+    folder = Path(sfx.__file__).parent
+    files = sorted(p for p in folder.iterdir() if p.suffix in (".tsv", ".toml", ".py"))
+    assert len(files) > 10
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        named = {p for p in RESERVED if p in text} - ({*RESERVED} if path.name == "debian.py" else set())
+        assert not named, (path.name, named)
