@@ -11,10 +11,11 @@ from __future__ import annotations
 import abc
 import contextlib
 import dataclasses
+import functools
 import math
 import numbers
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,9 @@ from soundsift.model.config import ModelConfig
 from soundsift.queries import REST, AudioQuery, QueryLike, check_queries, query_name
 from soundsift.vocabulary import Vocabulary
 
-__all__ = ["MODES", "REST", "AudioQuery", "SegmentSeparator", "SeparationOptions", "check_queries", "query_name"]
+__all__ = ["MODES", "REST", "AudioQuery", "SegmentSeparator", "SeparationOptions", "Stems", "check_queries",
+           "query_name"]
+
 
 MODES = ("extract", "remove")
 
@@ -99,6 +102,28 @@ class SeparationOptions:
         """Segment layout in native samples for a ``total``-sample input."""
         segment = max(1, round(self.segment_seconds * sample_rate))
         return SegmentPlan(total, segment, min(round(self.overlap * segment), segment // 2))
+
+
+class Stems(dict):
+    """The stems of one separation, ``{name: (channels, samples)}``, as :meth:`SegmentSeparator.separate` returns.
+
+    ``confidence`` maps each text query to how near it lies to what the model was trained on
+    (:class:`~soundsift.confidence.QueryConfidence`; None for a model without a vocabulary).
+    It is scored when first read, so callers that separate segment by segment pay nothing for it.
+    """
+
+    def __init__(self, stems: Mapping[str, np.ndarray], texts: Sequence[str],
+                 score: Callable[[str], QueryConfidence | None]) -> None:
+        super().__init__(stems)
+        self._texts, self._score = list(texts), score
+
+    @functools.cached_property
+    def confidence(self) -> dict[str, QueryConfidence | None]:
+        """Each text query's :class:`~soundsift.confidence.QueryConfidence` (None without a vocabulary)."""
+        return {text: self._score(text) for text in self._texts}
+
+    def __reduce__(self) -> tuple[type, tuple[dict[str, np.ndarray]]]:
+        return dict, (dict(self),)  # pickled as the plain stems: the scorer holds the model
 
 
 class SegmentSeparator(abc.ABC):
@@ -172,13 +197,14 @@ class SegmentSeparator(abc.ABC):
         options: SeparationOptions | None = None,
         progress: ProgressCallback | None = None,
         cancel: CancelCheck | None = None,
-    ) -> dict[str, np.ndarray]:
+    ) -> Stems:
         """Separate an array (with ``sample_rate``) or a file into one stem per query plus ``rest``.
 
         Queries are texts or :class:`~soundsift.queries.AudioQuery` objects (query by example).
         Arrays are ``(channels, samples)`` or 1-D mono.  Returns ``{name: (channels, samples)}``
-        at the input's own rate and channel count.  ``options`` (segment length, overlap,
-        whether to return ``rest``) overrides ``mode`` when given.
+        at the input's own rate and channel count, with each text query's score in the result's
+        ``confidence`` (:class:`Stems`).  ``options`` (segment length, overlap, whether to return
+        ``rest``) overrides ``mode`` when given.
         """
         options = options or SeparationOptions(mode=mode)
         parts: dict[str, list[np.ndarray]] = {}
@@ -188,7 +214,9 @@ class SegmentSeparator(abc.ABC):
             ):
                 for name, block in region.items():
                     parts.setdefault(name, []).append(block)
-        return {name: np.concatenate(blocks, axis=1) for name, blocks in parts.items()}
+        texts = [q for q in check_queries(queries) if isinstance(q, str)]
+        return Stems({name: np.concatenate(blocks, axis=1) for name, blocks in parts.items()}, texts,
+                     self.query_confidence)
 
     def separate_file(
         self,

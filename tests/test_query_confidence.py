@@ -1,6 +1,7 @@
 """Query confidence: the score of a text query against the model's vocabulary, on both engines."""
 from __future__ import annotations
 
+import pickle
 import shutil
 from pathlib import Path
 
@@ -95,6 +96,17 @@ def test_default_model_knows_its_sounds_and_paraphrases_but_not_unrelated_words(
     for query in UNKNOWN:
         confidence = separator.query_confidence(query)
         assert confidence is not None and confidence.known is False, (query, confidence)
+
+
+def test_separate_returns_the_confidence_of_each_text_query(tiny_model: Path) -> None:
+    separator = load_separator(DEFAULT, "onnx", "cpu")
+    audio = np.zeros((1, 8000), np.float32)
+    stems = separator.separate(audio, [" vocals ", "violin"], 16000)
+    assert set(stems) == {"vocals", "violin", "rest"}  # still the dict of stems
+    assert stems.confidence["vocals"].known is False and stems.confidence["violin"].known is True
+    assert stems.confidence["vocals"] == separator.query_confidence("vocals")
+    assert load_separator(tiny_model, "torch", "cpu").separate(audio, "rain", 16000).confidence == {"rain": None}
+    assert pickle.loads(pickle.dumps(stems)).keys() == stems.keys()  # results still travel between processes
 
 
 def test_plugin_host_stages_expose_the_confidence_of_their_queries() -> None:
