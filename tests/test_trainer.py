@@ -17,6 +17,7 @@ import torch
 
 from research.data.testset import TestsetSettings, build_testset
 from soundsift import Separator
+from soundsift.model.store import BUNDLED_DIR
 from soundsift.training.captions import split_caption
 from soundsift.training.recipe import RecipeError, load_recipe
 from soundsift.training.trainer import train
@@ -290,7 +291,9 @@ def test_default_model_v2_recipe_runs_on_a_tiny_corpus(workspace, tmp_path):
     data = dataclasses.replace(v2.data, corpora=(str(workspace / "corpus"),), validation=str(workspace / "valset"),
                                validation_limit=2)
     optim = dataclasses.replace(v2.optim, steps=2, decay_start=0, validate_every=2, checkpoint_every=2, keep_every=2)
-    train(dataclasses.replace(v2, data=data, optim=optim), tmp_path / "run", progress_bar=False)
+    bundled_default = str(BUNDLED_DIR / "default")  # the tests' model store is empty: name the shipped folder
+    train(dataclasses.replace(v2, data=data, optim=optim, init_from=bundled_default), tmp_path / "run",
+          progress_bar=False)
     rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))
     assert rows[-1]["step"] == "2" and rows[-1]["val_sdri"] != "" and rows[-1]["val_absent_db"] != ""
 

@@ -4,6 +4,8 @@
 name = "weak-2src"
 regime = "weak"                      # supervised | mix_separate | weak | semi | nit | mixit
 
+[model]
+init_from = "default"                # start from this model's weights (a name or folder, as --model; optional)
 [model.network]                      # soundsift.model.NetworkConfig fields
 base_channels = 16
 [model.encoder]                      # soundsift.model.EncoderSpec (name, options)
@@ -43,6 +45,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,6 +179,7 @@ class Recipe:
     data: DataRecipe = field(default_factory=DataRecipe)
     optim: OptimRecipe = field(default_factory=OptimRecipe)
     loss: LossWeights = field(default_factory=LossWeights)
+    init_from: str | None = None  # a model name or folder whose weights the network starts from (warm start)
 
 
 def _table(data: Any, where: str) -> dict[str, Any]:
@@ -208,7 +212,7 @@ def optim_settings(table: dict[str, Any], where: str) -> OptimRecipe:
 
 
 def _model(data: Any, where: str) -> ModelConfig:
-    unknown = sorted(set(_table(data, f"{where}.model")) - {"network", "encoder", "stft", "description"})
+    unknown = sorted(set(_table(data, f"{where}.model")) - {"network", "encoder", "stft", "description", "init_from"})
     if unknown:
         raise RecipeError(f"{where}.model: unknown key(s) {unknown}")
     encoder = {"options": {}, **_table(data.get("encoder", {}), f"{where}.model.encoder")}
@@ -229,6 +233,17 @@ def _resolve(path: str | None, base: Path) -> str | None:
         return None
     p = Path(path).expanduser()
     return str(p if p.is_absolute() else (base / p))
+
+
+def _init_from(value: Any, where: str, base: Path) -> str | None:
+    """``[model] init_from``: a model name is kept for the model store; a folder (one with a path separator,
+    or starting with '.' or '~') is taken from ``base`` like the data paths."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise RecipeError(f"{where}.model: init_from must be a model name or folder, got {value!r}")
+    is_folder = "/" in value or os.sep in value or value.startswith((".", "~"))
+    return _resolve(value, base) if is_folder else value
 
 
 def parse_recipe(data: dict[str, Any], where: str = "recipe", base: Path | None = None) -> Recipe:
@@ -275,6 +290,7 @@ def parse_recipe(data: dict[str, Any], where: str = "recipe", base: Path | None 
         data=dataset,
         optim=optim_settings(data.get("optim", {}), f"{where}.optim"),
         loss=loss,
+        init_from=_init_from(data.get("model", {}).get("init_from"), where, base),
     )
 
 

@@ -28,6 +28,7 @@ from soundsift.training.recipe import Recipe
 from soundsift.training.regimes import REGIMES, MixtureBatch, absent_loss
 from soundsift.training.state import Progress, load_state, save_state
 from soundsift.training.step_loop import Books, Cadence, StepLoop, StepReport, TrainingLog, keep_books
+from soundsift.training.warm_start import warm_start
 from soundsift.vocabulary import Vocabulary, write_vocabulary
 
 
@@ -77,10 +78,15 @@ def _optimizer(recipe: Recipe) -> Callable[..., torch.optim.Optimizer]:
 def _start(
     recipe: Recipe, run_dir: Path, resume: bool, device: torch.device, rng: np.random.Generator
 ) -> tuple[SeparatorNetwork, QueryEncoder, torch.optim.Optimizer, Progress]:
-    """Fresh model and optimizer, or the state of the last checkpoint when resuming."""
+    """Fresh model and optimizer, or the state of the last checkpoint when resuming.
+
+    A fresh network starts from ``recipe.init_from``'s weights when the recipe names one (warm start);
+    a resumed run keeps its checkpoint's weights."""
     if resume and (run_dir / "checkpoint").is_dir():
         return load_state(run_dir, _optimizer(recipe), rng, device)
     network, encoder = init_model(recipe.model, seed=recipe.optim.seed)
+    if recipe.init_from is not None:
+        warm_start(network, recipe.init_from)
     network, encoder = network.to(device).train(), encoder.to(device)
     return network, encoder, _optimizer(recipe)(network.parameters()), Progress()
 
