@@ -13,6 +13,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def umask_mode(base: int) -> int:
+    """``base`` (0o666 for files, 0o777 for folders) less the process umask: the mode a plain create gives.
+
+    Read once at import by its callers: asking changes the umask for a moment, process-wide.
+    """
+    mask = os.umask(0)
+    os.umask(mask)
+    return base & ~mask
+
+
+FOLDER_MODE = umask_mode(0o777)
+
+
 def fsync_path(path: Path) -> None:
     """Flush one file, or a folder's entries (names), to the disk."""
     flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if path.is_dir() else 0)
@@ -74,6 +87,7 @@ def staged_folder(directory: Path) -> Iterator[Path]:
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     try:
+        os.chmod(staging, FOLDER_MODE)  # mkdtemp makes 0700 folders; a model folder gets the usual mode
         yield staging
         replace_folder(staging, directory)
     except BaseException:

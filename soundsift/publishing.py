@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from soundsift.durable import fsync_path
+from soundsift.durable import fsync_path, umask_mode
 from soundsift.errors import AudioError, os_problem
 
 TEMP_SUFFIX = ".part"
@@ -24,14 +24,7 @@ _SWEPT: set[str] = set()  # folders already looked through for stale temporary f
 _TEMP_STEM_CHARS = 100  # keeps temporary names within file-name limits when the output's name is long
 
 
-def _umask_mode() -> int:
-    """The mode a plain ``open()`` would give a new file (0666 less the process umask)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-_CREATE_MODE = _umask_mode()
+_CREATE_MODE = umask_mode(0o666)  # what a plain open() gives a new file
 
 
 def make_temp_file(path: Path) -> Path:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from soundsift.errors import CheckpointError
+from soundsift.publishing import make_temp_file
 
 VOCABULARY_FILE = "vocabulary.json"
 FORMAT_VERSION = 1
@@ -119,14 +119,12 @@ def read_vocabulary(model_dir: str | Path) -> Vocabulary | None:
 def write_vocabulary(model_dir: str | Path, vocabulary: Vocabulary) -> Path:
     """Write ``vocabulary.json`` into ``model_dir`` atomically (temp file + rename)."""
     path = Path(model_dir) / VOCABULARY_FILE
-    fd, tmp = tempfile.mkstemp(prefix=f".{VOCABULARY_FILE}.", dir=path.parent)
+    tmp = make_temp_file(path)  # the usual file mode (a model folder may be shared), not mkstemp's 0600
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(vocabulary.to_dict(), handle, indent=2, ensure_ascii=False)
-            handle.write("\n")
+        tmp.write_text(json.dumps(vocabulary.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path
 

@@ -51,3 +51,10 @@ def test_a_folder_write_that_fails_leaves_the_old_folder_and_no_staging(tmp_path
         raise RuntimeError("disk full")
     assert (target / "weights").read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def test_a_published_folder_gets_the_mode_of_a_plain_mkdir(tmp_path: Path) -> None:
+    (tmp_path / "plain").mkdir()
+    with staged_folder(tmp_path / "model") as staging:
+        (staging / "weights").write_text("w")
+    assert (tmp_path / "model").stat().st_mode & 0o777 == (tmp_path / "plain").stat().st_mode & 0o777

@@ -40,6 +40,13 @@ def test_malformed_vocabulary_is_one_clear_error(tmp_path: Path, text: str) -> N
         read_vocabulary(tmp_path)
 
 
+def test_a_written_vocabulary_gets_the_mode_of_the_model_files(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{}")
+    path = write_vocabulary(tmp_path, Vocabulary((SoundClass("rain", "sfx", ("rain falls",)),)))
+    assert path.stat().st_mode & 0o777 == (tmp_path / "config.json").stat().st_mode & 0o777
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
 def test_vocabulary_from_training_entries_uses_caption_forms_and_counts_hours() -> None:
     entries = [_entry("rain", "heavy rain falls"), _entry("rain", "rain pours down"),
                _entry("kazoo", "a kazoo buzzes", "music"), _entry("kazoo", "a kazoo buzzes", "music"),
