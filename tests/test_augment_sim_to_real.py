@@ -9,7 +9,14 @@ import pytest
 
 from soundsift.training.batches import BatchSource
 from soundsift.training.recipe import DataRecipe, RecipeError, parse_recipe
-from soundsift.training.sim_to_real import CODECS, ChainRanges, codec_round_trip, reverberate, room_response, simulate_chain
+from soundsift.training.sim_to_real import (
+    CODECS,
+    ChainRanges,
+    codec_round_trip,
+    reverberate,
+    room_response,
+    simulate_chain,
+)
 from tests.train_corpus import make_corpus
 
 RATE = 16000
