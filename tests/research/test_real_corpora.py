@@ -179,3 +179,12 @@ def test_realspeech_cli_names_an_unknown_voice_in_one_line(tmp_path: Path) -> No
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "nobody-here" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "c").exists()
+
+
+def test_mixed_sources_never_exceed_full_scale_even_when_their_sum_cancels() -> None:
+    from soundsift.training.data.mixtures import PEAK, mix_sources
+
+    loud = np.full(100, 0.9, dtype=np.float32)
+    out = mix_sources([loud, -loud], [5.0, 5.0])  # each +5 dB is 1.6, their sum is silence
+    assert float(np.max(np.abs(out))) <= PEAK + 1e-6
+    np.testing.assert_allclose(out[0] / out[0, 0], np.ones(100), rtol=1e-6)  # scaled, not clipped

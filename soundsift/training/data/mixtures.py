@@ -81,10 +81,11 @@ def load_clip(path: Path, sample_rate: int, samples: int) -> np.ndarray:
 
 
 def mix_sources(sources: Sequence[np.ndarray], gains_db: Sequence[float]) -> np.ndarray:
-    """Apply the gains and scale all sources down together if their sum would exceed
-    :data:`PEAK`. Shape: n arrays of (samples,) -> (n, samples)."""
+    """Apply the gains and scale all sources down together if their sum or any one of them would
+    exceed :data:`PEAK` (a saved stem over full scale could not be written as fixed-point audio).
+    Shape: n arrays of (samples,) -> (n, samples)."""
     out = np.stack([s * np.float32(10 ** (g / 20)) for s, g in zip(sources, gains_db)])
-    peak = float(np.max(np.abs(out.sum(axis=0))))
+    peak = max(float(np.max(np.abs(out.sum(axis=0)))), float(np.max(np.abs(out))))
     if peak > PEAK:
         out *= np.float32(PEAK / peak)
     return out
