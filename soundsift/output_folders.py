@@ -8,13 +8,12 @@ folder inputs skip folders that hold a marker.  Shared by the command line and t
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from soundsift.audio import refuse_overwriting_inputs
 from soundsift.errors import SoundsiftError
-from soundsift.publishing import make_temp_file
+from soundsift.publishing import write_text_atomic
 
 MARKER = ".soundsift.json"
 MARKER_FORMAT = 1
@@ -77,10 +76,4 @@ def record_run(written: Sequence[Path], source: Path) -> None:
         if old.name not in names and old.is_file():
             old.unlink()
     record = {"format": MARKER_FORMAT, "source": source.name, "outputs": names}
-    tmp = make_temp_file(folder / MARKER)  # the mode the outputs get, and a name stale-file sweeps know
-    try:
-        tmp.write_text(json.dumps(record, indent=1), encoding="utf-8")
-        os.replace(tmp, folder / MARKER)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_text_atomic(folder / MARKER, json.dumps(record, indent=1))  # the outputs' mode; a temp name sweeps know

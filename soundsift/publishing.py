@@ -36,6 +36,19 @@ def make_temp_file(path: Path) -> Path:
     return Path(tmp)
 
 
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` (its folder made if needed) through a temporary file, so it appears whole or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = make_temp_file(path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
 def remove_stale_temps(folder: Path) -> list[Path]:
     """Delete the temporary files a killed soundsift run left in ``folder``; returns what was removed.
 

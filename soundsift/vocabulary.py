@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from soundsift.errors import CheckpointError
-from soundsift.publishing import make_temp_file
+from soundsift.publishing import write_text_atomic
 
 VOCABULARY_FILE = "vocabulary.json"
 FORMAT_VERSION = 1
@@ -119,14 +118,7 @@ def read_vocabulary(model_dir: str | Path) -> Vocabulary | None:
 def write_vocabulary(model_dir: str | Path, vocabulary: Vocabulary) -> Path:
     """Write ``vocabulary.json`` into ``model_dir`` atomically (temp file + rename)."""
     path = Path(model_dir) / VOCABULARY_FILE
-    tmp = make_temp_file(path)  # the usual file mode (a model folder may be shared), not mkstemp's 0600
-    try:
-        tmp.write_text(json.dumps(vocabulary.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomic(path, json.dumps(vocabulary.to_dict(), indent=2, ensure_ascii=False) + "\n")
 
 
 def describe(vocabulary: Vocabulary | None, classes: Sequence[SoundClass] | None = None) -> list[str]:

@@ -170,3 +170,11 @@ def test_builtin_presets_load_by_name(tiny_model):
         assert isinstance(chain, Chain) and len(chain) >= 1
     (stem_chains, limiter) = load_preset("duck-crowd")
     assert stem_chains.gain_db["crowd noise"] == -12.0 and isinstance(limiter, Limiter)
+
+
+def test_a_saved_preset_gets_the_mode_of_a_plain_file(tmp_path: Path) -> None:
+    (tmp_path / "plain.txt").write_text("x")
+    path = save_preset(Chain([Gain(gain_db=-3.0)]), tmp_path / "sub" / "quiet.toml")
+    assert path.stat().st_mode & 0o777 == (tmp_path / "plain.txt").stat().st_mode & 0o777
+    assert [p.name for p in path.parent.iterdir()] == ["quiet.toml"]
+    assert isinstance(load_preset(path)[0], Gain)

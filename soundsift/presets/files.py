@@ -6,9 +6,7 @@ or ``stages`` (a chain; see :mod:`soundsift.presets.chains`).
 """
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +19,7 @@ from soundsift.plugin_host import Chain
 from soundsift.presets.chains import stages_from_list, stages_to_list
 from soundsift.presets.query import QueryPreset, query_preset_from_dict, query_preset_to_dict
 from soundsift.presets.values import MAX_NESTING, check_nesting, check_value
+from soundsift.publishing import write_text_atomic
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -126,20 +125,6 @@ def read_preset_file(path: Path) -> Preset:
     except RecursionError:
         raise PresetError(f"{path}: nested too deeply to read (a preset holds at most {MAX_NESTING} levels)") from None
     return parse_preset(data, str(path), path.parent, path.stem)
-
-
-def write_text_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file in the same folder, so it appears whole or not at all."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def save_preset(chain: Chain | Sequence[Any], path: str | Path, name: str | None = None, description: str = "") -> Path:
