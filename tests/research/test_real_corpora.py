@@ -188,3 +188,19 @@ def test_mixed_sources_never_exceed_full_scale_even_when_their_sum_cancels() -> 
     out = mix_sources([loud, -loud], [5.0, 5.0])  # each +5 dB is 1.6, their sum is silence
     assert float(np.max(np.abs(out))) <= PEAK + 1e-6
     np.testing.assert_allclose(out[0] / out[0, 0], np.ones(100), rtol=1e-6)  # scaled, not clipped
+
+
+def test_realtest_and_pitchcheck_commands_run_like_a_user(speech, music, tmp_path: Path) -> None:
+    out = tmp_path / "rt"
+    run = [sys.executable, "-m", "research", "data"]
+    result = subprocess.run([*run, "realtest", str(speech[0] / "one"), str(music[0] / "one"), "-o", str(out),
+                             "--mixtures", "2", "--jobs", "1"], check=False, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "no sfx pairs mixtures (no test clips of kind sfx)" in result.stderr
+    assert "mixtures per domain: speech over music 2" in result.stdout
+    assert len(read_manifest(out)) == 2
+    result = subprocess.run([*run, "pitchcheck", str(speech[0] / "one"), "--clips", "3"], check=False,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].startswith("voice\tlabel\tmedian_f0")
+    assert result.stdout.strip().endswith("4 of 4 voices agree with their median pitch")
