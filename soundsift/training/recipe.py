@@ -5,7 +5,8 @@ name = "weak-2src"
 regime = "weak"                      # supervised | mix_separate | weak | semi | nit | mixit
 
 [model]
-init_from = "default"                # start from this model's weights (a name or folder, as --model; optional)
+# init_from = "default"              # start from this model's weights (a name or folder, as --model); it must
+                                     # have the network, STFT and query encoder below (warm_start.py)
 [model.network]                      # soundsift.model.NetworkConfig fields
 base_channels = 16
 [model.encoder]                      # soundsift.model.EncoderSpec (name, options)
