@@ -4,7 +4,8 @@ The SoundFonts of the ``music`` recipe are all General MIDI sets; this corpus ad
 instruments people ask for that they render poorly or not at all (electric guitar, organ,
 bass guitar, strings ensemble, brass section, harp, synth pad, singing voice, hand
 percussion) from the FreePats patches (recorded samples; the pads are synthetic by nature),
-and real drum kits, drum machines and hand percussion from the Hydrogen drum kits.  Files
+and real drum kits (whole kits, and their kick drums, snare drums, hi-hats and tom-toms as
+classes of their own), drum machines and hand percussion from the Hydrogen drum kits.  Files
 are read from the fetched packages (:mod:`research.data.debian`) through the reviewed table
 ``realinstruments_table.tsv``.  A pitched clip is a seeded random phrase
 (:func:`research.data.melodies.random_phrase`) in the instrument's range, every note the
@@ -14,7 +15,8 @@ patch sample nearest in pitch, resampled and looped as the patch says; an unpitc
 Splits keep patches apart (``recording`` in the table): a class with two recordings or more
 never has one in two splits.  A class with a single patch (harp, brass section, singing
 voice) cannot: its splits differ only by phrase, and its test clips measure new melodies,
-not new instruments.
+not new instruments.  A recording shared by several classes (a kit under ``drums`` and
+``kick drum``) lands in the same split in each of them.
 """
 from __future__ import annotations
 
@@ -188,11 +190,10 @@ def plan(rows: tuple[PatchFile, ...], trees: dict[str, Path], settings: RealInst
     for r in rows:
         by_label[r.label].append(r)
     words = class_words()
+    splits = class_splits(rows, settings)
     jobs = []
     for label in sorted(by_label):
-        patches = by_label[label]
-        recordings = sorted({r.recording for r in patches})
-        split_of = assign_splits(recordings, settings.seed, settings.val, settings.test) if len(recordings) > 1 else {}
+        patches, split_of = by_label[label], splits[label]
         for index, split in enumerate(split_counts(settings.clips_per_class, settings.val, settings.test)):
             pool = [r for r in patches if split_of.get(r.recording, split) == split]
             if not pool:
@@ -210,6 +211,19 @@ def plan(rows: tuple[PatchFile, ...], trees: dict[str, Path], settings: RealInst
                             round(settings.seconds * settings.sample_rate), settings.sample_rate)
             jobs.append(Job((entry,), spec))
     return jobs
+
+
+def class_splits(rows: tuple[PatchFile, ...], settings: RealInstrumentSettings) -> dict[str, dict[str, str]]:
+    """Each class's split of each of its recordings (empty for a class with one recording: split by phrase).
+
+    A kit shared by several classes (drums, kick drum, snare drum...) must land in one split in all of
+    them; the drum-part classes list the same kits as ``drums`` so the seeded assignment agrees.
+    """
+    recordings: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        recordings[r.label].add(r.recording)
+    return {label: assign_splits(sorted(groups), settings.seed, settings.val, settings.test) if len(groups) > 1 else {}
+            for label, groups in recordings.items()}
 
 
 def _notes(row: PatchFile, hits: int, rng: np.random.Generator, seconds: float) -> Notes:

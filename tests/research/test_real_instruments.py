@@ -13,6 +13,7 @@ from research.data.realinstruments import (
     PatchFile,
     RealInstrumentSettings,
     build_realinstruments,
+    class_splits,
     play_note,
     read_patch,
 )
@@ -23,7 +24,7 @@ from tests.test_data_helpers import assert_groups_disjoint, check_corpus, corpus
 
 RATE = 16000
 WANTED = {"electric guitar", "organ", "bass guitar", "strings ensemble", "brass section", "harp", "synth pad",
-          "singing voice", "percussion", "drums", "drum machine"}
+          "singing voice", "percussion", "drums", "drum machine", "kick drum", "snare drum", "hi-hat", "tom-tom"}
 
 
 def gus_patch(root_hz: float = 261.63, seconds: float = 0.5, rate: int = 22050) -> bytes:
@@ -63,7 +64,16 @@ def test_reviewed_table_covers_the_wanted_instruments_with_licences():
     for r in rows:
         assert r.licence and r.caption and r.recording.startswith(r.package.split("-")[0])
         assert (int(r.low) < int(r.high)) == r.pitched
-    assert len({r.path for r in rows}) == len(rows)
+    assert len({(r.label, r.path) for r in rows}) == len(rows)
+
+
+def test_a_kit_shared_by_several_classes_lands_in_one_split_in_all_of_them():
+    rows = read_tsv(TABLE, PatchFile)
+    split_of: dict[str, set[str]] = {}
+    for splits in class_splits(rows, RealInstrumentSettings()).values():
+        for recording, split in splits.items():
+            split_of.setdefault(recording, set()).add(split)
+    assert split_of["hydrogen:colombo"] and all(len(s) == 1 for s in split_of.values()), split_of
 
 
 def _tree(root: Path) -> tuple[PatchFile, ...]:
