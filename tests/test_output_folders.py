@@ -104,6 +104,16 @@ def test_folder_inputs_skip_folders_holding_earlier_outputs(tmp_path, tiny_model
     assert expand_inputs([music]) == [music / "a.wav", music / "b.wav"]
 
 
+def test_expanding_a_folder_skips_an_output_folder_inside_it_only(tmp_path):
+    music = tmp_path / "music"
+    (music / "out" / "a").mkdir(parents=True)
+    for path in [music / "a.wav", music / "out" / "a" / "stem.wav"]:
+        write_test_file(path, test_signal(SR, 1, 0.1), SR)
+    assert expand_inputs([music], exclude=music / "out") == [music / "a.wav"]
+    assert expand_inputs([music], exclude=music) == [music / "a.wav", music / "out" / "a" / "stem.wav"]
+    assert expand_inputs([music], exclude=tmp_path) == [music / "a.wav", music / "out" / "a" / "stem.wav"]
+
+
 def test_a_folder_that_is_its_own_output_folder_is_separated_once(tmp_path, tiny_model, capsys):
     music = tmp_path / "music"
     music.mkdir()
