@@ -35,7 +35,7 @@ from research.data.build import BuildReport, Job, check_settings, run_jobs, seed
 from research.data.debian import fetch
 from research.data.melodies import excerpt, random_phrase
 from research.data.music import split_counts
-from research.data.sfx_table import class_meta, class_words, read_tsv
+from research.data.sfx_table import class_labels, class_meta, class_parents, class_words, read_tsv
 from research.data.splits import assign_splits
 from soundsift.audio import downmix
 from soundsift.errors import AudioError, SoundsiftError
@@ -189,7 +189,7 @@ def plan(rows: tuple[PatchFile, ...], trees: dict[str, Path], settings: RealInst
     by_label: dict[str, list[PatchFile]] = defaultdict(list)
     for r in rows:
         by_label[r.label].append(r)
-    words = class_words()
+    words, parents = class_words(), class_parents()
     splits = class_splits(rows, settings)
     jobs = []
     for label in sorted(by_label):
@@ -203,7 +203,7 @@ def plan(rows: tuple[PatchFile, ...], trees: dict[str, Path], settings: RealInst
             kit = [r for r in pool if r.recording == row.recording] if not row.pitched else [row]
             notes = _notes(row, len(kit), rng, settings.seconds)
             name = f"clips/{split}/{slug(label)}/{slug(label)}-{index:05d}.wav"
-            entry = Entry(path=name, duration=settings.seconds, sample_rate=settings.sample_rate, labels=(label,),
+            entry = Entry(path=name, duration=settings.seconds, sample_rate=settings.sample_rate, labels=class_labels(label, parents),
                           caption=row.caption, category="music", split=split, group=row.recording,
                           source=row.package, licence=row.licence, origin=tuple(f"{r.package}:{r.path}" for r in kit),
                           meta=class_meta(label, words))

@@ -30,7 +30,16 @@ from research.data.build import BuildReport, Job, check_settings, process_pool, 
 from research.data.debian import fetch
 from research.data.music import split_counts
 from research.data.realspeech_table import heldout
-from research.data.sfx_table import PACKAGES, ROWS, Package, SourceFile, class_meta, class_words
+from research.data.sfx_table import (
+    PACKAGES,
+    ROWS,
+    Package,
+    SourceFile,
+    class_labels,
+    class_meta,
+    class_parents,
+    class_words,
+)
 from research.data.splits import assign_splits
 from soundsift.audio import downmix, resample
 from soundsift.errors import AudioError, SoundsiftError
@@ -200,7 +209,7 @@ def plan(recordings: Sequence[Recording], settings: SfxSettings, out: Path) -> l
     for r in recordings:
         by_label[r.row.label].append(r)
     cache_dir = out / "cache" / "sources"
-    words = class_words()
+    words, parents = class_words(), class_parents()
     jobs = []
     for label in sorted(by_label):
         split_of, units = _split_label(by_label[label], settings)
@@ -214,7 +223,7 @@ def plan(recordings: Sequence[Recording], settings: SfxSettings, out: Path) -> l
             name = f"clips/{split}/{slug(label)}/{slug(label)}-{index:05d}.wav"
             rate = settings.sample_rate
             entry = Entry(
-                path=name, duration=settings.seconds, sample_rate=rate, labels=(label,),
+                path=name, duration=settings.seconds, sample_rate=rate, labels=class_labels(label, parents),
                 caption=used[0][1].row.caption, category="sfx", split=split,
                 group="+".join(sorted({u[0] for u in used})), source=", ".join(sorted({u[1].row.package for u in used})),
                 licence=", ".join(sorted({u[1].row.licence for u in used})),

@@ -38,6 +38,7 @@ HERE = Path(__file__).parent
 TABLE = HERE / "sfx_table.tsv"
 PACKAGES_TABLE = HERE / "sfx_packages.tsv"
 CLASSES_FILE = HERE / "real_classes.toml"
+PARENTS = "parents"  # the table of real_classes.toml naming each class's broader class
 
 
 class SourceFile(NamedTuple):
@@ -83,14 +84,20 @@ def read_packages(path: Path) -> dict[str, Package]:
     return {row.package: row for row in read_tsv(path, Package)}
 
 
-def class_words(path: Path = CLASSES_FILE) -> dict[str, Phrase]:
-    """The words of every class a real-corpus table may name: the product vocabulary's and those of ``path``."""
+def _read_classes(path: Path) -> dict:
     try:
-        tables = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise SoundsiftError(f"{path}: cannot read the class words ({exc})") from None
+
+
+def class_words(path: Path = CLASSES_FILE) -> dict[str, Phrase]:
+    """The words of every class a real-corpus table may name: the product vocabulary's and those of ``path``."""
+    tables = _read_classes(path)
     words = dict(VOCABULARY)
     for category, entries in tables.items():
+        if category == PARENTS:
+            continue
         for label, phrase in entries.items():
             if not isinstance(phrase, dict) or set(phrase) != {"noun", "clause"}:
                 raise SoundsiftError(f"{path}: {category}.{label}: expected {{ noun = ..., clause = ... }}")
@@ -106,6 +113,16 @@ def class_meta(label: str, words: dict[str, Phrase]) -> dict[str, str]:
     if label not in words:
         raise SoundsiftError(f"class '{label}' has no words in {CLASSES_FILE.name} or the vocabulary")
     return {"noun": words[label].noun, "clause": words[label].clause}
+
+
+def class_parents(path: Path = CLASSES_FILE) -> dict[str, str]:
+    """The broader class each class is part of (``[parents]`` of ``path``): a kick drum is also drums."""
+    return dict(_read_classes(path).get(PARENTS, {}))
+
+
+def class_labels(label: str, parents: dict[str, str]) -> tuple[str, ...]:
+    """A clip's labels: its class, then its broader class if any, so a mixture never pairs the two."""
+    return (label, parents[label]) if label in parents else (label,)
 
 
 ROWS: tuple[SourceFile, ...] = read_table(TABLE)

@@ -17,7 +17,7 @@ from research.data.realinstruments import (
     play_note,
     read_patch,
 )
-from research.data.sfx_table import class_words, read_tsv
+from research.data.sfx_table import class_labels, class_parents, class_words, read_tsv
 from soundsift.errors import SoundsiftError
 from soundsift.training.data.vocabulary import INSTRUMENTS
 from tests.test_data_helpers import assert_groups_disjoint, check_corpus, corpus_hashes
@@ -74,6 +74,14 @@ def test_a_kit_shared_by_several_classes_lands_in_one_split_in_all_of_them():
         for recording, split in splits.items():
             split_of.setdefault(recording, set()).add(split)
     assert split_of["hydrogen:colombo"] and all(len(s) == 1 for s in split_of.values()), split_of
+
+
+def test_drum_parts_carry_drums_as_a_second_label():
+    parents = class_parents()
+    assert class_labels("kick drum", parents) == ("kick drum", "drums")
+    assert class_labels("drums", parents) == ("drums",)
+    classes = {r.label for r in read_tsv(TABLE, PatchFile)}
+    assert {p for c, p in parents.items() if c in classes} == {"drums"} <= classes
 
 
 def _tree(root: Path) -> tuple[PatchFile, ...]:
