@@ -498,4 +498,4 @@ def refuse_overwriting_inputs(outputs: Sequence[Path], inputs: Sequence[Path]) -
     resolved = {Path(p).resolve() for p in inputs}
     for out in outputs:
         if Path(out).resolve() in resolved:
-            raise AudioError(out, "refusing to overwrite an input file; choose another output folder")
+            raise AudioError(out, "refusing to overwrite an input file; write the output somewhere else")

@@ -70,6 +70,7 @@ def test_process_never_overwrites_its_input(tiny_model, tmp_path):
     preset = save_preset([Gain(6)], tmp_path / "loud.toml")
     result = run_cli("process", source, "--chain", preset, "-o", source)
     assert result.returncode == 1 and "refusing to overwrite an input" in result.stderr
+    assert "folder" not in result.stderr  # process writes one file: the message must not ask for a folder
     assert source.read_bytes() == before
 
 
