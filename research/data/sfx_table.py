@@ -18,7 +18,9 @@ the file has its own entry.  Classes are those of the product vocabulary
 Labelled from folder and file names and the packages' copyright comments, never guessed:
 doubtful files are left out, as are music, interface sounds, voice lines (speech), weapon
 impacts and sci-fi sounds, mixed ambiences (``amb_farm``, ``amb_port``), and classes with a
-single recording (a duck, an owl, seagulls, a fan, a phone, breaking glass).
+single file (an owl, a fan, a phone, breaking glass).  A class with one recording cut into
+several takes (a duck, seagulls) is kept and split by take.  Surface-specific footsteps are
+classes of their own whose clips also carry ``footsteps`` (``[parents]`` of ``real_classes.toml``).
 """
 from __future__ import annotations
 
