@@ -128,12 +128,18 @@ def test_a_run_reports_forgetting_on_the_check_set(base, pack, tmp_path, monkeyp
     library = make_library(tmp_path / "lib", per_kind=2)
     messages = []
     settings = FinetuneSettings(library=str(library), name="kept", captions="filenames", base=str(base), steps=2,
-                                batch_size=2, seconds=1.0, test_mixtures=1, holdout=0.0, validate_every=100)
+                                batch_size=2, seconds=1.0, test_mixtures=1, holdout=0.0, validate_every=100,
+                                check_mixtures=3)
     result = finetune(settings, tmp_path / "run", device="cpu", models_dir=tmp_path / "models",
                       on_event=lambda e: messages.append(e.text))
     info = read_finetune_info(result.model_dir)
     assert info["protect"] == ["distill", "l2sp", "replay"] and info["replay"] == [str(pack)]
-    assert info["check_mixtures"] == 16 and info["check_change_db"] == pytest.approx(
+    assert info["check_mixtures"] == 3 and info["check_change_db"] == pytest.approx(
         info["check_sdri"] - info["base_check_sdri"], abs=2e-3)
     assert describe_forgetting(info) in messages
-    assert describe_forgetting({}) == "known sounds: not checked (no replay pack installed)"
+    assert describe_forgetting({}).startswith("known sounds: not checked")
+
+
+def test_check_mixtures_must_not_be_negative(tmp_path):
+    with pytest.raises(SoundsiftError, match="check_mixtures"):
+        FinetuneSettings(library=str(tmp_path), name="x", check_mixtures=-1).check()

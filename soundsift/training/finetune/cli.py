@@ -48,6 +48,9 @@ def add_finetune_parser(sub: argparse._SubParsersAction) -> None:
                    help="how the model keeps what it knew: a comma-separated choice of distill (match the base "
                         "model on sounds your captions do not name), l2sp (stay near the base weights) and replay "
                         f"(train on known sounds too), or none (default: {','.join(DEFAULT_PROTECT)})")
+    p.add_argument("--check-mixtures", type=int, default=16, metavar="N",
+                   help="mixtures of known sounds scored before and after for the forgetting report (default: 16; "
+                        "0: no report)")
     p.add_argument("--replay-fraction", type=fraction("replay fraction", include_high=False), default=0.25,
                    metavar="FRACTION",
                    help="share of each batch drawn from the replay data (default: 0.25)")
@@ -76,6 +79,7 @@ def _settings(args: argparse.Namespace, run_dir: Path) -> FinetuneSettings:
         replay_fraction=args.replay_fraction, seed=args.seed, validate_every=args.validate_every,
         checkpoint_every=args.checkpoint_every, vocabulary=None if args.vocabulary is None else str(args.vocabulary),
         protect=parse_protect(args.protect),
+        check_mixtures=args.check_mixtures,
     )
     settings.check()
     return settings

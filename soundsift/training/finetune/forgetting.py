@@ -42,6 +42,6 @@ def forgetting_report(base_sdri: float, tuned_sdri: float, mixtures: int) -> dic
 def describe_forgetting(info: dict[str, Any]) -> str:
     """One line for the console and the app: the known-sounds check before and after, or why there is none."""
     if info.get("check_sdri") is None:
-        return "known sounds: not checked (no replay pack installed)"
+        return "known sounds: not checked (no replay pack installed, or --check-mixtures 0)"
     return (f"known sounds ({info['check_mixtures']} check mixtures): SDRi {info['check_sdri']:.2f} dB, "
             f"base model {info['base_check_sdri']:.2f} dB (change {info['check_change_db']:+.2f} dB)")

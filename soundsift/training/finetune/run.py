@@ -53,7 +53,7 @@ from soundsift.training.finetune.library import Library, scan_library
 from soundsift.training.finetune.name_words import load_name_words
 from soundsift.training.finetune.protect import ProtectedLoss, protected_queries
 from soundsift.training.finetune.protect_names import DEFAULT_PROTECT, parse_protect
-from soundsift.training.finetune.replay import ReplaySource, check_mixtures, combine, find_replay
+from soundsift.training.finetune.replay import CHECK_MIXTURES, ReplaySource, check_mixtures, combine, find_replay
 from soundsift.training.finetune.sampler import (
     LibrarySampler,
     can_mix,
@@ -100,6 +100,7 @@ class FinetuneSettings:
     max_clauses: int = 2
     vocabulary: str | None = None
     protect: tuple[str, ...] = DEFAULT_PROTECT
+    check_mixtures: int = CHECK_MIXTURES  # the forgetting report's mixtures (0: no report)
 
     def check(self) -> None:
         """Raise :class:`SoundsiftError` for values no run can use."""
@@ -117,6 +118,8 @@ class FinetuneSettings:
         if self.seconds <= 0 or self.lr <= 0:
             raise SoundsiftError("seconds and lr must be positive")
         parse_protect(",".join(self.protect) or "none")
+        if self.check_mixtures < 0:
+            raise SoundsiftError(f"check_mixtures must be at least 0, got {self.check_mixtures}")
 
 
 @dataclass(frozen=True)
@@ -311,7 +314,7 @@ class _Run:
             loss=finetune_loss_weights(_clauses(plan.table, settings.max_clauses)),
         )
         self.base_network = load_checkpoint(plan.base_path, device)[0]
-        self.check = check_mixtures(rate, seed=settings.seed)
+        self.check = check_mixtures(rate, settings.check_mixtures, settings.seed) if settings.check_mixtures else []
 
     def score(self) -> float:
         """Mean SDRi (dB) over the held-out mixtures, each file queried by its caption."""
