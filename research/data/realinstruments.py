@@ -3,7 +3,8 @@
 The SoundFonts of the ``music`` recipe are all General MIDI sets; this corpus adds the
 instruments people ask for that they render poorly or not at all (electric guitar, organ,
 bass guitar, strings ensemble, brass section, harp, synth pad, singing voice, hand
-percussion) from the FreePats patches (recorded samples; the pads are synthetic by nature),
+percussion) and the orchestral, keyboard and world instruments the ``music`` recipe lacks
+(oboe, trombone, French horn, harpsichord, celesta, sitar, steel drums...) from the FreePats patches (recorded samples; the pads are synthetic by nature),
 and real drum kits (whole kits, and their kick drums, snare drums, hi-hats, tom-toms and
 cymbals as classes of their own), drum machines and hand percussion from the Hydrogen drum
 kits, plus an acoustic kit and tabla strokes recorded for freesound (sonic-pi-samples, CC0).  Files
@@ -15,7 +16,7 @@ patch sample nearest in pitch, resampled and looped as the patch says; an unpitc
 
 Splits keep patches apart (``recording`` in the table): a class with two recordings or more
 never has one in two splits.  A class with a single patch (harp, brass section, singing
-voice, tabla) cannot: its splits differ only by phrase, and its test clips measure new melodies,
+voice, tabla, oboe...) cannot: its splits differ only by phrase, and its test clips measure new melodies,
 not new instruments.  A recording shared by several classes (a kit under ``drums`` and
 ``kick drum``) lands in the same split in each of them.
 """

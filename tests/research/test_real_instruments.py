@@ -25,7 +25,8 @@ from tests.test_data_helpers import assert_groups_disjoint, check_corpus, corpus
 RATE = 16000
 WANTED = {"electric guitar", "organ", "bass guitar", "strings ensemble", "brass section", "harp", "synth pad",
           "singing voice", "percussion", "drums", "drum machine", "kick drum", "snare drum", "hi-hat", "tom-tom",
-          "cymbal", "tabla"}
+          "cymbal", "tabla", "electric piano", "harpsichord", "clavinet", "celesta", "glockenspiel", "tubular bells",
+          "dulcimer", "timpani", "trombone", "french horn", "oboe", "piccolo", "recorder", "pan flute", "sitar", "steel drums"}
 
 
 def gus_patch(root_hz: float = 261.63, seconds: float = 0.5, rate: int = 22050) -> bytes:
