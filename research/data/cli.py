@@ -89,6 +89,13 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
     rt.add_argument("--mixtures", type=positive_int, default=100, metavar="N", help="mixtures per domain (default: 100)")
     rt.set_defaults(handler=_run_realtest)
 
+    zs = dsub.add_parser("zeroshot", help="zero-shot top-1 of the compact encoder on the test clips of corpora")
+    zs.add_argument("corpora", nargs="+", type=Path, metavar="CORPUS")
+    zs.add_argument("--weights", type=Path, default=None, metavar="DIR",
+                    help="compact CLAP weights folder (default: the shipped encoder)")
+    zs.add_argument("--split", choices=("train", "val", "test"), default="test")
+    zs.set_defaults(handler=_run_zeroshot)
+
     pc = dsub.add_parser("pitchcheck", help="check a speech corpus's gender labels against each voice's median pitch")
     pc.add_argument("corpus", type=Path, metavar="CORPUS")
     pc.add_argument("--clips", type=positive_int, default=20, metavar="N", help="clips sampled per voice (default: 20)")
@@ -195,6 +202,13 @@ def _run_realtest(args: argparse.Namespace) -> int:
         counts = domain_counts(read_manifest(report.manifest))
         print("mixtures per domain: " + ", ".join(f"{d} {n}" for d, n in sorted(counts.items())))
     return _report(args, report)
+
+
+def _run_zeroshot(args: argparse.Namespace) -> int:
+    from research.data.realtest_zeroshot import format_report, zero_shot_report
+
+    print(format_report(zero_shot_report(args.corpora, args.weights, args.split)))
+    return 0
 
 
 def _run_pitchcheck(args: argparse.Namespace) -> int:

@@ -204,3 +204,24 @@ def test_realtest_and_pitchcheck_commands_run_like_a_user(speech, music, tmp_pat
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0].startswith("voice\tlabel\tmedian_f0")
     assert result.stdout.strip().endswith("4 of 4 voices agree with their median pitch")
+
+
+def test_zero_shot_summary_counts_hits_per_class_and_source() -> None:
+    from research.data.realtest_zeroshot import summarise
+
+    labels = ["man speaking", "man speaking", "woman speaking", "music"]
+    answers = ["man speaking", "pig", "woman speaking", "violin"]
+    report = summarise(labels, answers, ["a", "b", "b", "c"], 44)
+    assert report["clips"] == 4 and report["unknown_class_clips"] == 1  # "music" is not a known class
+    assert report["top1"] == 2 / 3 and report["per_class"]["man speaking"] == {"clips": 2, "top1": 0.5}
+    assert report["per_source"] == {"a": {"clips": 1, "top1": 1.0}, "b": {"clips": 2, "top1": 0.5}}
+    assert report["answers"][0] == ("man speaking", 1) and ("violin", 1) not in report["answers"]
+
+
+def test_zeroshot_command_scores_the_shipped_encoder_on_test_clips(speech) -> None:
+    result = subprocess.run([sys.executable, "-m", "research", "data", "zeroshot", str(speech[0] / "one")],
+                            check=False, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    tests = [e for e in read_manifest(speech[0] / "one") if e.split == "test"]
+    assert result.stdout.startswith(f"{len(tests)} clips, 0 of classes the encoder does not know; top-1 over 44 classes")
+    assert "  pkg-b: " in result.stdout and "most frequent answers: " in result.stdout
