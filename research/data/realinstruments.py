@@ -3,11 +3,14 @@
 The SoundFonts of the ``music`` recipe are all General MIDI sets; this corpus adds the
 instruments people ask for that they render poorly or not at all (electric guitar, organ,
 bass guitar, strings ensemble, brass section, harp, synth pad, singing voice, hand
-percussion) and the orchestral, keyboard and world instruments the ``music`` recipe lacks
-(oboe, trombone, French horn, harpsichord, celesta, sitar, steel drums...) from the FreePats patches (recorded samples; the pads are synthetic by nature),
-and real drum kits (whole kits, and their kick drums, snare drums, hi-hats, tom-toms and
+percussion), the orchestral, keyboard and world instruments the ``music`` recipe lacks
+(oboe, trombone, French horn, harpsichord, celesta, sitar, steel drums...) and finer kinds
+of its instruments (alto, tenor and baritone saxophone, classical and jazz guitar, muted
+trumpet; their clips also carry the broader class) from the FreePats patches (recorded
+samples; the pads and synth leads are synthetic by nature), and real drum kits (whole kits, and their kick drums, snare drums, hi-hats, tom-toms and
 cymbals as classes of their own), drum machines and hand percussion from the Hydrogen drum
-kits, plus an acoustic kit and tabla strokes recorded for freesound (sonic-pi-samples, CC0).  Files
+kits, plus an acoustic kit and tabla strokes recorded for freesound (sonic-pi-samples,
+CC0).  Files
 are read from the fetched packages (:mod:`research.data.debian`) through the reviewed table
 ``realinstruments_table.tsv``.  A pitched clip is a seeded random phrase
 (:func:`research.data.melodies.random_phrase`) in the instrument's range, every note the
@@ -16,8 +19,8 @@ patch sample nearest in pitch, resampled and looped as the patch says; an unpitc
 
 Splits keep patches apart (``recording`` in the table): a class with two recordings or more
 never has one in two splits.  A class with a single patch (harp, brass section, singing
-voice, tabla, oboe...) cannot: its splits differ only by phrase, and its test clips measure new melodies,
-not new instruments.  A recording shared by several classes (a kit under ``drums`` and
+voice, tabla, oboe...) cannot: its splits differ only by phrase, and its test clips measure
+new melodies, not new instruments.  A recording shared by several classes (a kit under ``drums`` and
 ``kick drum``) lands in the same split in each of them.
 """
 from __future__ import annotations
