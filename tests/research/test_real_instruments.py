@@ -28,7 +28,7 @@ WANTED = {"electric guitar", "organ", "bass guitar", "strings ensemble", "brass 
           "cymbal", "tabla", "electric piano", "harpsichord", "clavinet", "celesta", "glockenspiel", "tubular bells",
           "dulcimer", "timpani", "trombone", "french horn", "oboe", "piccolo", "recorder", "pan flute", "sitar", "steel drums",
           "classical guitar", "jazz guitar", "double bass", "muted trumpet", "alto saxophone", "tenor saxophone",
-          "baritone saxophone", "electric grand piano", "synth lead"}
+          "baritone saxophone", "electric grand piano", "synth lead", "steel-string guitar"}
 
 
 def gus_patch(root_hz: float = 261.63, seconds: float = 0.5, rate: int = 22050) -> bytes:
