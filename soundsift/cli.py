@@ -302,7 +302,7 @@ def _run_separate(args: argparse.Namespace) -> int:
     from soundsift.audio import check_bit_depth, output_format
     from soundsift.batch import expand_inputs, plan_jobs
     from soundsift.engines import load_separator
-    from soundsift.output_folders import record_run, refuse_earlier_outputs
+    from soundsift.output_folders import recording_run, refuse_earlier_outputs
     from soundsift.presets.cli import QueryRequest, separate_request
     from soundsift.separation import SeparationOptions
     from soundsift.vocabulary_cli import query_warnings
@@ -331,13 +331,13 @@ def _run_separate(args: argparse.Namespace) -> int:
     for job in jobs:
         with _ProgressBar(job.source.name, args.quiet) as progress:
             try:
-                written = separator.separate_file(job.source, job.outputs, options, args.bit_depth, progress,
-                                                  queries=queries)
+                with recording_run(job.outputs.values(), job.source):  # replaces an earlier run's files as a whole
+                    written = separator.separate_file(job.source, job.outputs, options, args.bit_depth, progress,
+                                                      queries=queries)
             except SoundsiftError as exc:
                 print(f"soundsift: error: {exc}", file=sys.stderr)
                 failed += 1
                 continue
-        record_run(written, job.source)
         if not args.quiet:
             print(f"{job.source}: wrote {len(written)} stems to {written[0].parent}/ ("
                   + ", ".join(p.name for p in written) + ")")

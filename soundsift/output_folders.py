@@ -4,16 +4,26 @@ Each run writes a small marker, ``.soundsift.json``, beside its stems, listing t
 wrote.  A later run into the same folder is refused unless asked to overwrite, and then the
 earlier run's files give way to the new run's as a whole once the new run has succeeded;
 folder inputs skip folders that hold a marker.  Shared by the command line and the app.
+
+Replacing is journaled so that a kill at any moment leaves the earlier run or the new one:
+right before the new stems are renamed into place, the marker is rewritten to list the new
+files together with the renames still to do and the earlier files to remove ("replacing");
+it loses that part once the earlier files are gone.  A run that finds a marker still
+"replacing" (:func:`settle`) finishes the job before doing anything else in the folder.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from soundsift.audio import refuse_overwriting_inputs
-from soundsift.errors import SoundsiftError
-from soundsift.publishing import write_text_atomic
+from soundsift.durable import fsync_path
+from soundsift.errors import SoundsiftError, os_problem
+from soundsift.publishing import Moves, journaled, write_text_atomic
 
 MARKER = ".soundsift.json"
 MARKER_FORMAT = 1
@@ -24,15 +34,25 @@ def holds_outputs(folder: Path) -> bool:
     return (folder / MARKER).is_file()
 
 
-def _listed(folder: Path) -> list[Path]:
-    """The files the folder's marker says a run wrote there (plain names only; none when unreadable)."""
+def _read_marker(folder: Path) -> dict:
+    """The folder's marker as a dict (empty when missing or unreadable)."""
     try:
-        names = json.loads((folder / MARKER).read_text(encoding="utf-8")).get("outputs", [])
-    except (OSError, ValueError, AttributeError):
-        return []
+        record = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _plain_names(names: object) -> list[str]:
+    """The plain file names in a marker's list (no paths, nothing else), so a marker can only name its own folder."""
     if not isinstance(names, list):
         return []
-    return [folder / n for n in names if isinstance(n, str) and n and Path(n).name == n and n not in (".", "..")]
+    return [n for n in names if isinstance(n, str) and n and Path(n).name == n and n not in (".", "..")]
+
+
+def _listed(folder: Path) -> list[Path]:
+    """The files the folder's marker says a run wrote there (none when unreadable)."""
+    return [folder / n for n in _plain_names(_read_marker(folder).get("outputs"))]
 
 
 def earlier_outputs(outputs: Iterable[Path]) -> list[Path]:
@@ -41,6 +61,7 @@ def earlier_outputs(outputs: Iterable[Path]) -> list[Path]:
     paths = [Path(p) for p in outputs]
     found: set[Path] = set()
     for folder in {p.parent for p in paths}:
+        settle(folder)
         if holds_outputs(folder):
             found.add(folder / MARKER)
             found.update(p for p in _listed(folder) if p.is_file())
@@ -63,17 +84,83 @@ def refuse_earlier_outputs(runs: Sequence[Iterable[Path]], overwrite: bool) -> N
 def refuse_existing_file(path: Path, overwrite: bool, inputs: Sequence[Path] = ()) -> None:
     """Raise if ``path`` is one of ``inputs`` (never overwritten), or exists and ``overwrite`` is off."""
     refuse_overwriting_inputs([path], inputs)
+    settle(path.parent)
     if not overwrite and (path.exists() or path.is_symlink()):
         raise SoundsiftError(f"{path} already exists; pass --overwrite to replace it, or choose another output file")
 
 
-def record_run(written: Sequence[Path], source: Path) -> None:
-    """After a run succeeded: remove the files an earlier run listed that this run did not rewrite, and
-    write the marker listing this run's files (atomically, through a temporary file)."""
-    folder = written[0].parent
-    names = [p.name for p in written]
-    for old in _listed(folder):
-        if old.name not in names and old.is_file():
-            old.unlink()
-    record = {"format": MARKER_FORMAT, "source": source.name, "outputs": names}
+@contextlib.contextmanager
+def recording_run(outputs: Iterable[Path], source: Path) -> Iterator[None]:
+    """Around a run that writes ``outputs``: its files replace an earlier run's in their folder as a whole.
+
+    Publishing inside the block (this thread) is journaled in the marker, so a failure or a kill
+    leaves either the earlier run or this one; an interrupted earlier replacement is finished first.
+    """
+    for folder in {Path(p).parent for p in outputs}:
+        settle(folder)
+    with journaled(functools.partial(_replacing, source.name)):
+        yield
+
+
+@contextlib.contextmanager
+def _replacing(source: str, moves: Moves) -> Iterator[None]:
+    """Journal in the marker, then publish ``moves`` (the block), then remove the earlier run's other files."""
+    if not moves:
+        yield
+        return
+    folder = moves[0][1].parent
+    names = [dest.name for _, dest in moves]
+    earlier = [p.name for p in _listed(folder) if p.name not in names]
+    record = {"format": MARKER_FORMAT, "source": source, "outputs": names}
+    before = _read_text(folder / MARKER)
+    pending = [[tmp.name, dest.name] for tmp, dest in moves]
+    write_text_atomic(folder / MARKER, json.dumps({**record, "replacing": {"pending": pending, "earlier": earlier}},
+                                                  indent=1))
+    try:
+        yield
+    except BaseException:  # the renames were undone: the earlier marker goes back too
+        _put_back(folder / MARKER, before)
+        raise
+    _finish(folder, record, earlier)
+
+
+def settle(folder: Path) -> None:
+    """Finish a replacement a killed run left half done in ``folder`` (its marker still says "replacing")."""
+    record = _read_marker(folder)
+    journal = record.pop("replacing", None)
+    if not isinstance(journal, dict):
+        return
+    pairs = [_plain_names(pair) for pair in journal.get("pending", []) if isinstance(pair, list)]
+    try:
+        for tmp, dest in (pair for pair in pairs if len(pair) == 2):
+            if (folder / tmp).is_file():
+                os.replace(folder / tmp, folder / dest)
+        _finish(folder, record, _plain_names(journal.get("earlier")))
+    except OSError as exc:
+        raise SoundsiftError(f"{folder}: could not finish replacing an earlier run's outputs ({os_problem(exc)})") from None
+
+
+def _finish(folder: Path, record: dict, earlier: Sequence[str]) -> None:
+    """Remove the earlier run's files this run did not rewrite, then write the final marker."""
+    keep = set(_plain_names(record.get("outputs")))
+    for name in earlier:
+        if name not in keep and (folder / name).is_file():
+            (folder / name).unlink()
+    fsync_path(folder)
     write_text_atomic(folder / MARKER, json.dumps(record, indent=1))  # the outputs' mode; a temp name sweeps know
+
+
+def _read_text(path: Path) -> str | None:
+    """The file's text, or None when there is none to read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def _put_back(path: Path, text: str | None) -> None:
+    """Restore a file to ``text`` (None: remove it)."""
+    if text is None:
+        path.unlink(missing_ok=True)
+    else:
+        write_text_atomic(path, text)

@@ -8,10 +8,13 @@ and removes only those.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
+import random
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from soundsift.durable import fsync_path, umask_mode
@@ -22,15 +25,25 @@ TEMP_SUFFIX = ".part"
 _TEMP_NAME = re.compile(r"^\..*\.(\d{1,10})\.[a-z0-9_]{8}\.part$")
 _SWEPT: set[str] = set()  # folders already looked through for stale temporary files
 _TEMP_STEM_CHARS = 100  # keeps temporary names within file-name limits when the output's name is long
+_TEMP_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"  # what tempfile puts in its names
 
 
 _CREATE_MODE = umask_mode(0o666)  # what a plain open() gives a new file
 
+Moves = Sequence[tuple[Path, Path]]
+# Wraps the renames of publish_files in this thread: entered before the first, left after the last (or on failure).
+_JOURNAL: contextvars.ContextVar[Callable[[Moves], AbstractContextManager[None]] | None] = contextvars.ContextVar(
+    "soundsift_publish_journal", default=None)
+
+
+def _temp_prefix(path: Path) -> str:
+    """The start of a temporary name for ``path``: its stem (cut short) and this process's id."""
+    return f".{path.stem[:_TEMP_STEM_CHARS]}.{os.getpid()}."
+
 
 def make_temp_file(path: Path) -> Path:
     """Create an empty temporary file beside ``path`` (which it will become), with the usual file mode."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:_TEMP_STEM_CHARS]}.{os.getpid()}.", suffix=TEMP_SUFFIX,
-                               dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=TEMP_SUFFIX, dir=path.parent)
     os.close(fd)
     os.chmod(tmp, _CREATE_MODE)  # mkstemp makes 0600 files; outputs get the usual umask mode
     return Path(tmp)
@@ -42,6 +55,7 @@ def write_text_atomic(path: Path, text: str) -> Path:
     tmp = make_temp_file(path)
     try:
         tmp.write_text(text, encoding="utf-8")
+        fsync_path(tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -82,36 +96,53 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def publish_files(moves: Sequence[tuple[Path, Path]]) -> None:
-    """Rename each finished ``(temporary, destination)`` pair into place, all or nothing.
+@contextlib.contextmanager
+def journaled(journal: Callable[[Moves], AbstractContextManager[None]]) -> Iterator[None]:
+    """Have every :func:`publish_files` in this thread run its renames inside ``journal(moves)``.
+
+    The journal records what is about to change before anything is renamed, so that a run killed
+    part way can be completed by the next one (see :mod:`soundsift.output_folders`).
+    """
+    token = _JOURNAL.set(journal)
+    try:
+        yield
+    finally:
+        _JOURNAL.reset(token)
+
+
+def publish_files(moves: Moves) -> None:
+    """Rename each finished ``(temporary, destination)`` pair into place, all or nothing, inside the
+    thread's journal when one is set (:func:`journaled`).
 
     An earlier file at a destination is kept aside until every rename succeeded; if one
     fails, the destinations already renamed get their earlier files back (or are removed)
-    before the error (an :class:`AudioError` naming the destination) propagates.  The folders are flushed to the disk afterwards.
+    before the error (an :class:`AudioError` naming the destination) propagates.  The folders
+    are flushed to the disk before the journal hears of success.
     """
+    journal = _JOURNAL.get()
+    with journal(moves) if journal is not None else contextlib.nullcontext():
+        backups = _rename_all(moves)
+    for backup in backups:  # after the journal is done: a failure here leaves a stale temporary file, never a mix
+        backup.unlink(missing_ok=True)
+
+
+def _rename_all(moves: Moves) -> list[Path]:
+    """The renames of :func:`publish_files`; returns the earlier files kept aside, to be removed."""
     done: list[tuple[Path, Path | None]] = []
     try:
         for tmp, dest in moves:
             try:
-                backup = _set_aside(dest)
-                try:
-                    os.replace(tmp, dest)
-                except BaseException:
-                    if backup is not None:
-                        _restore(dest, backup)
-                    raise
+                done.append((dest, _set_aside(dest)))  # before the rename, so that undoing covers it
+                os.replace(tmp, dest)
             except OSError as exc:
                 raise AudioError(dest, os_problem(exc)) from None
-            done.append((dest, backup))
+        for folder in {dest.parent for _, dest in moves}:
+            fsync_path(folder)
     except BaseException:
         for dest, backup in reversed(done):
             _restore(dest, backup)
         raise
-    for _, backup in done:
-        if backup is not None:
-            backup.unlink(missing_ok=True)
-    for folder in {dest.parent for _, dest in moves}:
-        fsync_path(folder)
+    return [backup for _, backup in done if backup is not None]
 
 
 def _set_aside(dest: Path) -> Path | None:
@@ -121,8 +152,7 @@ def _set_aside(dest: Path) -> Path | None:
     """
     if not os.path.lexists(dest) or dest.is_dir():
         return None  # a folder in the way fails the rename with its own error
-    backup = make_temp_file(dest)
-    backup.unlink()
+    backup = dest.parent / f"{_temp_prefix(dest)}{''.join(random.choices(_TEMP_CHARS, k=8))}{TEMP_SUFFIX}"
     try:
         os.link(dest, backup, follow_symlinks=False)
     except OSError:

@@ -2,12 +2,18 @@
 from __future__ import annotations
 
 import json
+import os
+import pathlib
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
 
+from soundsift import publishing
 from soundsift.batch import expand_inputs, plan_jobs
 from soundsift.cli import main
 from soundsift.errors import SoundsiftError
@@ -152,3 +158,88 @@ def test_a_query_named_like_the_rest_is_refused_with_or_without_a_rest_file(tmp_
     assert not (tmp_path / "out").exists()
     jobs = plan_jobs([source], ["Rest!"], tmp_path / "out", "wav", mode="remove")
     assert [p.name for p in jobs[0].outputs.values()] == ["without-rest.wav"]
+
+
+
+# Replacing an earlier run, interrupted at every step: the renames and removals of the new run are counted, and
+# the run is stopped at the n-th, in process (KeyboardInterrupt) or killed outright with no clean-up at all.
+def stop_at_step(n: int, stop: Callable[[], None], patch: Callable[[object, str, object], None] = setattr) -> None:
+    """Call ``stop`` at the ``n``-th rename or removal from now on."""
+    count = [0]
+
+    def counted(real: Callable) -> Callable:
+        def step(*args, **kwargs):
+            count[0] += 1
+            if count[0] == n:
+                stop()
+            return real(*args, **kwargs)
+        return step
+
+    patch(os, "replace", counted(os.replace))
+    patch(pathlib.Path, "unlink", counted(pathlib.Path.unlink))
+
+
+def _killed_run(argv: list[str], stop_at: int) -> int:
+    """Run the command line in a process that dies at the ``stop_at``-th step (as if killed: nothing cleans up)."""
+    child = ("import os, sys; from tests.test_output_folders import stop_at_step; from soundsift.cli import main; "
+             f"stop_at_step({stop_at}, lambda: os._exit(9)); sys.exit(main(sys.argv[1:]))")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-c", child, *argv], env=env, cwd=Path(__file__).parents[1],
+                          check=False).returncode
+
+
+def _interrupt() -> None:
+    raise KeyboardInterrupt
+
+
+def _first_run(tmp_path: Path, model: Path) -> tuple[Path, Path, dict[str, bytes]]:
+    """A folder holding one run (violin, rain, rest) and what it holds."""
+    tmp_path.mkdir()
+    source = write_test_file(tmp_path / "mix.wav", test_signal(SR, 1, 0.3), SR)
+    assert _separate(source, tmp_path / "out", model, "-q", "violin", "-q", "rain") == 0
+    folder = tmp_path / "out" / "mix"
+    return source, folder, {p.name: p.read_bytes() for p in folder.glob("*.wav")}
+
+
+def _one_run(folder: Path, earlier: dict[str, bytes]) -> str:
+    """The folder holds exactly the earlier run or exactly the new one (drums, rest), as its marker says; which."""
+    wavs = {p.name: p.read_bytes() for p in folder.glob("*.wav")}
+    marker = json.loads((folder / MARKER).read_text())
+    assert "replacing" not in marker and sorted(marker["outputs"]) == sorted(wavs)
+    if wavs == earlier:
+        return "earlier"
+    assert sorted(wavs) == ["drums.wav", "rest.wav"] and wavs["rest.wav"] != earlier["rest.wav"]
+    return "new"
+
+
+def _after_the_next_runs(source: Path, folder: Path, model: Path, earlier: dict[str, bytes]) -> str:
+    """A refused run finds one run in the folder; an overwriting one then replaces it cleanly.  Which run was there."""
+    assert _separate(source, folder.parent, model, "-q", "wind") == 1  # refused, once the folder is settled
+    outcome = _one_run(folder, earlier)
+    assert _separate(source, folder.parent, model, "-q", "wind", "--overwrite") == 0
+    assert _wavs(folder) == ["rest.wav", "wind.wav"]
+    # temporary files are gone, but for this process's own (interrupted in process): the next process removes those
+    assert all(f".{os.getpid()}." in p.name for p in folder.glob(".*.part"))
+    return outcome
+
+
+@pytest.mark.parametrize("killed", [False, True], ids=["interrupted", "killed"])
+def test_an_overwrite_stopped_at_any_step_leaves_one_run(tmp_path, tiny_model, monkeypatch, capsys, killed):
+    outcomes = []
+    for stop_at in range(1, 30):
+        source, folder, earlier = _first_run(tmp_path / str(stop_at), tiny_model)
+        argv = ["separate", str(source), "-o", str(folder.parent), "--model", str(tiny_model), "--quiet",
+                "-q", "drums", "--overwrite"]
+        if killed:
+            code = _killed_run(argv, stop_at)
+        else:
+            with monkeypatch.context() as patched:
+                stop_at_step(stop_at, _interrupt, patched.setattr)
+                code = main(argv)
+        monkeypatch.setattr(publishing, "_SWEPT", set())  # as in a new process, the folder is looked through again
+        outcomes.append(_after_the_next_runs(source, folder, tiny_model, earlier))
+        if code == 0:
+            break
+        assert code == (9 if killed else 130)
+    assert outcomes[-1] == "new" and outcomes[0] == "earlier" and len(outcomes) > 4, outcomes
+    capsys.readouterr()

@@ -21,7 +21,7 @@ from soundsift.gui.jobs import ORIGINAL, JobRequest, JobState, StemResult, unexp
 from soundsift.gui.loader import load_choice
 from soundsift.gui.model_cache import Loader, ModelCache
 from soundsift.gui.preview import make_preview
-from soundsift.output_folders import record_run
+from soundsift.output_folders import recording_run
 
 PROGRESS_STEP = 0.005
 
@@ -99,12 +99,12 @@ class SeparationWorker(QThread):
                 self.phase.emit(job_id, JobState.LOADING)
             separator = self.models.get(request.model)
             self.phase.emit(job_id, JobState.RUNNING)
-            written = separator.separate_file(
-                request.source, request.outputs, request.options, request.bit_depth,
-                self._progress_reporter(job_id), lambda: self._is_cancelled(job_id),
-                queries=list(request.queries) or None,
-            )
-            record_run(written, request.source)  # an earlier run's files in the folder give way to these
+            with recording_run(request.outputs.values(), request.source):  # an earlier run's files give way as a whole
+                written = separator.separate_file(
+                    request.source, request.outputs, request.options, request.bit_depth,
+                    self._progress_reporter(job_id), lambda: self._is_cancelled(job_id),
+                    queries=list(request.queries) or None,
+                )
             stems = [self._result(name, path) for name, path in zip(request.outputs, written)]
             self.job_done.emit(job_id, stems, self._result(ORIGINAL, request.source))
         except SeparationCancelled:
