@@ -27,6 +27,13 @@ def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
     assert select(entries, category="mixture") == entries[1:]
 
 
+
+def test_a_written_manifest_gets_the_mode_of_a_plain_file(tmp_path: Path) -> None:
+    (tmp_path / "plain.txt").write_text("x")
+    manifest = write_manifest(tmp_path / "manifest.jsonl", [_entry()])
+    assert manifest.stat().st_mode & 0o777 == (tmp_path / "plain.txt").stat().st_mode & 0o777
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.jsonl", "plain.txt"]  # no temporary file left
+
 @pytest.mark.parametrize(("change", "message"), [
     ({"caption": " "}, "empty caption"),
     ({"split": "dev"}, "split 'dev'"),

@@ -7,14 +7,13 @@ mixtures share one schema; a mixture also lists its ground-truth ``stems``.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from soundsift.errors import SoundsiftError
+from soundsift.publishing import write_text_atomic
 
 MANIFEST_NAME = "manifest.jsonl"
 SPLITS = ("train", "val", "test")
@@ -139,19 +138,8 @@ def read_manifest(path: str | Path) -> list[Entry]:
 
 
 def write_manifest(path: str | Path, entries: Iterable[Entry]) -> Path:
-    """Write entries as JSONL atomically (a crash never leaves a half-written manifest)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for entry in entries:
-                f.write(entry.to_json() + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write entries as JSONL atomically (a crash never leaves a half-written manifest), with a plain file's mode."""
+    return write_text_atomic(Path(path), "".join(entry.to_json() + "\n" for entry in entries))
 
 
 def corpus_root(manifest: str | Path) -> Path:
