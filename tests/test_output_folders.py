@@ -243,3 +243,27 @@ def test_an_overwrite_stopped_at_any_step_leaves_one_run(tmp_path, tiny_model, m
         assert code == (9 if killed else 130)
     assert outcomes[-1] == "new" and outcomes[0] == "earlier" and len(outcomes) > 4, outcomes
     capsys.readouterr()
+
+
+@pytest.mark.parametrize("killed", [False, True], ids=["interrupted", "killed"])
+def test_process_overwrite_stopped_at_any_step_leaves_the_old_file_or_the_new_one(tmp_path, tiny_model, monkeypatch,
+                                                                                    killed):
+    audio = test_signal(SR, 1, 0.3)
+    source = write_test_file(tmp_path / "in.wav", audio, SR, "FLOAT")
+    target = tmp_path / "out.wav"
+    argv = ["process", str(source), "--preset", "dialogue", "--model", str(tiny_model), "-o", str(target), "--quiet",
+            "--overwrite"]
+    for stop_at in range(1, 20):
+        target.write_bytes(b"earlier")
+        if killed:
+            code = _killed_run(argv, stop_at)
+        else:
+            with monkeypatch.context() as patched:
+                stop_at_step(stop_at, _interrupt, patched.setattr)
+                code = main(argv)
+        if target.read_bytes() != b"earlier":
+            assert soundfile.info(str(target)).frames == audio.shape[1]
+        if code == 0:
+            break
+        assert code == (9 if killed else 130)
+    assert code == 0 and stop_at > 1
