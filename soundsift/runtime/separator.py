@@ -131,7 +131,7 @@ class OnnxSeparator(SegmentSeparator):
                ) -> np.ndarray:
         """Masks (Q, bins, frames) onto each channel's native STFT (1, frames, bins) -> stems (Q, channels, L)."""
         channels = [future.result() for future in spec]
-        bands = projector.bands(masks, channels[0].shape[1]).shares().shares()
+        bands = projector.bands(masks, channels[0].shape[1]).shares()
         out = np.empty((len(masks), len(channels), length), dtype=np.float32)
 
         def synthesize(q: int, c: int) -> None:
