@@ -23,7 +23,7 @@ from pathlib import Path
 from soundsift.audio import refuse_overwriting_inputs
 from soundsift.durable import fsync_path
 from soundsift.errors import SoundsiftError, os_problem
-from soundsift.publishing import Moves, journaled, write_text_atomic
+from soundsift.publishing import Moves, journaled, write_text_atomic, written_by_another_running_process
 
 MARKER = ".soundsift.json"
 MARKER_FORMAT = 1
@@ -130,9 +130,11 @@ def settle(folder: Path) -> None:
     journal = record.pop("replacing", None)
     if not isinstance(journal, dict):
         return
-    pairs = [_plain_names(pair) for pair in journal.get("pending", []) if isinstance(pair, list)]
+    pairs = [pair for pair in map(_plain_names, journal.get("pending", [])) if len(pair) == 2]
+    if any(written_by_another_running_process(tmp) for tmp, _ in pairs):
+        return  # that run is replacing now and finishes itself
     try:
-        for tmp, dest in (pair for pair in pairs if len(pair) == 2):
+        for tmp, dest in pairs:
             if (folder / tmp).is_file():
                 os.replace(folder / tmp, folder / dest)
         _finish(folder, record, _plain_names(journal.get("earlier")))

@@ -83,6 +83,12 @@ def remove_stale_temps(folder: Path) -> list[Path]:
     return removed
 
 
+def written_by_another_running_process(name: str) -> bool:
+    """Whether ``name`` is one of our temporary names whose writer is another process, still running."""
+    match = _TEMP_NAME.match(name)
+    return bool(match) and int(match.group(1)) != os.getpid() and _process_alive(int(match.group(1)))
+
+
 def _process_alive(pid: int) -> bool:
     """Whether process ``pid`` runs (always True where that cannot be asked safely)."""
     if os.name != "posix" or pid == os.getpid():

@@ -17,7 +17,7 @@ from soundsift import publishing
 from soundsift.batch import expand_inputs, plan_jobs
 from soundsift.cli import main
 from soundsift.errors import SoundsiftError
-from soundsift.output_folders import MARKER
+from soundsift.output_folders import MARKER, earlier_outputs
 from soundsift.separator import Separator
 from tests.conftest import test_signal, write_test_file
 
@@ -267,3 +267,36 @@ def test_process_overwrite_stopped_at_any_step_leaves_the_old_file_or_the_new_on
             break
         assert code == (9 if killed else 130)
     assert code == 0 and stop_at > 1
+
+
+def _half_replaced(folder: Path, pid: int) -> str:
+    """A folder as a run ``pid`` leaves it when killed mid-replacement: drums published, rest still pending."""
+    folder.mkdir()
+    for name in ["violin.wav", "rest.wav", "notes.txt"]:
+        (folder / name).write_text(f"earlier {name}")
+    (folder / "drums.wav").write_text("new drums.wav")
+    tmp = f".rest.{pid}.abcdefgh.part"
+    (folder / tmp).write_text("new rest.wav")
+    journal = {"format": 1, "source": "mix.wav", "outputs": ["drums.wav", "rest.wav"],
+               "replacing": {"pending": [[f".drums.{pid}.ijklmnop.part", "drums.wav"], [tmp, "rest.wav"],
+                                         ["../notes.txt", "rest.wav"]], "earlier": ["violin.wav", "../notes.txt"]}}
+    (folder / MARKER).write_text(json.dumps(journal))
+    return (folder / MARKER).read_text()
+
+
+def test_a_replacement_left_half_done_is_finished_once_its_run_has_ended(tmp_path):
+    (tmp_path / "notes.txt").write_text("outside")  # named by the marker as ../notes.txt: never touched
+    runner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        journal = _half_replaced(tmp_path / "mix", runner.pid)
+        assert earlier_outputs([tmp_path / "mix" / "wind.wav"])  # its run still goes on: left to that run
+        assert (tmp_path / "mix" / MARKER).read_text() == journal
+    finally:
+        runner.kill()
+        runner.wait()
+    assert [p.name for p in earlier_outputs([tmp_path / "mix" / "wind.wav"])] == [MARKER, "drums.wav", "rest.wav"]
+    assert {p.name: p.read_text() for p in (tmp_path / "mix").iterdir() if p.name != MARKER} == {
+        "drums.wav": "new drums.wav", "rest.wav": "new rest.wav", "notes.txt": "earlier notes.txt"}  # only plain names
+    assert json.loads((tmp_path / "mix" / MARKER).read_text()) == {
+        "format": 1, "source": "mix.wav", "outputs": ["drums.wav", "rest.wav"]}
+    assert (tmp_path / "notes.txt").read_text() == "outside"
