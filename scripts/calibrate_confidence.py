@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from soundsift.confidence import calibrate, error_rates
+from soundsift.core.store import resolve_model
 from soundsift.engines import load_separator
-from soundsift.model.store import resolve_model
 from soundsift.vocabulary import write_vocabulary
 
 ROOT = Path(__file__).resolve().parent.parent

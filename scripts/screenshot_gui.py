@@ -25,11 +25,12 @@ import soundfile
 from PyQt6.QtCore import QSettings, Qt
 from PyQt6.QtWidgets import QApplication
 
+from soundsift.core import ModelConfig, NetworkConfig
 from soundsift.gui.loader import model_problem
 from soundsift.gui.settings import AppSettings, open_store, save_settings
 from soundsift.gui.theme import apply_theme
 from soundsift.gui.window import MainWindow
-from soundsift.model import ModelConfig, NetworkConfig, init_model, save_checkpoint
+from soundsift.model import init_model, save_checkpoint
 
 SAMPLE_RATE = 44_100
 QUERIES = "a violin; a dog barking"  # a sound the default model knows, and one it marks as unknown

@@ -414,7 +414,7 @@ class _ProgressBar:
 
 
 def _run_models_list(args: argparse.Namespace) -> int:
-    from soundsift.model.store import list_models, search_dirs
+    from soundsift.core.store import list_models, search_dirs
 
     entries = list_models()
     if not entries:
@@ -432,8 +432,8 @@ def _run_models_list(args: argparse.Namespace) -> int:
 
 
 def _run_models_info(args: argparse.Namespace) -> int:
-    from soundsift.model.checkpoint import WEIGHTS_FILE, read_config
-    from soundsift.model.store import resolve_model
+    from soundsift.core.model_dir import WEIGHTS_FILE, read_config
+    from soundsift.core.store import resolve_model
     from soundsift.vocabulary_cli import model_info_lines
 
     path = resolve_model(args.name)

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from soundsift.core.store import resolve_model
 from soundsift.errors import CheckpointError, InvalidArgumentError
-from soundsift.model.store import resolve_model
 from soundsift.queries import AUDIO_QUERY_HELP
 from soundsift.runtime.layout import has_onnx_export
 from soundsift.separation import SegmentSeparator

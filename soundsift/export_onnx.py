@@ -30,14 +30,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from soundsift.core.model_dir import CONFIG_FILE, WEIGHTS_FILE
+from soundsift.core.store import resolve_model
 from soundsift.durable import staged_folder
 from soundsift.errors import CheckpointError
-from soundsift.model.checkpoint import CONFIG_FILE, WEIGHTS_FILE, load_checkpoint
+from soundsift.model.checkpoint import load_checkpoint
 from soundsift.model.encoders.compact import CompactClapEncoder
 from soundsift.model.encoders.compact_export import export_text_onnx
 from soundsift.model.frontend import log_magnitude
 from soundsift.model.network import SeparatorNetwork
-from soundsift.model.store import resolve_model
 from soundsift.model.unet import Encoded, Query
 from soundsift.runtime.layout import DECODER_FILE, ENCODER_FILE, ONNX_DIR, TEXT_DIR, ExportRecord, file_sha256
 from soundsift.vocabulary import VOCABULARY_FILE

@@ -24,10 +24,10 @@ import numpy as np
 
 from soundsift.audio import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, AudioReader, check_audio_array
 from soundsift.confidence import ConfidenceScorer, QueryConfidence
+from soundsift.core.chunked import BatchFn, CancelCheck, ProgressCallback, SegmentPlan, chunked_batches
+from soundsift.core.config import ModelConfig
 from soundsift.errors import AudioError, InvalidArgumentError
 from soundsift.headroom import HeadroomStem, HeadroomWriters
-from soundsift.model.chunked import BatchFn, CancelCheck, ProgressCallback, SegmentPlan, chunked_batches
-from soundsift.model.config import ModelConfig
 from soundsift.queries import REST, AudioQuery, QueryLike, check_queries, query_name
 from soundsift.vocabulary import Vocabulary
 

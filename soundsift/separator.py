@@ -19,16 +19,16 @@ import torch
 
 from soundsift.audio import downmix
 from soundsift.confidence import pool_token_states
+from soundsift.core.chunked import BatchFn
+from soundsift.core.config import STFTConfig
+from soundsift.core.mask_shares import share_masks
+from soundsift.core.segment_resample import resample_segment
+from soundsift.core.store import resolve_model
 from soundsift.errors import InvalidArgumentError
 from soundsift.model.checkpoint import load_checkpoint
-from soundsift.model.chunked import BatchFn
-from soundsift.model.config import STFTConfig
 from soundsift.model.encoders import QueryEncoder
 from soundsift.model.frontend import MaskProjector, istft, stft
-from soundsift.model.mask_shares import share_masks
 from soundsift.model.network import SeparatorNetwork, pad_to
-from soundsift.model.segment_resample import resample_segment
-from soundsift.model.store import resolve_model
 from soundsift.model.unet import Query
 from soundsift.queries import AudioQuery, QueryLike
 from soundsift.separation import MODES, REST, SegmentSeparator, SeparationOptions, check_queries

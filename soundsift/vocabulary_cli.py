@@ -26,7 +26,7 @@ def add_vocabulary_parser(sub: argparse._SubParsersAction) -> None:
 
 def run_vocabulary(args: argparse.Namespace) -> int:
     """Print the model's training-data summary and its (matching) sounds; 1 when nothing matches."""
-    from soundsift.model.store import resolve_model
+    from soundsift.core.store import resolve_model
 
     path = resolve_model(args.model)
     vocabulary = read_vocabulary(path)

@@ -10,7 +10,8 @@ import soundfile
 import torch
 from pedalboard.io import AudioFile
 
-from soundsift.model import ModelConfig, NetworkConfig, init_model, save_checkpoint
+from soundsift.core import ModelConfig, NetworkConfig
+from soundsift.model import init_model, save_checkpoint
 from tests.disk_log import disk_log  # noqa: F401 (a fixture for every test file)
 
 TINY = NetworkConfig(base_channels=4, max_channels=16, depth=3, fusion_maps=4)

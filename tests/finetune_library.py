@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from soundsift.model import EncoderSpec, ModelConfig, init_model, save_checkpoint
+from soundsift.core import EncoderSpec, ModelConfig
+from soundsift.model import init_model, save_checkpoint
 from soundsift.training.finetune.demo import make_library
 from tests.conftest import TINY
 

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import torch
 
+from soundsift.core import EncoderSpec, ModelConfig
 from soundsift.errors import SoundsiftError
-from soundsift.model import EncoderSpec, ModelConfig, init_model
+from soundsift.model import init_model
 from soundsift.training.batches import BatchSource
 from soundsift.training.data.compose import caption_forms
 from soundsift.training.data.vocabulary import PARAPHRASES, VOCABULARY, Phrase, phrase, wordings

@@ -9,9 +9,10 @@ import pytest
 import torch
 
 from soundsift import Separator
+from soundsift.core import read_config, resolve_model
+from soundsift.core.model_dir import CONFIG_FILE, WEIGHTS_FILE
 from soundsift.errors import CheckpointError, NoDefaultModelError
-from soundsift.model import load_checkpoint, read_config, resolve_model, save_checkpoint
-from soundsift.model.checkpoint import CONFIG_FILE, WEIGHTS_FILE
+from soundsift.model import load_checkpoint, save_checkpoint
 from tests.conftest import make_model, test_signal
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from soundsift.model.store import BUNDLED_DIR, resolve_model
+from soundsift.core.store import BUNDLED_DIR, resolve_model
 from tests.test_cli import run_cli
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "mix.flac"

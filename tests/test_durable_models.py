@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from soundsift.core import EncoderSpec
 from soundsift.durable import staged_folder
 from soundsift.export_onnx import export_onnx
-from soundsift.model import EncoderSpec
 from soundsift.model.encoders import build_encoder
 from soundsift.model.encoders.compact_export import export_text_onnx
 from soundsift.model.encoders.compact_model import AudioConfig, CompactClap, CompactConfig

@@ -11,8 +11,9 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
+from soundsift.core import EncoderSpec, ModelConfig
 from soundsift.errors import CheckpointError
-from soundsift.model import EncoderSpec, ModelConfig, init_model, load_checkpoint, save_checkpoint
+from soundsift.model import init_model, load_checkpoint, save_checkpoint
 from soundsift.model.encoders import EncoderError, build_encoder
 from soundsift.model.encoders.compact import CompactClapEncoder
 from soundsift.model.encoders.compact_audio import AudioConfig

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import soundsift
+from soundsift.core import EncoderSpec
 from soundsift.errors import CheckpointError
-from soundsift.model import EncoderSpec
 from soundsift.model.encoders import build_encoder
 from soundsift.model.encoders.compact import CompactClapEncoder
 from soundsift.model.encoders.compact_export import export_text_onnx

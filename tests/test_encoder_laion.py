@@ -27,8 +27,9 @@ import torch
 from safetensors.torch import save_file
 from transformers import RobertaConfig
 
+from soundsift.core import EncoderSpec, ModelConfig
 from soundsift.errors import CheckpointError
-from soundsift.model import EncoderSpec, ModelConfig, init_model, load_checkpoint, save_checkpoint
+from soundsift.model import init_model, load_checkpoint, save_checkpoint
 from soundsift.model.encoders import EncoderError, build_encoder
 from soundsift.model.encoders.laion import LaionClapEncoder
 from soundsift.model.encoders.laion_audio import ClipSpec, log_mel, resample

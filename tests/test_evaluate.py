@@ -8,7 +8,7 @@ import pytest
 
 from soundsift.audio import write_audio
 from soundsift.cli import main
-from soundsift.model.config import STFTConfig
+from soundsift.core.config import STFTConfig
 from soundsift.training import evaluate as ev
 from soundsift.training.data.manifest import Entry, Stem, write_manifest
 
@@ -92,7 +92,8 @@ def test_testset_without_mixtures_is_a_clear_error(tmp_path):
 def test_oracle_slot_estimator_picks_the_closest_slot(tmp_path):
     import dataclasses
 
-    from soundsift.model import ModelConfig, init_model
+    from soundsift.core import ModelConfig
+    from soundsift.model import init_model
     from tests.conftest import TINY
 
     net, _ = init_model(ModelConfig(network=dataclasses.replace(TINY, learned_queries=3)), seed=0)

@@ -17,9 +17,9 @@ import torch
 
 from soundsift import Separator
 from soundsift.cli import main
+from soundsift.core.finetune_info import read_finetune_info
 from soundsift.errors import SoundsiftError
 from soundsift.model.checkpoint import load_checkpoint
-from soundsift.model.finetune_info import read_finetune_info
 from soundsift.training.finetune.captions import (
     build_caption_table,
     caption_from_name,

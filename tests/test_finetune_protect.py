@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from research.replaypack import build_replay_pack
+from soundsift.core.finetune_info import read_finetune_info
 from soundsift.errors import SoundsiftError
 from soundsift.model.checkpoint import load_checkpoint
-from soundsift.model.finetune_info import read_finetune_info
 from soundsift.training.finetune.forgetting import describe_forgetting
 from soundsift.training.finetune.name_words import load_name_words
 from soundsift.training.finetune.protect import ProtectedLoss, distill_loss, l2sp_loss, protected_queries

@@ -15,8 +15,9 @@ from PyQt6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PyQt6.QtGui import QDragEnterEvent, QDropEvent
 from PyQt6.QtWidgets import QApplication, QWidget
 
+from soundsift.core import EncoderSpec, ModelConfig
 from soundsift.gui.jobs import JobState
-from soundsift.model import EncoderSpec, ModelConfig, init_model, save_checkpoint
+from soundsift.model import init_model, save_checkpoint
 from tests import test_gui
 from tests.conftest import TINY, test_signal, write_test_file
 from tests.test_gui import wait_finished

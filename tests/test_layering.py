@@ -66,15 +66,20 @@ def _shell(module: str) -> str:
     return next((s for s in SHELLS if module == s or module.startswith(s + ".")), "core")
 
 
-def _imports(path: Path) -> set[str]:
-    """The soundsift and research modules a file imports (absolute imports, at any depth of the file)."""
+def _all_imports(path: Path) -> set[str]:
+    """Every module a file imports (absolute imports, at any depth of the file)."""
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             names.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names.add(node.module)
-    return {n for n in names if n.split(".")[0] in ("soundsift", "research")}
+    return names
+
+
+def _imports(path: Path) -> set[str]:
+    """The soundsift and research modules a file imports."""
+    return {n for n in _all_imports(path) if n.split(".")[0] in ("soundsift", "research")}
 
 
 def shell_violations(roots: tuple[Path, ...]) -> list[str]:
@@ -117,3 +122,41 @@ def test_the_wheel_holds_no_lab_code():
 
     found = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
     assert found["include"] == ["soundsift*"]
+
+
+# torch-free package of soundsift -> the modules of the torch engine's package it may still import
+TORCH_FREE = {
+    "core": set(),
+    "runtime": {"soundsift.model.encoders.compact_onnx"},
+}
+
+
+def torch_violations(package_root: Path) -> list[str]:
+    """``file: imports module`` for every import of torch, or of the torch engine's ``soundsift.model``
+    beyond what :data:`TORCH_FREE` allows, in the packages that both engines run."""
+    found = []
+    for folder, allowed in TORCH_FREE.items():
+        for path in sorted((package_root / folder).rglob("*.py")):
+            for name in sorted(_all_imports(path)):
+                torch = name.split(".")[0] == "torch"
+                engine = (name == "soundsift.model" or name.startswith("soundsift.model.")) and name not in allowed
+                if torch or engine:
+                    found.append(f"{path.relative_to(package_root.parent)}: imports {name}")
+    return found
+
+
+def test_the_shared_packages_import_no_torch():
+    """``soundsift.core`` and the ONNX runtime import neither torch nor the torch network and encoders."""
+    assert torch_violations(ROOT / "soundsift") == []
+
+
+def test_the_torch_check_catches_torch_in_the_shared_packages(tmp_path):
+    for folder in TORCH_FREE:
+        (tmp_path / "soundsift" / folder).mkdir(parents=True)
+    (tmp_path / "soundsift" / "core" / "plan.py").write_text("def f():\n    import torch.nn\n")
+    (tmp_path / "soundsift" / "runtime" / "net.py").write_text(
+        "from soundsift.model.encoders.compact_onnx import OnnxTextEncoder\nfrom soundsift.model import frontend\n")
+    assert torch_violations(tmp_path / "soundsift") == [
+        "soundsift/core/plan.py: imports torch.nn",
+        "soundsift/runtime/net.py: imports soundsift.model",
+    ]

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from soundsift.model import ModelConfig, NetworkConfig, SegmentPlan, chunked, init_model
-from soundsift.model.config import EncoderSpec, STFTConfig
+from soundsift.core import ModelConfig, NetworkConfig, SegmentPlan, chunked
+from soundsift.core.config import EncoderSpec, STFTConfig
+from soundsift.model import init_model
 from soundsift.model.encoders import build_encoder
 from soundsift.model.frontend import MaskProjector, istft, native_stft_size, stft
 from soundsift.model.unet import Query

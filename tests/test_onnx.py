@@ -13,10 +13,11 @@ import pytest
 import torch
 
 from soundsift.cli import main
+from soundsift.core import EncoderSpec, ModelConfig
 from soundsift.engines import choose_engine, load_separator
 from soundsift.errors import CheckpointError, InvalidArgumentError
 from soundsift.export_onnx import export_onnx
-from soundsift.model import EncoderSpec, ModelConfig, init_model, load_checkpoint, save_checkpoint
+from soundsift.model import init_model, load_checkpoint, save_checkpoint
 from soundsift.runtime import OnnxSeparator, has_onnx_export
 from soundsift.runtime.separator import model_magnitude
 from soundsift.separation import SeparationOptions

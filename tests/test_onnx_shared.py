@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
+from soundsift.core.chunked import SegmentPlan, chunked, chunked_batches
+from soundsift.core.config import STFTConfig
+from soundsift.core.segment_resample import resample_segment
 from soundsift.model import frontend
-from soundsift.model.chunked import SegmentPlan, chunked, chunked_batches
-from soundsift.model.config import STFTConfig
-from soundsift.model.segment_resample import resample_segment
 from soundsift.runtime import dsp
 
 

@@ -9,9 +9,10 @@ import soundfile
 import torch
 
 from soundsift.cli import main
+from soundsift.core import EncoderSpec, ModelConfig
 from soundsift.engines import load_separator
 from soundsift.errors import AudioError, InvalidArgumentError, PresetError, SoundsiftError
-from soundsift.model import EncoderSpec, ModelConfig, init_model, save_checkpoint
+from soundsift.model import init_model, save_checkpoint
 from soundsift.model.audio_query import embed_audio_query, embed_clip, unit
 from soundsift.model.encoders import EncoderError
 from soundsift.plugin_host import TextSeparate

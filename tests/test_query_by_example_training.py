@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from research.data.testset import TestsetSettings, build_testset
-from soundsift.model import EncoderSpec, ModelConfig, init_model
+from soundsift.core import EncoderSpec, ModelConfig
+from soundsift.model import init_model
 from soundsift.separator import Separator
 from soundsift.training import evaluate as ev
 from soundsift.training.batches import BatchSource

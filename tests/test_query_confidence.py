@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from soundsift.confidence import ConfidenceScorer, QueryConfidence, calibrate, error_rates, pool_token_states
+from soundsift.core.store import BUNDLED_DIR
 from soundsift.engines import load_separator
-from soundsift.model.store import BUNDLED_DIR
 from soundsift.separator import Separator
 from soundsift.vocabulary import SoundClass, Vocabulary, write_vocabulary
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from soundsift.model import EncoderSpec, ModelConfig, init_model
+from soundsift.core import EncoderSpec, ModelConfig
+from soundsift.model import init_model
 from soundsift.model.encoders.ngram import NgramTextEncoder
 from soundsift.model.unet import Query
 from soundsift.training.regimes import (

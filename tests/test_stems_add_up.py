@@ -11,8 +11,8 @@ import torch
 import soundsift.runtime.dsp
 import soundsift.separator
 from soundsift.cli import main
-from soundsift.model.mask_shares import share_masks
-from soundsift.model.store import BUNDLED_DIR
+from soundsift.core.mask_shares import share_masks
+from soundsift.core.store import BUNDLED_DIR
 from soundsift.plugin_host import StemChains
 from soundsift.runtime import OnnxSeparator
 from soundsift.separation import REST, SeparationOptions

@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from soundsift import Separator
+from soundsift.core import ModelConfig
 from soundsift.errors import CheckpointError
-from soundsift.model import ModelConfig, init_model
+from soundsift.model import init_model
 from soundsift.model.unet import Query
 from soundsift.training.state import Progress, load_state, save_state
 from tests.conftest import TINY

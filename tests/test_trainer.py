@@ -17,7 +17,7 @@ import torch
 
 from research.data.testset import TestsetSettings, build_testset
 from soundsift import Separator
-from soundsift.model.store import BUNDLED_DIR
+from soundsift.core.store import BUNDLED_DIR
 from soundsift.training.captions import split_caption
 from soundsift.training.recipe import RecipeError, load_recipe
 from soundsift.training.trainer import train

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from soundsift.cli import main
+from soundsift.core.store import BUNDLED_DIR
 from soundsift.errors import CheckpointError
-from soundsift.model.store import BUNDLED_DIR
 from soundsift.training.data.manifest import Entry
 from soundsift.training.data.vocabulary import VOCABULARY
 from soundsift.training.model_vocabulary import vocabulary_from_entries
@@ -193,8 +193,9 @@ def test_docs_and_presets_only_use_queries_the_default_model_knows() -> None:
 
 
 def test_an_onnx_export_to_a_new_directory_keeps_the_vocabulary(tmp_path: Path) -> None:
+    from soundsift.core import EncoderSpec, ModelConfig
     from soundsift.export_onnx import export_onnx
-    from soundsift.model import EncoderSpec, ModelConfig, init_model, save_checkpoint
+    from soundsift.model import init_model, save_checkpoint
     from tests.conftest import TINY
 
     net, enc = init_model(ModelConfig(network=TINY, encoder=EncoderSpec(name="compact")), seed=0)

@@ -55,7 +55,7 @@ def missing_extra() -> str | None:
 
 def _base_models() -> list[str]:
     """Names of the installed models (the default first)."""
-    from soundsift.model.store import DEFAULT_MODEL, list_models
+    from soundsift.core.store import DEFAULT_MODEL, list_models
 
     try:
         names = [e.name for e in list_models()]

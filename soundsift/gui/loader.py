@@ -4,10 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import soundsift
+from soundsift.core import read_config
+from soundsift.core.store import DEFAULT_MODEL, resolve_model
 from soundsift.errors import NoDefaultModelError, SoundsiftError
 from soundsift.gui.jobs import ModelChoice
-from soundsift.model import read_config
-from soundsift.model.store import DEFAULT_MODEL, resolve_model
 from soundsift.separation import SegmentSeparator
 
 NO_DEFAULT_MODEL = (

@@ -77,11 +77,11 @@ def run_self_test(report: Callable[[str], None] = print) -> int:
 
         import soundsift
         from soundsift.audio import read_audio, write_audio
+        from soundsift.core.store import DEFAULT_MODEL, resolve_model
         from soundsift.engines import torch_installed
         from soundsift.gui.jobs import ModelChoice
         from soundsift.gui.loader import load_choice
         from soundsift.gui.window import MainWindow
-        from soundsift.model.store import DEFAULT_MODEL, resolve_model
         from soundsift.presets import read_preset
         from soundsift.separation import REST, SeparationOptions
 

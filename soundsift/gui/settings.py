@@ -8,8 +8,8 @@ from pathlib import Path
 from PyQt6.QtCore import QSettings, QStandardPaths
 
 from soundsift.audio import BIT_DEPTHS, WRITE_FORMATS
+from soundsift.core.store import DEFAULT_MODEL
 from soundsift.engines import ENGINES
-from soundsift.model.store import DEFAULT_MODEL
 from soundsift.separation import MODES
 
 DEVICES = ("auto", "cpu", "cuda")

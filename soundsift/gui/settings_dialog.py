@@ -18,11 +18,11 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from soundsift.core.store import DEFAULT_MODEL, list_models
 from soundsift.engines import ENGINES, nvidia_driver_present
 from soundsift.errors import SoundsiftError
 from soundsift.gui.settings import DEVICES, AppSettings
 from soundsift.gui.widgets import BIT_DEPTHS, FORMATS, choice_box, link_format_and_depth, row
-from soundsift.model.store import DEFAULT_MODEL, list_models
 
 MODEL_FOLDER = "\0folder"
 ENGINE_LABELS = {"auto": "Automatic", "torch": "PyTorch", "onnx": "ONNX Runtime"}

@@ -1,25 +1,12 @@
-"""The engine: front end, separator network, query encoders, checkpoints, chunked inference.
+"""The torch engine: front end, separator network, query encoders, checkpoints, new models.
 
-Depends on nothing of soundsift's but :mod:`soundsift.audio` and :mod:`soundsift.errors`.
-The torch-backed names (checkpoints, the network, new models) load on first use (PEP 562),
-so that the torch-free modules (``config``, ``model_dir``, ``store``, ``chunked``,
-``stft_grid``, ``encoders.compact_onnx``) serve the ONNX runtime without importing torch.
+Its configuration and model directories are :mod:`soundsift.core`'s.  The names load on first
+use (PEP 562), so that ``encoders.compact_onnx`` serves the ONNX runtime without importing torch.
 """
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
-
-# Torch-free, so imported now (and ``chunked`` must name the function, not its submodule).
-from soundsift.model.chunked import SegmentPlan as SegmentPlan
-from soundsift.model.chunked import chunked as chunked
-from soundsift.model.config import EncoderSpec as EncoderSpec
-from soundsift.model.config import ModelConfig as ModelConfig
-from soundsift.model.config import NetworkConfig as NetworkConfig
-from soundsift.model.config import STFTConfig as STFTConfig
-from soundsift.model.model_dir import read_config as read_config
-from soundsift.model.store import list_models as list_models
-from soundsift.model.store import resolve_model as resolve_model
 
 if TYPE_CHECKING:
     from soundsift.model.checkpoint import load_checkpoint as load_checkpoint
@@ -35,18 +22,9 @@ _EXPORTS = {
 }
 
 __all__ = [
-    "EncoderSpec",
-    "ModelConfig",
-    "NetworkConfig",
-    "STFTConfig",
-    "SegmentPlan",
     "SeparatorNetwork",
-    "chunked",
     "init_model",
-    "list_models",
     "load_checkpoint",
-    "read_config",
-    "resolve_model",
     "save_checkpoint",
 ]
 

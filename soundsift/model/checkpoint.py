@@ -15,14 +15,14 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
+from soundsift.core.config import ModelConfig
+from soundsift.core.model_dir import CONFIG_FILE, WEIGHTS_FILE, model_dir, read_config
 from soundsift.durable import staged_folder
 from soundsift.errors import CheckpointError
-from soundsift.model.config import ModelConfig
 from soundsift.model.encoders import QueryEncoder, build_encoder
-from soundsift.model.model_dir import CONFIG_FILE, WEIGHTS_FILE, model_dir, read_config
 from soundsift.model.network import SeparatorNetwork, build_network
 
-__all__ = ["CONFIG_FILE", "WEIGHTS_FILE", "load_checkpoint", "read_config", "save_checkpoint"]
+__all__ = ["load_checkpoint", "save_checkpoint"]
 _PICKLE_MAGIC = (b"PK\x03\x04", b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
 
 

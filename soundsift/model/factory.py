@@ -5,7 +5,7 @@ import dataclasses
 
 import torch
 
-from soundsift.model.config import ModelConfig
+from soundsift.core.config import ModelConfig
 from soundsift.model.encoders import QueryEncoder, build_encoder
 from soundsift.model.network import SeparatorNetwork, build_network
 

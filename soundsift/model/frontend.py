@@ -15,8 +15,8 @@ import functools
 
 import torch
 
-from soundsift.model.config import STFTConfig
-from soundsift.model.stft_grid import frequency_matrix, native_stft_size, time_taps
+from soundsift.core.config import STFTConfig
+from soundsift.core.stft_grid import frequency_matrix, native_stft_size, time_taps
 
 __all__ = ["MaskProjector", "istft", "log_magnitude", "native_stft_size", "stft"]
 
@@ -58,7 +58,7 @@ class MaskProjector:
     """Carries masks from the model's STFT grid to a native-rate STFT grid.
 
     Built once per (model STFT, native rate); :meth:`project` handles any frame counts.
-    The interpolation weights come from :mod:`soundsift.model.stft_grid`, shared with the
+    The interpolation weights come from :mod:`soundsift.core.stft_grid`, shared with the
     ONNX runtime.
     """
 

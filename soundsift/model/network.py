@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from soundsift.core.config import ModelConfig
 from soundsift.errors import CheckpointError
-from soundsift.model.config import ModelConfig
 from soundsift.model.frontend import log_magnitude, stft
 from soundsift.model.unet import ConditionalUNet, Query
 

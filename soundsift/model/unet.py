@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from soundsift.model.config import NetworkConfig
+from soundsift.core.config import NetworkConfig
 
 
 def _groups(channels: int) -> int:

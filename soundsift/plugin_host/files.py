@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 
 from soundsift.audio import AudioReader, check_bit_depth, output_format, refuse_overwriting_inputs
+from soundsift.core.chunked import ProgressCallback
 from soundsift.errors import AudioError
 from soundsift.headroom import HeadroomStem, HeadroomWriters
-from soundsift.model.chunked import ProgressCallback
 from soundsift.plugin_host.stage import Stage
 
 MAX_TAIL_SECONDS = 600.0

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 from soundsift.confidence import QueryConfidence
+from soundsift.core.chunked import SegmentPlan
+from soundsift.core.store import DEFAULT_MODEL
 from soundsift.errors import InvalidArgumentError
-from soundsift.model.chunked import SegmentPlan
-from soundsift.model.store import DEFAULT_MODEL
 from soundsift.plugin_host.models import check_engine, separate_segment, shared_separator
 from soundsift.plugin_host.stage import Stage
 from soundsift.plugin_host.streaming import UNBOUNDED, SegmentStream

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from soundsift.core.store import DEFAULT_MODEL
 from soundsift.errors import InvalidArgumentError
-from soundsift.model.store import DEFAULT_MODEL
 from soundsift.plugin_host.align import AlignedSum
 from soundsift.plugin_host.chain import Chain, Processor
 from soundsift.plugin_host.separating import SeparatingStage

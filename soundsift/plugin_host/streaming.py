@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from soundsift.core.chunked import SegmentPlan, chunked
 from soundsift.errors import SoundsiftError
-from soundsift.model.chunked import SegmentPlan, chunked
 
 UNBOUNDED = 1 << 62
 """A stream length no real stream reaches: a plan over it never has a last segment."""
@@ -18,7 +18,7 @@ class StreamFailedError(SoundsiftError):
 
 
 class SegmentStream:
-    """Feeds blocks of any size through :func:`soundsift.model.chunked` as they arrive.
+    """Feeds blocks of any size through :func:`soundsift.core.chunked` as they arrive.
 
     ``fn`` maps a ``(channels, L)`` segment to ``(stems, channels, L)``.  Segments of ``plan.segment`` samples start every ``plan.hop`` samples from the first
     sample of the stream and are cross-faded exactly as the engine does for files.  A sample

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from soundsift.confidence import QueryConfidence
+from soundsift.core.store import DEFAULT_MODEL
 from soundsift.errors import InvalidArgumentError
-from soundsift.model.store import DEFAULT_MODEL
 from soundsift.plugin_host.models import shared_separator
 from soundsift.plugin_host.separating import SeparatingStage
 from soundsift.queries import AudioQuery, QueryLike

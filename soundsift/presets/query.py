@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from soundsift.core.store import DEFAULT_MODEL
 from soundsift.errors import InvalidArgumentError, PresetError
-from soundsift.model.store import DEFAULT_MODEL
 from soundsift.presets.values import check_keys, check_value
 from soundsift.separation import MODES, REST, check_gain_db, check_queries
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from soundsift.model.config import STFTConfig
-from soundsift.model.mask_shares import share_masks
-from soundsift.model.stft_grid import frequency_taps, native_stft_size, time_taps
+from soundsift.core.config import STFTConfig
+from soundsift.core.mask_shares import share_masks
+from soundsift.core.stft_grid import frequency_taps, native_stft_size, time_taps
 
 _ENVELOPE_FLOOR = 1e-11  # torch.istft's bound on the summed squared window
 
@@ -73,7 +73,7 @@ class GridProjector:
     """Carries masks from the model's STFT grid to the native-rate grid of one sample rate.
 
     Same interpolation as :class:`soundsift.model.frontend.MaskProjector` (weights from
-    :mod:`soundsift.model.stft_grid`), applied as two-tap gathers instead of dense matrices.
+    :mod:`soundsift.core.stft_grid`), applied as two-tap gathers instead of dense matrices.
     """
 
     def __init__(self, cfg: STFTConfig, sample_rate: int) -> None:

@@ -1,6 +1,6 @@
 """The ONNX Runtime engine's separator: the same facade as :class:`soundsift.separator.Separator`, without torch.
 
-Per segment: downmix and resample to the model rate (:mod:`soundsift.model.segment_resample`,
+Per segment: downmix and resample to the model rate (:mod:`soundsift.core.segment_resample`,
 as the torch engine does), the model-rate STFT magnitude, the encoder graph once, the
 decoder graph per query, the masks carried onto each channel's native-rate STFT, and the
 inverse STFT, all in numpy and onnxruntime.  The native STFTs (one task per channel) run on
@@ -19,13 +19,13 @@ import numpy as np
 
 from soundsift.audio import downmix
 from soundsift.confidence import pool_token_states
+from soundsift.core.chunked import BatchFn
+from soundsift.core.config import STFTConfig
+from soundsift.core.model_dir import WEIGHTS_FILE, read_config
+from soundsift.core.segment_resample import resample_segment
+from soundsift.core.store import resolve_model
 from soundsift.errors import CheckpointError, InvalidArgumentError
-from soundsift.model.chunked import BatchFn
-from soundsift.model.config import STFTConfig
 from soundsift.model.encoders.compact_onnx import OnnxTextEncoder
-from soundsift.model.model_dir import WEIGHTS_FILE, read_config
-from soundsift.model.segment_resample import resample_segment
-from soundsift.model.store import resolve_model
 from soundsift.queries import AUDIO_QUERY_HELP, QueryLike
 from soundsift.runtime.dsp import GridProjector, istft, stft
 from soundsift.runtime.layout import ONNX_DIR, TEXT_DIR, ExportRecord, file_sha256

@@ -48,9 +48,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, workdir: Path) -> int:
+    from soundsift.core.model_dir import read_config
+    from soundsift.core.store import resolve_model
     from soundsift.errors import InvalidArgumentError
-    from soundsift.model.model_dir import read_config
-    from soundsift.model.store import resolve_model
     from soundsift.runtime.layout import has_onnx_export
     from soundsift.speedbench import models, report
     from soundsift.speedbench.inputs import make_input

@@ -9,9 +9,9 @@ from typing import Any
 
 from safetensors import safe_open
 
+from soundsift.core.config import EncoderSpec, ModelConfig, NetworkConfig
+from soundsift.core.model_dir import WEIGHTS_FILE, read_config
 from soundsift.errors import InvalidArgumentError
-from soundsift.model.config import EncoderSpec, ModelConfig, NetworkConfig
-from soundsift.model.model_dir import WEIGHTS_FILE, read_config
 from soundsift.runtime.layout import has_onnx_export
 
 FRESH_NOTE = ("Untrained weights (seeded init) with the compact query encoder: the same size and shape as a "

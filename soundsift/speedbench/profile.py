@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from soundsift.audio import downmix
-from soundsift.model.config import STFTConfig
-from soundsift.model.model_dir import read_config
-from soundsift.model.segment_resample import resample_segment
+from soundsift.core.config import STFTConfig
+from soundsift.core.model_dir import read_config
+from soundsift.core.segment_resample import resample_segment
 from soundsift.runtime.dsp import GridProjector, istft, stft
 from soundsift.runtime.layout import DECODER_FILE, ENCODER_FILE, ONNX_DIR, ExportRecord
 from soundsift.runtime.separator import model_magnitude

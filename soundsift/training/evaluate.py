@@ -20,8 +20,8 @@ import numpy as np
 import torch
 
 from soundsift.audio import read_audio, resample
+from soundsift.core.config import STFTConfig
 from soundsift.errors import SoundsiftError
-from soundsift.model.config import STFTConfig
 from soundsift.model.frontend import istft, stft
 from soundsift.model.network import SeparatorNetwork
 from soundsift.queries import QueryLike, query_name

@@ -7,9 +7,9 @@ regime = "weak"                      # supervised | mix_separate | weak | semi |
 [model]
 # init_from = "default"              # start from this model's weights (a name or folder, as --model); it must
                                      # have the network, STFT and query encoder below (warm_start.py)
-[model.network]                      # soundsift.model.NetworkConfig fields
+[model.network]                      # soundsift.core.NetworkConfig fields
 base_channels = 16
-[model.encoder]                      # soundsift.model.EncoderSpec (name, options)
+[model.encoder]                      # soundsift.core.EncoderSpec (name, options)
 name = "compact"
 
 [data]
@@ -52,9 +52,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from soundsift.core.config import EncoderSpec, ModelConfig, NetworkConfig, STFTConfig
+from soundsift.core.fields import check_values
 from soundsift.errors import SoundsiftError
-from soundsift.model.config import EncoderSpec, ModelConfig, NetworkConfig, STFTConfig
-from soundsift.model.fields import check_values
 from soundsift.training.recipe_names import BUILTIN_DIR, builtin_recipes
 from soundsift.training.regimes import REGIMES, LossWeights
 from soundsift.training.source_augment import SourceAugmentation

@@ -19,9 +19,10 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from soundsift.core.model_dir import CONFIG_FILE, WEIGHTS_FILE
 from soundsift.durable import staged_folder
 from soundsift.errors import CheckpointError
-from soundsift.model.checkpoint import CONFIG_FILE, WEIGHTS_FILE, load_checkpoint, save_checkpoint
+from soundsift.model.checkpoint import load_checkpoint, save_checkpoint
 from soundsift.model.encoders import QueryEncoder
 from soundsift.model.network import SeparatorNetwork
 

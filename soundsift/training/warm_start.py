@@ -9,11 +9,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from soundsift.core.config import ModelConfig
+from soundsift.core.model_dir import read_config
+from soundsift.core.store import resolve_model
 from soundsift.errors import CheckpointError
-from soundsift.model.checkpoint import load_checkpoint, read_config
-from soundsift.model.config import ModelConfig
+from soundsift.model.checkpoint import load_checkpoint
 from soundsift.model.network import SeparatorNetwork
-from soundsift.model.store import resolve_model
 from soundsift.training.recipe import RecipeError
 
 

@@ -18,8 +18,8 @@ from research.clap.report import zero_shot
 from research.clap.sampler import PairSampler
 from research.clap.trainer import ClapSettings, learning_rate_factor, train_clap
 from research.cli import main
+from soundsift.core import EncoderSpec
 from soundsift.errors import SoundsiftError
-from soundsift.model import EncoderSpec
 from soundsift.model.encoders import build_encoder
 from soundsift.model.encoders.compact_model import AudioConfig, CompactClap, CompactConfig
 from soundsift.model.encoders.compact_weights import read_weights

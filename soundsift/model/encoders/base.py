@@ -15,8 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from soundsift.core.config import EncoderSpec
 from soundsift.errors import SoundsiftError
-from soundsift.model.config import EncoderSpec
 
 
 class EncoderError(SoundsiftError):

@@ -1,8 +1,8 @@
 """The query-encoder registry: backends found by name, built with their weights fingerprint checked."""
 from __future__ import annotations
 
+from soundsift.core.config import EncoderSpec
 from soundsift.errors import CheckpointError
-from soundsift.model.config import EncoderSpec
 from soundsift.model.encoders.base import QueryEncoder
 from soundsift.model.encoders.compact import CompactClapEncoder
 from soundsift.model.encoders.laion import LaionClapEncoder

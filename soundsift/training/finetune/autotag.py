@@ -47,7 +47,7 @@ class AutoTagger:
 
     def __init__(self, vocabulary: Sequence[str] | None = None, encoder: torch.nn.Module | None = None) -> None:
         if encoder is None:
-            from soundsift.model.config import EncoderSpec
+            from soundsift.core.config import EncoderSpec
             from soundsift.model.encoders import build_encoder
 
             encoder = build_encoder(EncoderSpec(name="compact"))

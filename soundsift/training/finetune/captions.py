@@ -60,14 +60,14 @@ class CaptionTable:
 
 def default_name_words() -> NameWords:
     """Name cleaning with the bundled default model's classes (a base model's own come from :func:`name_words_for`)."""
-    from soundsift.model.store import DEFAULT_MODEL
+    from soundsift.core.store import DEFAULT_MODEL
 
     return name_words_for(DEFAULT_MODEL)
 
 
 def name_words_for(model: str) -> NameWords:
     """Name cleaning that maps file names to the classes in ``model``'s vocabulary (none when it records none)."""
-    from soundsift.model.store import resolve_model
+    from soundsift.core.store import resolve_model
     from soundsift.vocabulary import read_vocabulary
 
     try:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from soundsift.cli_args import fraction, positive_int, positive_number, positive_seconds
-from soundsift.model.store import DEFAULT_MODEL
+from soundsift.core.store import DEFAULT_MODEL
 from soundsift.training.finetune.protect_names import DEFAULT_PROTECT
 
 if TYPE_CHECKING:

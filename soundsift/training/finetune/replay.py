@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from soundsift.core.store import DEFAULT_MODEL
 from soundsift.errors import SoundsiftError
-from soundsift.model.store import DEFAULT_MODEL
 from soundsift.training.batches import BatchSource
 from soundsift.training.data.mixtures import ClipPool, MixtureSampler
 from soundsift.training.evaluate import TestMixture

@@ -31,14 +31,14 @@ import torch
 from torch import nn
 
 from soundsift import __version__
+from soundsift.core.finetune_info import FINETUNE_FILE, describe_finetune, read_finetune_info
+from soundsift.core.store import DEFAULT_MODEL, resolve_model, user_models_dir
 from soundsift.durable import replace_folder, write_text
 from soundsift.errors import AudioError, CheckpointError, SoundsiftError
 from soundsift.model.checkpoint import load_checkpoint, save_checkpoint
 from soundsift.model.encoders import QueryEncoder
 from soundsift.model.encoders.base import EncoderError
-from soundsift.model.finetune_info import FINETUNE_FILE, describe_finetune, read_finetune_info
 from soundsift.model.network import SeparatorNetwork
-from soundsift.model.store import DEFAULT_MODEL, resolve_model, user_models_dir
 from soundsift.separator import Separator, resolve_device
 from soundsift.training.captions import split_caption
 from soundsift.training.finetune.captions import (
@@ -643,7 +643,7 @@ def _result(status: str, run: _Run, base_sdri: float | None, model_dir: Path | N
     best = run.progress.best_val_sdr
     info = {}
     if model_dir is not None:
-        from soundsift.model.finetune_info import read_finetune_info
+        from soundsift.core.finetune_info import read_finetune_info
 
         info = read_finetune_info(model_dir) or {}
     return FinetuneResult(status, run.progress.step, run.run_dir, model_dir, base_sdri,

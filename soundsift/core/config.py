@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from soundsift.audio import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
+from soundsift.core.fields import bounded, check_fields, check_values
 from soundsift.errors import CheckpointError
-from soundsift.model.fields import bounded, check_fields, check_values
 
 FORMAT_VERSION = 1
 

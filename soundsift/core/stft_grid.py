@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from soundsift.model.config import STFTConfig
+from soundsift.core.config import STFTConfig
 
 
 @dataclass(frozen=True)

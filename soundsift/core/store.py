@@ -11,9 +11,9 @@ from pathlib import Path
 
 import platformdirs
 
+from soundsift.core.config import ModelConfig
+from soundsift.core.model_dir import CONFIG_FILE, read_config
 from soundsift.errors import CheckpointError, NoDefaultModelError
-from soundsift.model.config import ModelConfig
-from soundsift.model.model_dir import CONFIG_FILE, read_config
 
 DEFAULT_MODEL = "default"
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
