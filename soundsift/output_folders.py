@@ -23,7 +23,7 @@ from pathlib import Path
 from soundsift.audio import refuse_overwriting_inputs
 from soundsift.durable import fsync_path
 from soundsift.errors import SoundsiftError, os_problem
-from soundsift.publishing import Moves, journaled, write_text_atomic, written_by_another_running_process
+from soundsift.publishing import Done, Moves, journaled, write_text_atomic, written_by_another_running_process
 
 MARKER = ".soundsift.json"
 MARKER_FORMAT = 1
@@ -103,25 +103,36 @@ def recording_run(outputs: Iterable[Path], source: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _replacing(source: str, moves: Moves) -> Iterator[None]:
-    """Journal in the marker, then publish ``moves`` (the block), then remove the earlier run's other files."""
+def _replacing(source: str, moves: Moves, done: Done) -> Iterator[None]:
+    """Journal in the marker, then publish ``moves`` (the block), then remove the earlier run's other files.
+
+    A failure is undone through the journal too (the earlier files kept aside go back), so a kill
+    while undoing is finished by the next run as well.
+    """
     if not moves:
         yield
         return
     folder = moves[0][1].parent
     names = [dest.name for _, dest in moves]
     earlier = [p.name for p in _listed(folder) if p.name not in names]
+    before = _read_marker(folder)
     record = {"format": MARKER_FORMAT, "source": source, "outputs": names}
-    before = _read_text(folder / MARKER)
-    pending = [[tmp.name, dest.name] for tmp, dest in moves]
-    write_text_atomic(folder / MARKER, json.dumps({**record, "replacing": {"pending": pending, "earlier": earlier}},
-                                                  indent=1))
+    _journal(folder, record, [[tmp.name, dest.name] for tmp, dest in moves], earlier)
     try:
         yield
-    except BaseException:  # the renames were undone: the earlier marker goes back too
-        _put_back(folder / MARKER, before)
+    except BaseException:
+        with contextlib.suppress(OSError, SoundsiftError):  # what is not done now, the next run into the folder does
+            _journal(folder, before, [[b.name, d.name] for d, b in done if b is not None],
+                     [d.name for d, b in done if b is None])
+            settle(folder)
         raise
     _finish(folder, record, earlier)
+
+
+def _journal(folder: Path, record: dict, pending: list[list[str]], earlier: list[str]) -> None:
+    """Write the marker as a journal: ``record`` once the ``pending`` renames are done and ``earlier`` removed."""
+    write_text_atomic(folder / MARKER, json.dumps({**record, "replacing": {"pending": pending, "earlier": earlier}},
+                                                  indent=1))
 
 
 def settle(folder: Path) -> None:
@@ -149,20 +160,7 @@ def _finish(folder: Path, record: dict, earlier: Sequence[str]) -> None:
         if name not in keep and (folder / name).is_file():
             (folder / name).unlink()
     fsync_path(folder)
-    write_text_atomic(folder / MARKER, json.dumps(record, indent=1))  # the outputs' mode; a temp name sweeps know
-
-
-def _read_text(path: Path) -> str | None:
-    """The file's text, or None when there is none to read."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
-        return None
-
-
-def _put_back(path: Path, text: str | None) -> None:
-    """Restore a file to ``text`` (None: remove it)."""
-    if text is None:
-        path.unlink(missing_ok=True)
-    else:
-        write_text_atomic(path, text)
+    if record:
+        write_text_atomic(folder / MARKER, json.dumps(record, indent=1))  # the outputs' mode; a temp name sweeps know
+    else:  # undoing a folder's first run: no marker was there
+        (folder / MARKER).unlink(missing_ok=True)

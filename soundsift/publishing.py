@@ -31,8 +31,10 @@ _TEMP_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"  # what tempfile puts in i
 _CREATE_MODE = umask_mode(0o666)  # what a plain open() gives a new file
 
 Moves = Sequence[tuple[Path, Path]]
+Done = list[tuple[Path, "Path | None"]]  # each destination renamed so far, and its earlier file kept aside (or None)
+Journal = Callable[[Moves, Done], AbstractContextManager[None]]
 # Wraps the renames of publish_files in this thread: entered before the first, left after the last (or on failure).
-_JOURNAL: contextvars.ContextVar[Callable[[Moves], AbstractContextManager[None]] | None] = contextvars.ContextVar(
+_JOURNAL: contextvars.ContextVar[Journal | None] = contextvars.ContextVar(
     "soundsift_publish_journal", default=None)
 
 
@@ -103,11 +105,12 @@ def _process_alive(pid: int) -> bool:
 
 
 @contextlib.contextmanager
-def journaled(journal: Callable[[Moves], AbstractContextManager[None]]) -> Iterator[None]:
-    """Have every :func:`publish_files` in this thread run its renames inside ``journal(moves)``.
+def journaled(journal: Journal) -> Iterator[None]:
+    """Have every :func:`publish_files` in this thread run its renames inside ``journal(moves, done)``.
 
     The journal records what is about to change before anything is renamed, so that a run killed
-    part way can be completed by the next one (see :mod:`soundsift.output_folders`).
+    part way can be completed by the next one, and on failure undoes ``done`` itself (see
+    :mod:`soundsift.output_folders`); without one, :func:`undo` does.
     """
     token = _JOURNAL.set(journal)
     try:
@@ -125,30 +128,40 @@ def publish_files(moves: Moves) -> None:
     before the error (an :class:`AudioError` naming the destination) propagates.  The folders
     are flushed to the disk before the journal hears of success.
     """
-    journal = _JOURNAL.get()
-    with journal(moves) if journal is not None else contextlib.nullcontext():
-        backups = _rename_all(moves)
-    for backup in backups:  # after the journal is done: a failure here leaves a stale temporary file, never a mix
-        backup.unlink(missing_ok=True)
+    done: Done = []
+    with (_JOURNAL.get() or _undone_on_failure)(moves, done):
+        _rename_all(moves, done)
+    for _, backup in done:  # after the journal is done: a failure here leaves a stale temporary file, never a mix
+        if backup is not None:
+            backup.unlink(missing_ok=True)
 
 
-def _rename_all(moves: Moves) -> list[Path]:
-    """The renames of :func:`publish_files`; returns the earlier files kept aside, to be removed."""
-    done: list[tuple[Path, Path | None]] = []
+@contextlib.contextmanager
+def _undone_on_failure(moves: Moves, done: Done) -> Iterator[None]:
+    """Publishing without a journal: a failure undoes the renames done so far at once."""
     try:
-        for tmp, dest in moves:
-            try:
-                done.append((dest, _set_aside(dest)))  # before the rename, so that undoing covers it
-                os.replace(tmp, dest)
-            except OSError as exc:
-                raise AudioError(dest, os_problem(exc)) from None
-        for folder in {dest.parent for _, dest in moves}:
-            fsync_path(folder)
+        yield
     except BaseException:
-        for dest, backup in reversed(done):
-            _restore(dest, backup)
+        undo(done)
         raise
-    return [backup for _, backup in done if backup is not None]
+
+
+def undo(done: Done) -> None:
+    """Put each destination in ``done`` back as it was: its earlier file, or nothing."""
+    for dest, backup in reversed(done):
+        _restore(dest, backup)
+
+
+def _rename_all(moves: Moves, done: Done) -> None:
+    """The renames of :func:`publish_files`, each noted in ``done`` before it happens (undoing covers it)."""
+    for tmp, dest in moves:
+        try:
+            done.append((dest, _set_aside(dest)))
+            os.replace(tmp, dest)
+        except OSError as exc:
+            raise AudioError(dest, os_problem(exc)) from None
+    for folder in {dest.parent for _, dest in moves}:
+        fsync_path(folder)
 
 
 def _set_aside(dest: Path) -> Path | None:

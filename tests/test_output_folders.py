@@ -179,10 +179,13 @@ def stop_at_step(n: int, stop: Callable[[], None], patch: Callable[[object, str,
     patch(pathlib.Path, "unlink", counted(pathlib.Path.unlink))
 
 
-def _killed_run(argv: list[str], stop_at: int) -> int:
-    """Run the command line in a process that dies at the ``stop_at``-th step (as if killed: nothing cleans up)."""
-    child = ("import os, sys; from tests.test_output_folders import stop_at_step; from soundsift.cli import main; "
-             f"stop_at_step({stop_at}, lambda: os._exit(9)); sys.exit(main(sys.argv[1:]))")
+def _killed_run(argv: list[str], stop_at: int, interrupted_first: bool = False) -> int:
+    """Run the command line in a process that dies at the ``stop_at``-th step (as if killed: nothing cleans up),
+    or is interrupted there and dies at the next step (while undoing)."""
+    stops = f"stop_at_step({stop_at}, _interrupt); stop_at_step({stop_at + 1}, kill)" if interrupted_first else \
+        f"stop_at_step({stop_at}, kill)"
+    child = ("import os, sys; from tests.test_output_folders import _interrupt, stop_at_step; "
+             f"from soundsift.cli import main; kill = lambda: os._exit(9); {stops}; sys.exit(main(sys.argv[1:]))")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.run([sys.executable, "-c", child, *argv], env=env, cwd=Path(__file__).parents[1],
                           check=False).returncode
@@ -223,24 +226,24 @@ def _after_the_next_runs(source: Path, folder: Path, model: Path, earlier: dict[
     return outcome
 
 
-@pytest.mark.parametrize("killed", [False, True], ids=["interrupted", "killed"])
-def test_an_overwrite_stopped_at_any_step_leaves_one_run(tmp_path, tiny_model, monkeypatch, capsys, killed):
+@pytest.mark.parametrize("stop", ["interrupted", "killed", "killed while undoing"])
+def test_an_overwrite_stopped_at_any_step_leaves_one_run(tmp_path, tiny_model, monkeypatch, capsys, stop):
     outcomes = []
     for stop_at in range(1, 30):
         source, folder, earlier = _first_run(tmp_path / str(stop_at), tiny_model)
         argv = ["separate", str(source), "-o", str(folder.parent), "--model", str(tiny_model), "--quiet",
                 "-q", "drums", "--overwrite"]
-        if killed:
-            code = _killed_run(argv, stop_at)
-        else:
+        if stop == "interrupted":
             with monkeypatch.context() as patched:
                 stop_at_step(stop_at, _interrupt, patched.setattr)
                 code = main(argv)
+        else:
+            code = _killed_run(argv, stop_at, interrupted_first=stop == "killed while undoing")
         monkeypatch.setattr(publishing, "_SWEPT", set())  # as in a new process, the folder is looked through again
         outcomes.append(_after_the_next_runs(source, folder, tiny_model, earlier))
         if code == 0:
             break
-        assert code == (9 if killed else 130)
+        assert code in {"interrupted": (130,), "killed": (9,), "killed while undoing": (9, 130)}[stop]
     assert outcomes[-1] == "new" and outcomes[0] == "earlier" and len(outcomes) > 4, outcomes
     capsys.readouterr()
 
