@@ -27,6 +27,7 @@ from soundsift.publishing import Done, Moves, journaled, write_text_atomic, writ
 
 MARKER = ".soundsift.json"
 MARKER_FORMAT = 1
+_BUSY: set[str] = set()  # folders this process is replacing runs in right now
 
 
 def holds_outputs(folder: Path) -> bool:
@@ -117,16 +118,28 @@ def _replacing(source: str, moves: Moves, done: Done) -> Iterator[None]:
     earlier = [p.name for p in _listed(folder) if p.name not in names]
     before = _read_marker(folder)
     record = {"format": MARKER_FORMAT, "source": source, "outputs": names}
-    _journal(folder, record, [[tmp.name, dest.name] for tmp, dest in moves], earlier)
+    with _busy(folder):
+        _journal(folder, record, [[tmp.name, dest.name] for tmp, dest in moves], earlier)
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(OSError, SoundsiftError):  # what is not done now, the next run there does
+                _journal(folder, before, [[b.name, d.name] for d, b in done if b is not None],
+                         [d.name for d, b in done if b is None])
+                _complete(folder)
+            raise
+        _finish(folder, record, earlier)
+
+
+@contextlib.contextmanager
+def _busy(folder: Path) -> Iterator[None]:
+    """Mark ``folder`` as being replaced by this process, so that its other threads (the app's) leave it be."""
+    key = os.path.abspath(folder)
+    _BUSY.add(key)
     try:
         yield
-    except BaseException:
-        with contextlib.suppress(OSError, SoundsiftError):  # what is not done now, the next run into the folder does
-            _journal(folder, before, [[b.name, d.name] for d, b in done if b is not None],
-                     [d.name for d, b in done if b is None])
-            settle(folder)
-        raise
-    _finish(folder, record, earlier)
+    finally:
+        _BUSY.discard(key)
 
 
 def _journal(folder: Path, record: dict, pending: list[list[str]], earlier: list[str]) -> None:
@@ -137,6 +150,12 @@ def _journal(folder: Path, record: dict, pending: list[list[str]], earlier: list
 
 def settle(folder: Path) -> None:
     """Finish a replacement a killed run left half done in ``folder`` (its marker still says "replacing")."""
+    if os.path.abspath(folder) not in _BUSY:
+        _complete(folder)
+
+
+def _complete(folder: Path) -> None:
+    """Do what the folder's journal says is left to do, unless another running process is doing it."""
     record = _read_marker(folder)
     journal = record.pop("replacing", None)
     if not isinstance(journal, dict):

@@ -303,3 +303,18 @@ def test_a_replacement_left_half_done_is_finished_once_its_run_has_ended(tmp_pat
     assert json.loads((tmp_path / "mix" / MARKER).read_text()) == {
         "format": 1, "source": "mix.wav", "outputs": ["drums.wav", "rest.wav"]}
     assert (tmp_path / "notes.txt").read_text() == "outside"
+
+
+def test_a_look_at_the_folder_while_this_process_replaces_it_leaves_the_replacement_alone(tmp_path, tiny_model,
+                                                                                          monkeypatch):
+    source, folder, earlier = _first_run(tmp_path / "run", tiny_model)
+    rename_all = publishing._rename_all
+    looked = []
+
+    def looking_first(moves, done):  # as the app's window asks about the folder while its worker publishes
+        looked.append(earlier_outputs([folder / "wind.wav"]))
+        rename_all(moves, done)
+
+    monkeypatch.setattr(publishing, "_rename_all", looking_first)
+    assert _separate(source, folder.parent, tiny_model, "-q", "drums", "--overwrite") == 0
+    assert looked and _one_run(folder, earlier) == "new"
