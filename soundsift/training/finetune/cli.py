@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from soundsift.cli_args import fraction, positive_int, positive_number, positive_seconds
 from soundsift.core.store import DEFAULT_MODEL
-from soundsift.training.finetune.protect_names import DEFAULT_PROTECT
 
 if TYPE_CHECKING:
     from soundsift.training.finetune.run import FinetuneSettings
@@ -44,10 +43,10 @@ def add_finetune_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--replay", action="append", default=[], type=Path, metavar="CORPUS_DIR",
                    help="corpus folder of the base model's training data to replay (repeatable; default: the "
                         "default model's corpora when they are in ./data)")
-    p.add_argument("--protect", default=",".join(DEFAULT_PROTECT), metavar="LIST",
+    p.add_argument("--protect", default=None, metavar="LIST",
                    help="how the model keeps what it knew: a comma-separated choice of distill (match the base "
                         "model on sounds your captions do not name), l2sp (stay near the base weights) and replay "
-                        f"(train on known sounds too), or none (default: {','.join(DEFAULT_PROTECT)})")
+                        "(train on known sounds too), or none (default: all three)")
     p.add_argument("--check-mixtures", type=int, default=16, metavar="N",
                    help="mixtures of known sounds scored before and after for the forgetting report (default: 16; "
                         "0: no report)")
@@ -68,7 +67,7 @@ def add_finetune_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _settings(args: argparse.Namespace, run_dir: Path) -> FinetuneSettings:
-    from soundsift.training.finetune.protect_names import parse_protect
+    from soundsift.training.finetune.protect_names import DEFAULT_PROTECT, parse_protect
     from soundsift.training.finetune.run import FinetuneSettings, saved_steps
 
     steps = args.steps or (saved_steps(run_dir) if args.resume else None) or 500
@@ -78,7 +77,7 @@ def _settings(args: argparse.Namespace, run_dir: Path) -> FinetuneSettings:
         test_mixtures=args.test_mixtures, replay=tuple(str(p) for p in args.replay),
         replay_fraction=args.replay_fraction, seed=args.seed, validate_every=args.validate_every,
         checkpoint_every=args.checkpoint_every, vocabulary=None if args.vocabulary is None else str(args.vocabulary),
-        protect=parse_protect(args.protect),
+        protect=DEFAULT_PROTECT if args.protect is None else parse_protect(args.protect),
         check_mixtures=args.check_mixtures,
     )
     settings.check()
