@@ -40,7 +40,8 @@ from research.data.build import BuildReport, Job, check_settings, run_jobs, seed
 from research.data.debian import fetch
 from research.data.melodies import excerpt, random_phrase
 from research.data.music import split_counts
-from research.data.sfx_table import class_labels, class_meta, class_parents, class_words, read_tsv
+from research.data.realspeech_table import read_rows
+from research.data.sfx_table import class_labels, class_meta, class_parents, class_words
 from research.data.splits import assign_splits
 from soundsift.audio import downmix
 from soundsift.errors import AudioError, SoundsiftError
@@ -179,7 +180,7 @@ def build_realinstruments(
     ``roots`` names a package's unpacked tree directly (then it is not fetched); ``rows``
     replaces the reviewed table (tests use a small one).
     """
-    rows = rows if rows is not None else read_tsv(TABLE, PatchFile)
+    rows = rows if rows is not None else read_rows(TABLE, PatchFile)
     trees = {p: Path(roots[p]) if roots and p in roots else fetch(p, cache, progress) for p in {r.package for r in rows}}
     table_hash = hashlib.sha256(repr(sorted(rows)).encode()).hexdigest()[:16]
     check_settings(out, {"recipe": "realinstruments", **asdict(settings), "table": table_hash})

@@ -28,6 +28,7 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
+from research.data.realspeech_table import read_rows
 from soundsift.errors import SoundsiftError
 from soundsift.training.data.vocabulary import VOCABULARY, Phrase
 
@@ -61,29 +62,14 @@ class Package(NamedTuple):
     root: str
 
 
-def read_tsv(path: Path, kind: type[NamedTuple]) -> tuple:
-    """The rows of a tab-separated table whose header names ``kind``'s fields in order."""
-    fields = kind._fields
-    lines = path.read_text(encoding="utf-8").splitlines()
-    if not lines or tuple(lines[0].split("\t")) != fields:
-        raise SoundsiftError(f"{path}: the first line must be the header {'<TAB>'.join(fields)}")
-    rows = []
-    for number, line in enumerate(lines[1:], start=2):
-        values = line.split("\t")
-        if len(values) != len(fields) or not all(v.strip() for v in values):
-            raise SoundsiftError(f"{path}:{number}: expected {len(fields)} non-empty tab-separated fields")
-        rows.append(kind(*values))
-    return tuple(rows)
-
-
 def read_table(path: Path) -> tuple[SourceFile, ...]:
     """The rows of a file table (:class:`SourceFile` fields)."""
-    return read_tsv(path, SourceFile)
+    return read_rows(path, SourceFile)
 
 
 def read_packages(path: Path) -> dict[str, Package]:
     """The packages table by package name."""
-    return {row.package: row for row in read_tsv(path, Package)}
+    return {row.package: row for row in read_rows(path, Package)}
 
 
 def _read_classes(path: Path) -> dict:

@@ -17,7 +17,8 @@ from research.data.realinstruments import (
     play_note,
     read_patch,
 )
-from research.data.sfx_table import class_labels, class_parents, class_words, read_tsv
+from research.data.realspeech_table import read_rows
+from research.data.sfx_table import class_labels, class_parents, class_words
 from soundsift.errors import SoundsiftError
 from soundsift.training.data.vocabulary import INSTRUMENTS
 from tests.test_data_helpers import assert_groups_disjoint, check_corpus, corpus_hashes
@@ -62,7 +63,7 @@ def test_patch_samples_are_read_and_played_at_the_asked_pitch_past_their_length(
 
 
 def test_reviewed_table_covers_the_wanted_instruments_with_licences():
-    rows = read_tsv(TABLE, PatchFile)
+    rows = read_rows(TABLE, PatchFile)
     assert {r.label for r in rows} == WANTED and WANTED & set(INSTRUMENTS) == {"drums"}
     assert WANTED <= set(class_words())
     for r in rows:
@@ -72,7 +73,7 @@ def test_reviewed_table_covers_the_wanted_instruments_with_licences():
 
 
 def test_a_kit_shared_by_several_classes_lands_in_one_split_in_all_of_them():
-    rows = read_tsv(TABLE, PatchFile)
+    rows = read_rows(TABLE, PatchFile)
     split_of: dict[str, set[str]] = {}
     for splits in class_splits(rows, RealInstrumentSettings()).values():
         for recording, split in splits.items():
@@ -84,7 +85,7 @@ def test_drum_parts_carry_drums_as_a_second_label():
     parents = class_parents()
     assert class_labels("kick drum", parents) == ("kick drum", "drums")
     assert class_labels("drums", parents) == ("drums",)
-    classes = {r.label for r in read_tsv(TABLE, PatchFile)}
+    classes = {r.label for r in read_rows(TABLE, PatchFile)}
     assert {"drums", "percussion", "electric guitar"} <= {p for c, p in parents.items() if c in classes}
     assert all(p in classes or p in INSTRUMENTS for c, p in parents.items() if c in classes)
 
