@@ -21,6 +21,7 @@ import numpy as np
 from research.data.build import BuildReport, Job, check_settings, run_jobs, seed_rng, slug
 from research.data.drums import KITS, groove
 from research.data.melodies import VOICES, Chorale, Melody, excerpt, load_chorales, random_phrase
+from research.data.settings import ClipCorpusSettings
 from research.data.splits import assign_splits
 from research.data.synth import FluidRenderer, Note, Soundfont, resolve_soundfont
 from soundsift.errors import SoundsiftError
@@ -68,19 +69,14 @@ ARTICULATIONS = {"legato": 1.0, "normal": 0.85, "staccato": 0.45}
 
 
 @dataclass(frozen=True)
-class MusicSettings:
-    """Everything that decides the corpus bytes (saved as build.json next to it)."""
+class MusicSettings(ClipCorpusSettings):
+    """The music corpus's own settings: clip and piece counts, SoundFonts, classes and the chorale share."""
 
-    seed: int = 0
     clips_per_class: int = 400
     pieces: int = 600
-    seconds: float = 4.0
-    sample_rate: int = 16000
     soundfonts: tuple[str, ...] = ("fluidr3",)
     test_soundfont: str = "timgm6mb"
     classes: tuple[str, ...] = tuple(i.label for i in INSTRUMENTS)
-    val: float = 0.1
-    test: float = 0.15
     chorale_share: float = 0.6
     chorale_limit: int = 0
 

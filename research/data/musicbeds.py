@@ -25,6 +25,7 @@ import soundfile
 from research.data import debian
 from research.data.build import BuildReport, Job, check_settings, run_jobs, seed_rng, slug
 from research.data.realspeech_table import HERE, PackageFile, matching_files, read_bytes, read_rows
+from research.data.settings import ClipCorpusSettings
 from research.data.splits import assign_splits
 from soundsift.audio import downmix, resample
 from soundsift.errors import AudioError, SoundsiftError
@@ -68,16 +69,12 @@ class Track:
 
 
 @dataclass(frozen=True)
-class MusicBedSettings:
-    """Everything that decides the corpus bytes (saved as build.json next to it)."""
+class MusicBedSettings(ClipCorpusSettings):
+    """The music-bed corpus's own settings: clips per track, the packages read and those held out."""
 
-    seed: int = 0
-    seconds: float = 4.0
-    sample_rate: int = 16000
     clips_per_track: int = 12
     packages: tuple[str, ...] = ()  # empty: every package of the table
     heldout: tuple[str, ...] = ()
-    val: float = 0.1
     test: float = 0.1
 
 

@@ -41,6 +41,7 @@ from research.data.debian import fetch
 from research.data.melodies import excerpt, random_phrase
 from research.data.music import split_counts
 from research.data.realspeech_table import read_rows
+from research.data.settings import ClipCorpusSettings
 from research.data.sfx_table import class_labels, class_meta, class_parents, class_words
 from research.data.splits import assign_splits
 from soundsift.audio import downmix
@@ -146,15 +147,10 @@ def play_note(samples: tuple[PatchSample, ...], hz: float | None, seconds: float
 
 
 @dataclass(frozen=True)
-class RealInstrumentSettings:
-    """Everything that decides the corpus bytes (saved as build.json next to it)."""
+class RealInstrumentSettings(ClipCorpusSettings):
+    """The sampled-instrument corpus's own settings: clips per class."""
 
-    seed: int = 0
     clips_per_class: int = 200
-    seconds: float = 4.0
-    sample_rate: int = 16000
-    val: float = 0.1
-    test: float = 0.15
 
 
 Notes = tuple[tuple[float, float, "float | None", float, int], ...]

@@ -23,6 +23,7 @@ import numpy as np
 from research.data import debian
 from research.data.build import BuildReport, Job, check_settings, run_jobs, seed_rng, slug
 from research.data.realspeech_table import Voice, matching_files, voices
+from research.data.settings import ClipCorpusSettings
 from research.data.sfx import ARCHIVE_MARK, ClipSpec, Piece, Recording, decode_all, render
 from research.data.sfx_table import SourceFile
 from research.data.splits import assign_splits
@@ -36,15 +37,11 @@ LANGUAGE_CAPTIONS = 0.5  # share of non-English clips whose caption names the la
 
 
 @dataclass(frozen=True)
-class RealSpeechSettings:
-    """Everything that decides the corpus bytes (saved as build.json next to it)."""
+class RealSpeechSettings(ClipCorpusSettings):
+    """The real-speech corpus's own settings: the voices read and those held out."""
 
-    seed: int = 0
-    seconds: float = 4.0
-    sample_rate: int = 16000
     voices: tuple[str, ...] = ()  # empty: every voice of the table
     heldout: tuple[str, ...] = ()
-    val: float = 0.1
     test: float = 0.1
 
 

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from research.data.build import BuildReport, Job, check_settings, run_jobs, seed_rng, slug
+from research.data.settings import MixtureSetSettings
 from research.data.testset import _render_testset
 from soundsift.errors import SoundsiftError
 from soundsift.training.data.compose import compose_caption
@@ -39,16 +40,10 @@ DOMAINS: dict[str, tuple[str, str]] = {
 
 
 @dataclass(frozen=True)
-class RealTestSettings:
-    """Everything that decides the test set's bytes (saved as build.json next to it)."""
+class RealTestSettings(MixtureSetSettings):
+    """The real-recording test set's own settings: mixtures per domain."""
 
-    corpora: tuple[str, ...]
     mixtures_per_domain: int = 100
-    gain_db: float = 5.0
-    seed: int = 0
-
-
-RealTestSettings.__test__ = False  # not a pytest class
 
 
 def build_realtest(out: Path, settings: RealTestSettings, workers: int = 1, progress: bool = True) -> BuildReport:

@@ -30,6 +30,7 @@ from research.data.build import BuildReport, Job, check_settings, process_pool, 
 from research.data.debian import fetch
 from research.data.music import split_counts
 from research.data.realspeech_table import heldout
+from research.data.settings import ClipCorpusSettings
 from research.data.sfx_table import (
     PACKAGES,
     ROWS,
@@ -53,17 +54,12 @@ QUIET_DB = 30.0  # a crop this far below its recording's level counts as silent
 
 
 @dataclass(frozen=True)
-class SfxSettings:
-    """Everything that decides the corpus bytes (saved as build.json next to it)."""
+class SfxSettings(ClipCorpusSettings):
+    """The sound-effect corpus's own settings: clips per class, the packages read and those held out."""
 
-    seed: int = 0
     clips_per_class: int = 160
-    seconds: float = 4.0
-    sample_rate: int = 16000
     packages: tuple[str, ...] = tuple(PACKAGES)
     held_out: tuple[str, ...] = tuple(sorted(heldout("sfx")))
-    val: float = 0.1
-    test: float = 0.15
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import soundfile
 from research.data.build import BuildReport, Job, check_settings, run_jobs, seed_rng, slug
 from research.data.music import split_counts
 from research.data.sentences import OTHER_LANGUAGES, english_sentences
+from research.data.settings import ClipCorpusSettings
 from research.data.splits import assign_splits
 from soundsift.audio import downmix, resample
 from soundsift.errors import SoundsiftError
@@ -43,17 +44,12 @@ PITCH = {"man speaking": (25, 60), "woman speaking": (40, 80)}
 
 
 @dataclass(frozen=True)
-class SpeechSettings:
-    """Everything that decides the corpus bytes (saved as build.json next to it)."""
+class SpeechSettings(ClipCorpusSettings):
+    """The speech corpus's own settings: clips per class and the sentences spoken."""
 
-    seed: int = 0
     clips_per_class: int = 1200
-    seconds: float = 4.0
-    sample_rate: int = 16000
     english_share: float = 0.7
     sentences: int = 3000
-    val: float = 0.1
-    test: float = 0.15
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from research.data.build import BuildReport, Job, check_settings, run_jobs, seed_rng, slug
+from research.data.settings import MixtureSetSettings
 from soundsift.errors import SoundsiftError
 from soundsift.training.data.compose import compose_caption
 from soundsift.training.data.manifest import Entry, Stem
@@ -15,20 +16,14 @@ from soundsift.training.data.vocabulary import class_phrase
 
 
 @dataclass(frozen=True)
-class TestsetSettings:
-    """Everything that decides a test set's bytes (saved as build.json next to it)."""
+class TestsetSettings(MixtureSetSettings):
+    """The test set's own settings: the split drawn from, mixture and source counts, categories and focus."""
 
-    corpora: tuple[str, ...]
     split: str = "test"
     mixtures: int = 300
     n_sources: int = 2
-    gain_db: float = 5.0
-    seed: int = 0
     categories: tuple[str, ...] | None = None
     focus: str | None = None
-
-
-TestsetSettings.__test__ = False  # not a pytest class
 
 
 def build_testset(out: Path, settings: TestsetSettings, workers: int = 1, progress: bool = True) -> BuildReport:
