@@ -5,20 +5,14 @@ import argparse
 import os
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from research.data.build import BuildReport
 from soundsift.cli_args import positive_int, positive_seconds
 from soundsift.errors import SoundsiftError
 
-
-def _common(p: argparse.ArgumentParser, default_out: str) -> None:
-    p.add_argument("-o", "--out", type=Path, default=Path(default_out), metavar="DIR",
-                   help=f"corpus folder; an unfinished build there is resumed (default: {default_out})")
-    p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same bytes (default: 0)")
-    p.add_argument("--jobs", type=positive_int, default=os.cpu_count() or 1, metavar="N",
-                   help="worker processes (default: all cores)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+Handler = Callable[[argparse.Namespace], int]
 
 
 def add_data_parser(sub: argparse._SubParsersAction) -> None:
@@ -26,98 +20,101 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("data", help="build training and test corpora offline (music, speech, sfx, testset)")
     dsub = p.add_subparsers(dest="data_command", required=True, metavar="RECIPE")
 
-    m = dsub.add_parser("music", help="single-instrument clips and chorale pieces rendered with FluidSynth")
-    _common(m, "data/music")
-    m.add_argument("--clips-per-class", type=positive_int, default=400, metavar="N")
+    m = _builder(dsub, "music", "single-instrument clips and chorale pieces rendered with FluidSynth", _run_music,
+                 clips_per_class=400, clip_seconds=True)
     m.add_argument("--pieces", type=int, default=600, metavar="N", help="multi-instrument chorale mixtures")
-    m.add_argument("--seconds", type=positive_seconds, default=4.0, help="clip length (default: 4)")
     m.add_argument("--soundfont", action="append", dest="soundfonts", metavar="FONT",
                    help="train/val SoundFont, repeatable (items alternate between them): fluidr3, musescore, sfgm, "
                         "timgm6mb or a .sf2/.sf3 path (default: fluidr3)")
     m.add_argument("--test-soundfont", default="timgm6mb", help="held-out SoundFont for the test split")
     m.add_argument("--classes", default=None, metavar="A,B,...", help="instrument classes (default: all 15)")
-    m.set_defaults(handler=_run_music)
 
-    s = dsub.add_parser("speech", help="speech clips synthesised with espeak-ng")
-    _common(s, "data/speech")
-    s.add_argument("--clips-per-class", type=positive_int, default=1200, metavar="N",
-                   help="clips per class (man speaking, woman speaking)")
-    s.add_argument("--seconds", type=positive_seconds, default=4.0, help="clip length (default: 4)")
-    s.set_defaults(handler=_run_speech)
+    _builder(dsub, "speech", "speech clips (man speaking, woman speaking) synthesised with espeak-ng", _run_speech,
+             clips_per_class=1200, clip_seconds=True)
 
-    x = dsub.add_parser("sfx", help="real sound effects from Debian game-data packages (fetched)")
-    _common(x, "data/sfx")
-    x.add_argument("--clips-per-class", type=positive_int, default=160, metavar="N")
-    x.add_argument("--seconds", type=positive_seconds, default=4.0, help="clip length (default: 4)")
+    x = _builder(dsub, "sfx", "real sound effects from Debian game-data packages (fetched)", _run_sfx,
+                 clips_per_class=160, clip_seconds=True, debian_cache=True)
     x.add_argument("--packages", default=None, metavar="A,B",
                    help="packages to read (default: every package of research/data/sfx_packages.tsv)")
     x.add_argument("--package-root", action="append", default=[], metavar="PKG=PATH",
                    help="a package's data folder (as in sfx_packages.tsv) to read instead of fetching the package")
-    _debian_cache(x)
-    x.set_defaults(handler=_run_sfx)
 
-    t = dsub.add_parser("testset", help="fixed seeded N-source test mixtures with ground-truth sources")
-    _common(t, "data/testset")
+    t = _builder(dsub, "testset", "fixed seeded N-source test mixtures with ground-truth sources", _run_testset)
     t.add_argument("corpora", nargs="+", type=Path, metavar="CORPUS", help="corpus folders to draw clips from")
-    t.add_argument("--split", choices=("train", "val", "test"), default="test")
+    _split(t)
     t.add_argument("--mixtures", type=positive_int, default=300, metavar="N")
     t.add_argument("--sources", type=positive_int, default=2, metavar="N", help="sources per mixture (default: 2)")
     t.add_argument("--categories", default=None, metavar="A,B", help="only clips of these categories (music,speech,sfx)")
     t.add_argument("--focus", default=None, metavar="CATEGORY",
                    help="every mixture's first source is of this category, the others of any")
-    t.set_defaults(handler=_run_testset)
 
-    r = dsub.add_parser("realspeech", help="real human voices from Debian game and education packages (fetched)")
-    _common(r, "data/realspeech")
-    r.add_argument("--seconds", type=positive_seconds, default=4.0, help="clip length (default: 4)")
+    r = _builder(dsub, "realspeech", "real human voices from Debian game and education packages (fetched)",
+                 _run_realspeech, clip_seconds=True, debian_cache=True)
     r.add_argument("--voices", default=None, metavar="A,B", help="only these voices of realspeech_voices.tsv")
-    _debian_cache(r)
-    r.set_defaults(handler=_run_realspeech)
 
-    mb = dsub.add_parser("musicbeds", help="music-bed clips from game soundtracks in Debian packages (fetched)")
-    _common(mb, "data/musicbeds")
-    mb.add_argument("--seconds", type=positive_seconds, default=4.0, help="clip length (default: 4)")
+    mb = _builder(dsub, "musicbeds", "music-bed clips from game soundtracks in Debian packages (fetched)",
+                  _run_musicbeds, clip_seconds=True, debian_cache=True)
     mb.add_argument("--clips-per-track", type=positive_int, default=12, metavar="N")
     mb.add_argument("--packages", default=None, metavar="A,B", help="only these packages of musicbeds_tracks.tsv")
-    _debian_cache(mb)
-    mb.set_defaults(handler=_run_musicbeds)
 
-    rt = dsub.add_parser("realtest", help="seeded 2-source test mixtures of real recordings per domain, with absent queries")
-    _common(rt, "data/realtest")
+    rt = _builder(dsub, "realtest", "seeded 2-source test mixtures of real recordings per domain, with absent queries",
+                  _run_realtest)
     rt.add_argument("corpora", nargs="+", type=Path, metavar="CORPUS",
                     help="real-recording corpus folders (realspeech, musicbeds, sound effects, instruments)")
     rt.add_argument("--mixtures", type=positive_int, default=100, metavar="N", help="mixtures per domain (default: 100)")
-    rt.set_defaults(handler=_run_realtest)
 
     zs = dsub.add_parser("zeroshot", help="zero-shot top-1 of the compact encoder on the test clips of corpora")
     zs.add_argument("corpora", nargs="+", type=Path, metavar="CORPUS")
     zs.add_argument("--weights", type=Path, default=None, metavar="DIR",
                     help="compact CLAP weights folder (default: the shipped encoder)")
-    zs.add_argument("--split", choices=("train", "val", "test"), default="test")
+    _split(zs)
     zs.set_defaults(handler=_run_zeroshot)
 
     pc = dsub.add_parser("pitchcheck", help="check a speech corpus's gender labels against each voice's median pitch")
     pc.add_argument("corpus", type=Path, metavar="CORPUS")
     pc.add_argument("--clips", type=positive_int, default=20, metavar="N", help="clips sampled per voice (default: 20)")
-    pc.add_argument("--seed", type=int, default=0)
+    _seed(pc)
     pc.set_defaults(handler=_run_pitchcheck)
 
-    ri = dsub.add_parser("realinstruments", help="instruments played from recorded samples (FreePats patches, fetched)")
-    _common(ri, "data/realinstruments")
-    ri.add_argument("--clips-per-class", type=positive_int, default=200, metavar="N")
-    ri.add_argument("--seconds", type=positive_seconds, default=4.0, help="clip length (default: 4)")
-    _debian_cache(ri)
-    ri.set_defaults(handler=_run_realinstruments)
+    _builder(dsub, "realinstruments", "instruments played from recorded samples (FreePats patches, fetched)",
+             _run_realinstruments, clips_per_class=200, clip_seconds=True, debian_cache=True)
 
     st = dsub.add_parser("stats", help="classes, clip counts and hours of a corpus, per split")
     st.add_argument("corpus", type=Path, metavar="CORPUS")
     st.set_defaults(handler=_run_stats)
 
 
-def _debian_cache(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--debian-cache", type=Path, default=None, metavar="DIR",
-                   help="where fetched Debian packages are unpacked (default: $SOUNDSIFT_DEBIAN_CACHE "
-                        "or data/cache/debian)")
+def _builder(dsub: argparse._SubParsersAction, name: str, help: str, handler: Handler, *,
+             clips_per_class: int | None = None, clip_seconds: bool = False,
+             debian_cache: bool = False) -> argparse.ArgumentParser:
+    """A recipe that builds a corpus (default folder data/NAME) with the options it shares with the others."""
+    p = dsub.add_parser(name, help=help)
+    default_out = f"data/{name}"
+    p.add_argument("-o", "--out", type=Path, default=Path(default_out), metavar="DIR",
+                   help=f"corpus folder; an unfinished build there is resumed (default: {default_out})")
+    _seed(p)
+    p.add_argument("--jobs", type=positive_int, default=os.cpu_count() or 1, metavar="N",
+                   help="worker processes (default: all cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    if clips_per_class is not None:
+        p.add_argument("--clips-per-class", type=positive_int, default=clips_per_class, metavar="N",
+                       help=f"clips per class (default: {clips_per_class})")
+    if clip_seconds:
+        p.add_argument("--seconds", type=positive_seconds, default=4.0, help="clip length (default: 4)")
+    if debian_cache:
+        p.add_argument("--debian-cache", type=Path, default=None, metavar="DIR",
+                       help="where fetched Debian packages are unpacked (default: $SOUNDSIFT_DEBIAN_CACHE "
+                            "or data/cache/debian)")
+    p.set_defaults(handler=handler)
+    return p
+
+
+def _seed(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same bytes (default: 0)")
+
+
+def _split(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--split", choices=("train", "val", "test"), default="test")
 
 
 def _names(text: str | None) -> tuple[str, ...] | None:
