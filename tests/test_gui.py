@@ -10,15 +10,13 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false")
 pytest.importorskip("PyQt6.QtWidgets")
 pytest.importorskip("pytestqt")
 
 import soundfile
 from PyQt6 import sip
-from PyQt6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QTimer, QUrl
-from PyQt6.QtGui import QDragEnterEvent, QDropEvent, QImage
+from PyQt6.QtCore import QPoint, Qt, QTimer, QUrl
+from PyQt6.QtGui import QImage
 from PyQt6.QtWidgets import QApplication
 
 from soundsift.gui.export import ExportRequest
@@ -30,25 +28,15 @@ from soundsift.gui.stem_row import stem_mime_data
 from soundsift.gui.waveform import SPECTROGRAM, WAVEFORM
 from soundsift.gui.window import MainWindow
 from soundsift.separation import SegmentSeparator
+from tests import gui_fixtures as gui
 from tests.conftest import make_model, test_signal, write_test_file
+from tests.gui_fixtures import RATE, drop_on, separate_file, wait_finished
 from tests.test_onnx import make_onnx_model
 
-RATE = 16_000
+keep, make_window, no_sound, store = gui.keep, gui.make_window, gui.no_sound, gui.store  # fixtures, for pytest
+
 # the smallest network the model code accepts: long inputs still take seconds, not minutes, on 2 cores
 FAST = {"base_channels": 2, "max_channels": 4, "depth": 2, "fusion_maps": 2}
-
-
-@pytest.fixture(autouse=True)
-def no_sound(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never touch sound hardware: every player reports that there is no audio output."""
-    monkeypatch.setattr("soundsift.gui.playback.audio_output_available", lambda: False)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> QSettings:
-    """Settings in a temporary folder, never the user's own file."""
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))
-    return open_store()
 
 
 @pytest.fixture(scope="module")
@@ -56,55 +44,10 @@ def fast_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_model(tmp_path_factory.mktemp("m") / "fast", seed=1, **FAST)
 
 
-@pytest.fixture
-def keep(qtbot):
-    """Hold windows until teardown and close and delete them there.
-
-    A window left to the garbage collector would be destroyed at a random moment, possibly
-    while Qt is painting it.
-    """
-    held: list[MainWindow] = []
-    yield held.append
-    for window in held:
-        window.close()
-        sip.delete(window)
-
-
-@pytest.fixture
-def make_window(keep, store: QSettings, tmp_path: Path):
-    """Open the real main window with ``model`` chosen and outputs under ``tmp_path/out``."""
-
-    def make(model: Path | str, **changes: object) -> MainWindow:
-        save_settings(store, AppSettings(model=str(model), output_dir=str(tmp_path / "out"), **changes))
-        window = MainWindow(store)
-        keep(window)
-        window.show()
-        return window
-
-    return make
-
-
-def drop(window: MainWindow, paths: list[Path]) -> None:
-    """Drag ``paths`` over the window and drop them, through Qt's event delivery."""
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    center = window.rect().center()
-    enter = QDragEnterEvent(center, Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
-                            Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(window, enter)
-    assert enter.isAccepted()
-    QApplication.sendEvent(window, QDropEvent(QPointF(center), Qt.DropAction.CopyAction, mime,
-                                              Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier))
-
-
-def wait_finished(qtbot, window: MainWindow, timeout: int = 30_000) -> None:
-    qtbot.waitUntil(lambda: all(job.state.finished for job in window.queue.jobs()), timeout=timeout)
-
-
 def test_drop_query_separate_see_stems_and_export(qtbot, make_window, tiny_model, tmp_path, monkeypatch):
     window = make_window(tiny_model)
     mix = write_test_file(tmp_path / "mix.wav", test_signal(RATE, 2, 2.0), RATE)
-    drop(window, [mix])
+    drop_on(window, [mix])
     assert [job.source for job in window.queue.jobs()] == [mix]
     qtbot.keyClicks(window.query, "violin; a dog barking")
     qtbot.mouseClick(window.separate_button, Qt.MouseButton.LeftButton)
@@ -145,10 +88,7 @@ def test_drop_query_separate_see_stems_and_export(qtbot, make_window, tiny_model
 def test_remove_mode_names_stems_and_playback_degrades_without_audio_output(qtbot, make_window, tiny_model, tmp_path):
     window = make_window(tiny_model, mode="remove", include_rest=False)
     assert window.remove_button.isChecked()
-    window.add_paths([write_test_file(tmp_path / "take.flac", test_signal(RATE, 1, 1.0), RATE)])
-    window.query.setText("applause")
-    window.separate()
-    wait_finished(qtbot, window)
+    separate_file(qtbot, window, tmp_path / "take.flac", "applause")
     assert [row.handle.text() for row in window.results.rows] == ["without applause", "original (the input)"]
     assert not window.results.player.available
     assert not window.results.play_button.isEnabled() and window.results.no_audio.isVisible()
@@ -165,7 +105,7 @@ def test_bad_file_shows_its_error_while_the_queue_goes_on(qtbot, make_window, ti
     good = write_test_file(tmp_path / "good.wav", test_signal(RATE, 1, 1.0), RATE)
     empty_folder = tmp_path / "nothing here"
     empty_folder.mkdir()
-    drop(window, [bad, empty_folder, good])
+    drop_on(window, [bad, empty_folder, good])
     window.query.setText("speech")
     window.separate()
     wait_finished(qtbot, window)
@@ -238,10 +178,7 @@ def test_settings_persist_across_windows(qtbot, make_window, keep, tiny_model, s
 def test_missing_default_model_is_a_clear_message(qtbot, make_window, tmp_path):
     window = make_window("default")
     assert window.banner.isVisible() and window.banner.text() == NO_DEFAULT_MODEL
-    window.add_paths([write_test_file(tmp_path / "a.wav", test_signal(RATE, 1, 0.5), RATE)])
-    window.query.setText("bird song")
-    window.separate()
-    wait_finished(qtbot, window)
+    separate_file(qtbot, window, tmp_path / "a.wav", "bird song", seconds=0.5)
     job = window.queue.jobs()[0]
     assert job.state is JobState.FAILED and job.message == NO_DEFAULT_MODEL
 
@@ -305,10 +242,7 @@ def test_window_stays_responsive_while_a_3_minute_file_separates(qtbot, make_win
 
 def test_drag_handle_starts_a_file_drag(qtbot, make_window, tiny_model, tmp_path, monkeypatch):
     window = make_window(tiny_model)
-    window.add_paths([write_test_file(tmp_path / "d.wav", test_signal(RATE, 1, 0.5), RATE)])
-    window.query.setText("hum")
-    window.separate()
-    wait_finished(qtbot, window)
+    separate_file(qtbot, window, tmp_path / "d.wav", "hum", seconds=0.5)
     dragged: list[list[QUrl]] = []
     monkeypatch.setattr("soundsift.gui.stem_row.QDrag.exec",
                         lambda drag, *args: dragged.append(drag.mimeData().urls()) or Qt.DropAction.CopyAction)
@@ -361,10 +295,7 @@ def test_separates_on_the_onnx_engine(qtbot, keep, store, tmp_path):
 
     window = MainWindow(store, loader)
     keep(window)
-    window.add_paths([write_test_file(tmp_path / "o.wav", test_signal(RATE, 2, 1.0), RATE)])
-    window.query.setText("rain; a violin")
-    window.separate()
-    wait_finished(qtbot, window)
+    separate_file(qtbot, window, tmp_path / "o.wav", "rain; a violin", channels=2)
     assert window.queue.jobs()[0].state is JobState.DONE, window.queue.jobs()[0].message
     assert engines == ["OnnxSeparator"]
     assert [stem.name for stem in window.results.job.stems] == ["rain", "a violin", "rest"]
@@ -374,9 +305,6 @@ def test_an_idle_window_can_be_destroyed_without_closing(qtbot, store, tiny_mode
     """Idle workers hold no thread, so a window collected before it is closed takes nothing down."""
     save_settings(store, AppSettings(model=str(tiny_model), output_dir=str(tmp_path / "out")))
     window = MainWindow(store)
-    window.add_paths([write_test_file(tmp_path / "i.wav", test_signal(RATE, 1, 0.5), RATE)])
-    window.query.setText("wind")
-    window.separate()
-    wait_finished(qtbot, window)
+    separate_file(qtbot, window, tmp_path / "i.wav", "wind", seconds=0.5)
     qtbot.waitUntil(lambda: not window.worker.isRunning())
     sip.delete(window)

@@ -1,14 +1,11 @@
 """The desktop app does what its keys say, asks before it loses anything, and never shows Python in its messages."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false")
 pytest.importorskip("PyQt6.QtWidgets")
 pytest.importorskip("pytestqt")
 
@@ -26,11 +23,11 @@ from soundsift.gui.queue_panel import ProgressDelegate
 from soundsift.gui.settings import AppSettings
 from soundsift.gui.settings_dialog import NO_GPU, SettingsDialog
 from soundsift.queries import AUDIO_QUERY_HELP
-from tests import test_gui
+from tests import gui_fixtures as gui
 from tests.conftest import test_signal, write_test_file
-from tests.test_gui import RATE, wait_finished
+from tests.gui_fixtures import RATE, separate_file, wait_finished
 
-keep, make_window, no_sound, store = test_gui.keep, test_gui.make_window, test_gui.no_sound, test_gui.store
+keep, make_window, no_sound, store = gui.keep, gui.make_window, gui.no_sound, gui.store  # fixtures, for pytest
 
 
 class Answers:
@@ -57,10 +54,7 @@ def answers(monkeypatch: pytest.MonkeyPatch) -> Answers:
 def separated(qtbot, make_window, tiny_model, tmp_path):
     """A window that has separated one short file for 'violin'."""
     window = make_window(tiny_model)
-    window.add_paths([write_test_file(tmp_path / "mix.wav", test_signal(RATE, 1, 1.0), RATE)])
-    window.query.setText("violin")
-    window.separate()
-    wait_finished(qtbot, window)
+    separate_file(qtbot, window, tmp_path / "mix.wav", "violin")
     assert window.results.rows
     return window
 
@@ -183,10 +177,7 @@ def test_declining_to_replace_earlier_stems_runs_nothing(qtbot, separated, answe
 
 def test_one_query_remove_mode_has_no_duplicate_rest(qtbot, make_window, tiny_model, tmp_path):
     window = make_window(tiny_model, mode="remove", include_rest=True)
-    window.add_paths([write_test_file(tmp_path / "take.wav", test_signal(RATE, 1, 1.0), RATE)])
-    window.query.setText("applause")
-    window.separate()
-    wait_finished(qtbot, window)
+    separate_file(qtbot, window, tmp_path / "take.wav", "applause")
     assert [row.handle.text() for row in window.results.rows] == ["without applause", "original (the input)"]
     assert sorted(p.name for p in (tmp_path / "out" / "take").iterdir()) == [".soundsift.json", "without-applause.wav"]
 

@@ -2,13 +2,10 @@
 from __future__ import annotations
 
 import itertools
-import os
 
 import numpy as np
 import pytest
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false")
 pytest.importorskip("PyQt6.QtWidgets")
 pytest.importorskip("pytestqt")
 
@@ -22,21 +19,18 @@ from soundsift.gui.preview import make_preview
 from soundsift.gui.query_marks import QueryMarks
 from soundsift.gui.waveform import SPECTROGRAM, TimeRuler, WaveformView, frequency_marks, tick_step
 from soundsift.vocabulary import SoundClass, Vocabulary, write_vocabulary
-from tests import test_gui
-from tests.conftest import make_model, test_signal, write_test_file
-from tests.test_gui import RATE, wait_finished
+from tests import gui_fixtures as gui
+from tests.conftest import make_model
+from tests.gui_fixtures import RATE, separate_file
 
-keep, make_window, no_sound, store = test_gui.keep, test_gui.make_window, test_gui.no_sound, test_gui.store
+keep, make_window, no_sound, store = gui.keep, gui.make_window, gui.no_sound, gui.store  # fixtures, for pytest
 
 
 @pytest.fixture
 def separated(qtbot, make_window, tiny_model, tmp_path):
     """A window showing the stems of one file separated for 'violin' and 'a dog barking' (with the rest)."""
     window = make_window(tiny_model)
-    window.add_paths([write_test_file(tmp_path / "mix.wav", test_signal(RATE, 2, 2.0), RATE)])
-    window.query.setText("violin; a dog barking")
-    window.separate()
-    wait_finished(qtbot, window)
+    separate_file(qtbot, window, tmp_path / "mix.wav", "violin; a dog barking", channels=2, seconds=2.0)
     return window
 
 

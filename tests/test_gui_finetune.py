@@ -1,45 +1,24 @@
 """The desktop app's fine-tuning page, offscreen: preview, start, pause, resume, stop, finish, select."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PyQt6.QtWidgets")
 pytest.importorskip("pytestqt")
 
-import torch
 from PyQt6 import sip
-from PyQt6.QtCore import QSettings
 from PyQt6.QtGui import QImage
 
 from soundsift.gui.finetune_page import FinetunePage
-from soundsift.gui.settings import load_settings, open_store
+from soundsift.gui.settings import load_settings
 from soundsift.gui.window import MainWindow
+from tests import gui_fixtures as gui
 from tests.finetune_library import make_compact_base, make_library
 
+no_sound, store = gui.no_sound, gui.store  # fixtures, for pytest
 WAIT_MS = 240_000
-
-
-@pytest.fixture(autouse=True)
-def no_sound(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("soundsift.gui.playback.audio_output_available", lambda: False)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> QSettings:
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))
-    return open_store()
-
-
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _fill(page: FinetunePage, library: Path, base: Path, steps: int) -> None:
@@ -52,7 +31,7 @@ def _fill(page: FinetunePage, library: Path, base: Path, steps: int) -> None:
 
 
 @pytest.mark.slow
-def test_preview_then_train_pause_resume_and_the_model_is_selected(qtbot, store, tmp_path, one_thread):
+def test_preview_then_train_pause_resume_and_the_model_is_selected(qtbot, store, tmp_path, one_torch_thread):
     library = make_library(tmp_path / "lib", per_kind=3)
     base = make_compact_base(tmp_path / "base")
     window = MainWindow(store)
@@ -91,7 +70,7 @@ def test_preview_then_train_pause_resume_and_the_model_is_selected(qtbot, store,
 
 
 @pytest.mark.slow
-def test_stop_then_start_resumes_the_run(qtbot, tmp_path, one_thread):
+def test_stop_then_start_resumes_the_run(qtbot, tmp_path, one_torch_thread):
     library = make_library(tmp_path / "lib", per_kind=3)
     base = make_compact_base(tmp_path / "base")
     page = FinetunePage("cpu")

@@ -10,14 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false")
 pytest.importorskip("PyQt6.QtWidgets")
 pytest.importorskip("pytestqt")
 
 import soundfile
 from PyQt6 import sip
-from PyQt6.QtCore import QObject, QSettings, QThreadPool
+from PyQt6.QtCore import QObject, QThreadPool
 from PyQt6.QtMultimedia import QAudioDevice
 from PyQt6.QtWidgets import QApplication
 
@@ -44,13 +42,10 @@ from soundsift.gui.worker import SeparationWorker
 from soundsift.presets import PresetEntry
 from soundsift.separation import SegmentSeparator, SeparationOptions
 from soundsift.separator import Separator
+from tests import gui_fixtures as gui
 from tests.conftest import test_signal, write_test_file
 
-
-@pytest.fixture
-def store(tmp_path: Path) -> QSettings:
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))
-    return open_store()
+store = gui.store  # a fixture, for pytest
 
 
 def test_settings_round_trip_and_bad_values_fall_back_per_field(store, tmp_path):

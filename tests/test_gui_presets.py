@@ -10,40 +10,28 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false")
 pytest.importorskip("PyQt6.QtWidgets")
 pytest.importorskip("pytestqt")
-
-from PyQt6 import sip
-from PyQt6.QtCore import QSettings
 
 from soundsift.audio import read_audio
 from soundsift.gui.jobs import JobState
 from soundsift.gui.self_test import builtin_clip, check_stems
-from soundsift.gui.settings import AppSettings, open_store, save_settings
 from soundsift.gui.window import MainWindow
 from soundsift.presets import import_preset, read_preset
+from tests import gui_fixtures as gui
 from tests.conftest import test_signal, write_test_file
+from tests.gui_fixtures import RATE
 from tests.test_onnx import make_onnx_model
 
-RATE = 16_000
+keep, make_window, no_sound, store = gui.keep, gui.make_window, gui.no_sound, gui.store  # fixtures, for pytest
 
 
 @pytest.fixture
-def window(qtbot, tmp_path: Path, half_model: Path, monkeypatch: pytest.MonkeyPatch):
-    """The main window on a model whose masks are all 0.5, with settings in a temporary folder."""
-    monkeypatch.setattr("soundsift.gui.playback.audio_output_available", lambda: False)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))
-    store = open_store()
-    save_settings(store, AppSettings(model=str(half_model), output_dir=str(tmp_path / "out"), bit_depth="32f"))
+def window(make_window, tmp_path: Path, half_model: Path) -> MainWindow:
+    """The main window on a model whose masks are all 0.5, with one user preset imported."""
     (tmp_path / "mine.toml").write_text('format = 1\nname = "Birdsong"\nqueries = ["birds chirping"]\n')
     import_preset(tmp_path / "mine.toml")
-    win = MainWindow(store)
-    win.show()
-    yield win
-    win.close()
-    sip.delete(win)
+    return make_window(half_model, bit_depth="32f")
 
 
 def pick(window: MainWindow, name: str) -> None:

@@ -1,48 +1,30 @@
 """The desktop app: a reference clip dropped on the window's clip zone becomes a query."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PyQt6.QtWidgets")
 pytest.importorskip("pytestqt")
 
-from PyQt6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PyQt6.QtGui import QDragEnterEvent, QDropEvent
-from PyQt6.QtWidgets import QApplication, QWidget
+from PyQt6.QtCore import Qt
 
 from soundsift.core import EncoderSpec, ModelConfig
 from soundsift.gui.jobs import JobState
 from soundsift.model import init_model, save_checkpoint
-from tests import test_gui
+from tests import gui_fixtures as gui
 from tests.conftest import TINY, test_signal, write_test_file
-from tests.test_gui import wait_finished
+from tests.gui_fixtures import RATE, drop_on, wait_finished
 
-RATE = 16_000
-keep, make_window, no_sound, store = test_gui.keep, test_gui.make_window, test_gui.no_sound, test_gui.store
+keep, make_window, no_sound, store = gui.keep, gui.make_window, gui.no_sound, gui.store  # fixtures, for pytest
 
 
 @pytest.fixture(scope="module")
 def clap_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     net, enc = init_model(ModelConfig(network=TINY, encoder=EncoderSpec(name="compact")), seed=2)
     return save_checkpoint(tmp_path_factory.mktemp("m") / "clap-tiny", net, enc)
-
-
-def drop_on(widget: QWidget, paths: list[Path]) -> None:
-    """Drag ``paths`` over ``widget`` and drop them, through Qt's event delivery."""
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    center = widget.rect().center()
-    enter = QDragEnterEvent(center, Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
-                            Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(widget, enter)
-    assert enter.isAccepted()
-    QApplication.sendEvent(widget, QDropEvent(QPointF(center), Qt.DropAction.CopyAction, mime,
-                                              Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier))
 
 
 def test_a_dropped_reference_clip_is_a_query(qtbot, make_window, clap_model, tmp_path):

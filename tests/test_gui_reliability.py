@@ -1,40 +1,32 @@
 """The desktop app never closes on an error: uncaught exceptions show a dialog and the window stays open."""
 from __future__ import annotations
 
-import os
 import sys
 import threading
-from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PyQt6.QtWidgets")
 pytest.importorskip("pytestqt")
 
-from PyQt6.QtCore import QSettings, QThread
+from PyQt6.QtCore import QThread
 from PyQt6.QtWidgets import QMessageBox, QPushButton
 
 from soundsift.gui.excepthook import TITLE, install_exception_handler
-from soundsift.gui.settings import open_store
 from soundsift.gui.window import MainWindow
+from tests import gui_fixtures as gui
 from tests.finetune_library import block_train_extra, make_library
 
+no_sound, store = gui.no_sound, gui.store  # fixtures, for pytest
 WAIT_MS = 60_000
 
 
-@pytest.fixture(autouse=True)
-def no_sound(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("soundsift.gui.playback.audio_output_available", lambda: False)
-
-
 @pytest.fixture
-def window(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MainWindow:
+def window(qtbot, store, monkeypatch: pytest.MonkeyPatch) -> MainWindow:
     """The main window, shown, with the app's exception handler installed (the hooks are put back afterwards)."""
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)
     monkeypatch.setattr(threading, "excepthook", threading.excepthook)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))
-    win = MainWindow(open_store())
+    win = MainWindow(store)
     qtbot.addWidget(win)
     win.show()
     install_exception_handler(win)
