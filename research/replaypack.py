@@ -24,7 +24,7 @@ from soundsift.audio import read_audio, resample
 from soundsift.cli_args import positive_int, positive_seconds
 from soundsift.errors import SoundsiftError
 from soundsift.training.data.manifest import Entry, corpus_root, read_manifest, write_manifest
-from soundsift.training.data.vocabulary import phrase
+from soundsift.training.data.vocabulary import class_phrase
 
 PACK_RATE = 16000
 
@@ -65,8 +65,9 @@ def build_replay_pack(corpora: Sequence[Path], out: Path, per_class: int = 2, se
         audio, rate = read_audio(root / entry.path)
         audio = _loudest(resample(audio.mean(axis=0, keepdims=True), rate, PACK_RATE)[0], round(seconds * PACK_RATE))
         _write_vorbis(out / name, audio)
+        words = {key: entry.meta[key] for key in ("noun", "clause") if key in entry.meta}
         entries.append(replace(entry, path=name, duration=len(audio) / PACK_RATE, sample_rate=PACK_RATE,
-                               stems=(), meta={"from": f"{root.name}/{entry.path}"}))
+                               stems=(), meta={**words, "from": f"{root.name}/{entry.path}"}))
     write_manifest(out / "manifest.jsonl", entries)
     (out / "LICENCES.md").write_text(_licences(entries), encoding="utf-8")
     (out / "build.json").write_text(json.dumps({"recipe": "replaypack", "corpora": [Path(c).name for c in corpora],
@@ -82,7 +83,7 @@ def _choose(corpora: Sequence[Path], per_class: int, seed: int) -> list[tuple[Pa
     for corpus in corpora:
         root = corpus_root(corpus)
         for entry in read_manifest(corpus):
-            if not entry.stems and entry.split in ("train", "test") and _has_phrase(entry.label):
+            if not entry.stems and entry.split in ("train", "test") and _has_phrase(entry):
                 pools[entry.label, entry.split].append((root, entry))
     chosen = []
     for (label, split), pool in sorted(pools.items()):
@@ -100,10 +101,11 @@ def _write_vorbis(path: Path, audio: np.ndarray) -> None:
     os.replace(temp, path)
 
 
-def _has_phrase(label: str) -> bool:
-    """True for a class training can caption (the pack is replayed through the trainer's batches)."""
+def _has_phrase(entry: Entry) -> bool:
+    """True for a clip training can caption, by the vocabulary or by its manifest's words (the pack is
+    replayed through the trainer's batches, so a real-recording class keeps its ``noun`` and ``clause``)."""
     try:
-        phrase(label)
+        class_phrase(entry.label, entry.meta)
     except SoundsiftError:
         return False
     return True

@@ -120,6 +120,23 @@ def test_replay_pack_builder_picks_per_class_and_records_licences(pack, tmp_path
     assert np.allclose(mixtures[0].mixture, mixtures[0].stems.sum(axis=0))
 
 
+def test_replay_pack_keeps_classes_captioned_by_their_manifest_words(tmp_path):
+    """Real-recording classes are not in the vocabulary table: their manifest's noun and clause caption them,
+    so the pack keeps them (with those words) instead of dropping them."""
+    corpus = make_corpus(tmp_path / "corpus")
+    manifest = corpus / "manifest.jsonl"
+    rows = [json.loads(line) for line in manifest.read_text().splitlines()]
+    for row in rows:
+        if row["labels"][0] == "tuba":
+            row["labels"] = ["foghorn"]
+            row["meta"] = {"noun": "a foghorn", "clause": "a foghorn sounds"}
+    manifest.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    entries = build_replay_pack([corpus], tmp_path / "pack", per_class=2, seconds=0.5)
+    foghorn = [e for e in entries if e.label == "foghorn"]
+    assert len(foghorn) == 3 and all(e.meta["noun"] == "a foghorn" for e in foghorn)
+    assert len({e.label for e in entries}) == 4
+
+
 def test_a_run_reports_forgetting_on_the_check_set(base, pack, tmp_path, monkeypatch):
     from soundsift.training.finetune import replay
 
