@@ -63,6 +63,10 @@ class Vocabulary:
                 pairs.setdefault(text, cls.label)
         return list(pairs.items())
 
+    def knows(self, label: str) -> bool:
+        """True when ``label`` is one of the model's classes (exact label spelling, e.g. "dog barking")."""
+        return any(cls.label == label for cls in self.classes)
+
     def search(self, text: str = "") -> list[SoundClass]:
         """The classes whose label, category or phrasings contain ``text`` (all of them for an empty text)."""
         return [cls for cls in self.classes if cls.matches(text)]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pickle
+import runpy
 import shutil
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from soundsift.confidence import ConfidenceScorer, QueryConfidence, calibrate, e
 from soundsift.core.store import BUNDLED_DIR
 from soundsift.engines import load_separator
 from soundsift.separator import Separator
-from soundsift.vocabulary import SoundClass, Vocabulary, write_vocabulary
+from soundsift.vocabulary import SoundClass, Vocabulary, read_vocabulary, write_vocabulary
 
 VOCAB = Vocabulary((SoundClass("rain", "sfx", ("rain falls", "the sound of rain")),
                     SoundClass("violin", "music", ("a violin plays",)),
@@ -119,3 +120,33 @@ def test_plugin_host_stages_expose_the_confidence_of_their_queries() -> None:
     chains = StemChains({"violin": [], "vocals": []}, model=str(DEFAULT), engine="onnx")
     known = {query: c.known for query, c in chains.query_confidences.items() if c is not None}
     assert known == {"violin": True, "vocals": False}
+
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERIES = ROOT / "tests" / "data" / "confidence_queries.csv"
+calibration_script = runpy.run_path(str(ROOT / "scripts" / "calibrate_confidence.py"), run_name="calibrate_confidence")
+
+
+def _known(vocabulary: Vocabulary) -> dict[str, bool]:
+    queries, known = calibration_script["labelled_queries"](QUERIES, vocabulary)
+    return dict(zip(queries, known.tolist()))
+
+
+def test_a_calibration_query_is_known_exactly_when_the_model_has_its_class() -> None:
+    def vocabulary(*labels: str) -> Vocabulary:
+        return Vocabulary(tuple(SoundClass(label, "sfx", ()) for label in labels))
+
+    with_helicopter, without = _known(vocabulary("helicopter", "woman speaking")), _known(vocabulary("rain"))
+    assert with_helicopter["a chopper"] and with_helicopter["a helicopter"] and not without["a chopper"]
+    assert with_helicopter["a person talking"] and not without["a person talking"]  # any one of its classes
+    assert without["a downpour"] and not with_helicopter["a downpour"]
+    assert not with_helicopter["qwertyuiop"] and not without["qwertyuiop"]  # names no class: never known
+    default = read_vocabulary(DEFAULT)
+    assert default is not None and not _known(default)["a chopper"] and _known(default)["a downpour"]
+
+
+def test_a_calibration_list_without_a_class_column_is_one_clear_error(tmp_path: Path) -> None:
+    old = tmp_path / "queries.csv"
+    old.write_text("query,known\nfiddle,yes\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"queries\.csv: missing column class"):
+        calibration_script["labelled_queries"](old, VOCAB)
