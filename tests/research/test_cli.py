@@ -16,12 +16,12 @@ from soundsift.cli import build_parser
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_python_m_research_offers_data_clap_bench_and_replaypack():
+def test_python_m_research_offers_its_commands():
     result = subprocess.run([sys.executable, "-m", "research", "--help"], cwd=ROOT, capture_output=True, text=True,
                             check=False)
     assert result.returncode == 0, result.stderr
     listed = [line.split()[0] for line in result.stdout.splitlines() if re.match(r"    \S", line)]
-    assert listed == ["data", "clap", "bench", "replaypack"]
+    assert listed == ["data", "clap", "bench", "replaypack", "scorecard"]
 
 
 def test_a_bad_corpus_is_one_line_naming_it(tmp_path):
