@@ -156,3 +156,13 @@ def test_a_bars_file_without_one_target_per_bar_is_refused(tmp_path):
     bars.write_text('sets = ["a"]\n[[bar]]\nname = "x"\nmeasure = "mean_sdri"\nat_least = 1\nat_most = 2\n')
     with pytest.raises(SoundsiftError, match=f"{bars}: bad scorecard bars"):
         load_bars(bars)
+
+
+def test_a_class_table_shows_differing_stem_counts_and_puts_classes_the_last_model_lacks_last(tmp_path):
+    from research.scorecard import class_table
+
+    write_report(tmp_path / "a", "test-sfx", [("door", 1.0), ("door", 3.0), ("rain", 5.0)])
+    write_report(tmp_path / "b", "test-sfx", [("door", 4.0)] * 3)
+    models = [load_model_scores(tmp_path / name, name, ["test-sfx"]) for name in ("a", "b")]
+    rows = class_table(models, "test-sfx").splitlines()[-2:]
+    assert rows == ["| door | 2/3 | 2.00 | 4.00 |", "| rain | 1 | 5.00 | — |"]
