@@ -1,7 +1,7 @@
 """What a model knows: its classes, the phrasings it was trained on, and a summary of its training data.
 
-Every model directory may carry ``vocabulary.json`` (written by the trainer, or for the bundled
-model by ``scripts/write_default_vocabulary.py``).  It also holds the query-confidence threshold
+Every model directory may carry ``vocabulary.json`` (written by the trainer beside every model it
+saves).  It also holds the query-confidence threshold
 once :mod:`soundsift.confidence` has been calibrated for the model.  Torch-free, so both engines
 and the app read it.
 """
