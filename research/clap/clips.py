@@ -1,9 +1,10 @@
 """Labelled single-source clips of one split, loaded once into memory as one tensor."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -12,6 +13,7 @@ from soundsift.audio import downmix, read_audio, resample
 from soundsift.errors import SoundsiftError
 from soundsift.training.data.levels import fit_length
 from soundsift.training.data.manifest import corpus_root, read_manifest
+from soundsift.training.data.vocabulary import Phrase, class_phrase
 
 
 class NoClipsError(SoundsiftError):
@@ -20,13 +22,14 @@ class NoClipsError(SoundsiftError):
 
 @dataclass(frozen=True)
 class ClipSet:
-    """Clips with their class, caption and category. Shape of ``waves``: ``(n, samples)``."""
+    """Clips with their class, caption, category and manifest ``meta``. Shape of ``waves``: ``(n, samples)``."""
 
     waves: torch.Tensor
     labels: tuple[str, ...]
     captions: tuple[str, ...]
     categories: tuple[str, ...]
     sample_rate: int
+    meta: tuple[Mapping[str, Any], ...]
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -35,6 +38,21 @@ class ClipSet:
     def classes(self) -> list[str]:
         """The distinct classes, sorted."""
         return sorted(set(self.labels))
+
+    def class_words(self) -> dict[str, Phrase]:
+        """Each class's words, in :attr:`classes` order: the vocabulary table's, else its clips' meta.
+
+        The clips of a class must agree on its words; otherwise the class is an error naming both.
+        """
+        words: dict[str, Phrase] = {}
+        for label, meta in zip(self.labels, self.meta):
+            mine = class_phrase(label, meta)
+            seen = words.setdefault(label, mine)
+            if seen != mine:
+                raise SoundsiftError(f"class '{label}': its manifest entries disagree on its words in meta "
+                                     f"(noun {seen.noun!r}, clause {seen.clause!r} in one; "
+                                     f"noun {mine.noun!r}, clause {mine.clause!r} in another)")
+        return {label: words[label] for label in self.classes}
 
     def label_ids(self, classes: Sequence[str]) -> torch.Tensor:
         """Index of each clip's class in ``classes``. Shape: ``(n,)`` int64."""
@@ -65,5 +83,5 @@ def load_clips(
             progress(i + 1, len(found))
     return ClipSet(
         waves, tuple(e.label for _, e in found), tuple(e.caption for _, e in found),
-        tuple(e.category for _, e in found), sample_rate,
+        tuple(e.category for _, e in found), sample_rate, tuple(e.meta for _, e in found),
     )

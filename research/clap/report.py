@@ -1,8 +1,9 @@
 """Zero-shot classification, retrieval and paraphrase scores of a compact CLAP on held-out clips.
 
 - Zero-shot classification: each clip against the prompts "the sound of {noun}" of every
-  class the model was trained on; top-1 and top-5 accuracy, overall (over clips), per
-  category and per class.  Clips of classes the model does not know are left out and counted.
+  class the model was trained on (the noun of the words its captions were filled from);
+  top-1 and top-5 accuracy, overall (over clips), per category and per class.  Clips of
+  classes the model does not know are left out and counted.
 - Retrieval with class-level relevance: audio-to-text recall@k ranks the class prompts for
   each clip (so recall@1 is top-1 accuracy); text-to-audio recall@k uses each clip's own
   caption as the query and counts a hit when one of the k nearest other clips is of its class.
@@ -16,7 +17,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from research.clap.captions import class_prompt
 from research.clap.clips import ClipSet
 from research.clap.text_features import TextFeatures
 from soundsift.model.encoders.compact_model import CompactClap
-from soundsift.training.data.vocabulary import paraphrases_for
+from soundsift.training.data.vocabulary import Phrase, paraphrases_for
 
 
 @torch.no_grad()
@@ -53,9 +54,10 @@ def zero_shot(audio: torch.Tensor, prompts: torch.Tensor, truth: torch.Tensor) -
     return (scores > scores.gather(1, truth[:, None])).sum(dim=1)
 
 
-def evaluate(model: CompactClap, features: TextFeatures, clips: ClipSet, classes: Sequence[str]) -> dict[str, Any]:
-    """Every score described in the module docstring, as a JSON-able dict."""
+def evaluate(model: CompactClap, features: TextFeatures, clips: ClipSet, words: Mapping[str, Phrase]) -> dict[str, Any]:
+    """Every score described in the module docstring, as a JSON-able dict; ``words``: the trained classes' words, in order."""
     model.eval()
+    classes = list(words)
     known = [i for i, label in enumerate(clips.labels) if label in set(classes)]
     if not known:
         raise ValueError("none of the held-out clips is of a class the model was trained on")
@@ -64,7 +66,7 @@ def evaluate(model: CompactClap, features: TextFeatures, clips: ClipSet, classes
     categories = [clips.categories[i] for i in known]
     truth = torch.tensor([index[label] for label in labels])
     audio = embed_clips(model, clips)[known]
-    prompts = embed_texts(model, features, [class_prompt(c) for c in classes])
+    prompts = embed_texts(model, features, [class_prompt(c, words[c]) for c in classes])
     rank = zero_shot(audio, prompts, truth)
 
     def accuracy(rows: list[int], k: int) -> float:

@@ -138,7 +138,8 @@ def train_clap(
         return None if on_load is None else lambda done, total: on_load(what, done, total)
 
     train = load_clips(settings.corpora, "train", rate, settings.clip_seconds, loading("train clips"))
-    classes = train.classes
+    words = train.class_words()
+    classes = list(words)
     captions, pools = training_captions(train, classes)
     caption_features = features(captions)
     optimizer = _optimizer(model, settings)
@@ -170,7 +171,7 @@ def train_clap(
             held_out = load_clips(settings.corpora, split, rate, settings.clip_seconds, loading(f"{split} clips"))
         except NoClipsError:
             continue
-        splits[split] = evaluate(model, features, held_out, classes)
+        splits[split] = evaluate(model, features, held_out, words)
     report = {"settings": settings.to_dict(), "steps_trained": progress.step, "splits": splits}
     write_report(run_dir, report)
     return report
@@ -178,10 +179,11 @@ def train_clap(
 
 def training_captions(clips: ClipSet, classes: list[str]) -> tuple[list[str], list[list[int]]]:
     """All distinct training captions, and for each class the indices of its captions."""
+    words = clips.class_words()
     table: list[str] = []
     pools: list[list[int]] = []
     for label in classes:
-        pool = caption_pool(label, (c for c, lab in zip(clips.captions, clips.labels) if lab == label))
+        pool = caption_pool(label, (c for c, lab in zip(clips.captions, clips.labels) if lab == label), words[label])
         pools.append(list(range(len(table), len(table) + len(pool))))
         table += pool
     return table, pools

@@ -49,7 +49,8 @@ def main() -> None:
     rate = model.config.audio.sample_rate
     train = load_clips(args.corpora, "train", rate, 4.0)
     val = load_clips(args.corpora, "val", rate, 4.0)
-    classes = train.classes
+    words = train.class_words()
+    classes = list(words)
     features = TextFeatures(locate_minilm())
     table, _ = training_captions(train, classes)
     pooled = features(table)
@@ -57,7 +58,7 @@ def main() -> None:
         audio = embed_clips(model, val)
     labels = val.labels
     truth = torch.tensor([classes.index(lab) for lab in labels])
-    prompt_states = features([class_prompt(c) for c in classes])
+    prompt_states = features([class_prompt(c, words[c]) for c in classes])
     for temperature in (0.02, 0.05, 0.1):
         for weight in (0.0, 0.5, 1.0, 2.0):
             model.attach_anchors(pooled, temperature, weight)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,17 +14,19 @@ import torch.nn.functional as F
 from research.clap.augment import Augmentation, equalise, gain_and_noise, pitch_shift, random_crop
 from research.clap.captions import caption_pool
 from research.clap.checkpoint import OPTIMIZER_FILE, TRAINER_FILE, WEIGHTS_DIR, save_run
+from research.clap.clips import load_clips
 from research.clap.loss import symmetric_info_nce
-from research.clap.report import zero_shot
+from research.clap.report import embed_texts, zero_shot
 from research.clap.sampler import PairSampler
-from research.clap.trainer import ClapSettings, learning_rate_factor, train_clap
+from research.clap.trainer import ClapSettings, learning_rate_factor, train_clap, training_captions
 from research.cli import main
 from soundsift.core import EncoderSpec
 from soundsift.errors import SoundsiftError
 from soundsift.model.encoders import build_encoder
 from soundsift.model.encoders.compact_model import AudioConfig, CompactClap, CompactConfig
 from soundsift.model.encoders.compact_weights import read_weights
-from soundsift.training.data.vocabulary import PARAPHRASES, paraphrases_for
+from soundsift.training.data.manifest import read_manifest, write_manifest
+from soundsift.training.data.vocabulary import PARAPHRASES, VOCABULARY, paraphrases_for
 from tests.disk_log import flushed_before_published
 from tests.train_corpus import make_corpus
 
@@ -62,6 +65,59 @@ def test_cli_trains_and_reports(corpora: tuple[str, str], tmp_path: Path, capsys
     assert encoder.encode_audio(torch.zeros(1, 8000), 16_000).shape == (1, 384)
     assert main(argv) == 1  # the run exists: resuming has to be asked for
     assert "pass --resume" in capsys.readouterr().err
+
+
+NEW_CLASS = "wobble board"  # a class the vocabulary table lacks: its words come from manifest meta
+NEW_WORDS = {"noun": "a wobble board", "clause": "a wobble board wobbles"}
+
+
+def meta_named_corpus(root: Path, words_of_clip: Callable[[int], dict[str, str]]) -> str:
+    """The tiny corpus with its xylophone clips relabelled as the new class, their words in meta."""
+    corpus = make_corpus(root, clips_per_class=3)
+    entries = read_manifest(corpus)
+    renamed = [dataclasses.replace(e, labels=(NEW_CLASS,), caption=f"the sound of {words_of_clip(i)['noun']}",
+                                   meta=words_of_clip(i))
+               for i, e in enumerate(e for e in entries if e.label == "xylophone")]
+    write_manifest(corpus / "manifest.jsonl", [e for e in entries if e.label != "xylophone"] + renamed)
+    return str(corpus)
+
+
+def test_a_class_named_by_manifest_meta_trains_and_is_scored_by_its_own_prompt(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert NEW_CLASS not in VOCABULARY
+    corpus = meta_named_corpus(tmp_path / "corpus", lambda i: NEW_WORDS)
+    embedded: list[str] = []
+
+    def recording(model: CompactClap, features: object, texts: list[str]) -> torch.Tensor:
+        embedded.extend(texts)
+        return embed_texts(model, features, texts)
+
+    monkeypatch.setattr("research.clap.report.embed_texts", recording)
+    out = tmp_path / "run"
+    assert main(["clap", "--corpus", corpus, "--out", str(out), "--steps", "2", "--batch-size", "3", "--quiet"]) == 0
+    scores = json.loads((out / "report.json").read_text())["splits"]["test"]
+    assert scores["classes"] == 4 and scores["clips_of_unknown_classes"] == 0
+    assert NEW_CLASS in scores["per_class_top1"]
+    assert f"| {NEW_CLASS} |" in (out / "report.md").read_text()
+    assert "the sound of a wobble board" in embedded
+    model = read_weights(out / "encoder")
+    train = load_clips([corpus], "train", model.config.audio.sample_rate, 1.0)
+    captions, pools = training_captions(train, train.classes)
+    assert model.config.anchors == len(captions)  # the anchors hold every trained class's captions
+    assert "a wobble board wobbles" in [captions[i] for i in pools[train.classes.index(NEW_CLASS)]]
+
+
+def test_clips_disagreeing_on_a_meta_named_class_are_one_error_naming_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def words(i: int) -> dict[str, str]:
+        return NEW_WORDS if i == 0 else {"noun": "a gum leaf", "clause": "a gum leaf whistles"}
+
+    corpus = meta_named_corpus(tmp_path / "corpus", words)
+    argv = ["clap", "--corpus", corpus, "--out", str(tmp_path / "run"), "--steps", "2", "--quiet"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"class '{NEW_CLASS}'" in err and "disagree" in err
+    assert "'a wobble board'" in err and "'a gum leaf'" in err
 
 
 def test_a_checkpoint_is_flushed_to_disk_before_it_replaces_the_last_one(tmp_path: Path, disk_log) -> None:

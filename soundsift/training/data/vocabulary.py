@@ -121,9 +121,9 @@ def class_phrase(label: str, meta: Mapping[str, Any]) -> Phrase:
     return Phrase(_text(meta["noun"], where), _text(meta["clause"], where))
 
 
-def query(label: str) -> str:
-    """The evaluation query of the paper's protocol: "the sound of {noun}"."""
-    return f"the sound of {phrase(label).noun}"
+def query(label: str, words: Phrase | None = None) -> str:
+    """The evaluation query of the paper's protocol: "the sound of {noun}" (``words`` by default the vocabulary's)."""
+    return f"the sound of {(words or phrase(label)).noun}"
 
 
 def wordings(label: str, words: Phrase | None = None) -> list[str]:
