@@ -1,5 +1,6 @@
 """The lab's command: ``data`` (build corpora), ``clap`` (pretrain the compact CLAP), ``bench`` (paper tables),
-``replaypack`` (the shipped replay pack), ``scorecard`` (model-card tables and bars from eval reports).
+``replaypack`` (the shipped replay pack), ``scorecard`` (model-card tables and bars from eval reports),
+``forgetting`` (the fine-tuning protection table).
 
 Errors raised on purpose end as one line on stderr and exit code 1, as in the ``soundsift`` command.
 """
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from research.bench_cli import add_bench_parser
 from research.clap.cli import add_clap_parser
 from research.data.cli import add_data_parser
+from research.forgetting import add_forgetting_parser
 from research.replaypack import add_replaypack_parser
 from research.scorecard import add_scorecard_parser
 from soundsift.errors import SoundsiftError
@@ -27,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_bench_parser(sub)
     add_replaypack_parser(sub)
     add_scorecard_parser(sub)
+    add_forgetting_parser(sub)
     return parser
 
 
