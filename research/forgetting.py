@@ -47,7 +47,8 @@ class Measurement:
 
 def add_forgetting_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``forgetting`` (and its ``library`` step) on the research command."""
-    p = sub.add_parser("forgetting", help="fine-tune with each --protect setting and measure gain and forgetting")
+    p = sub.add_parser("forgetting", help="fine-tune with each --protect setting and measure gain and forgetting",
+                       description="Without STEP: the measurement (OUT/table.md). 'library': build the library first.")
     p.add_argument("--library", type=Path, metavar="DIR", help="the library to fine-tune on")
     p.add_argument("--packages", default=",".join(LibraryRecipe().packages), metavar="LIST",
                    help="comma-separated packages the library was built from; real test mixtures with a source "
@@ -190,7 +191,7 @@ def score_model(model: str | Path, name: str, testsets: dict[str, list], out: Pa
             from soundsift.separator import Separator
 
             say(f"{name}: scoring {len(testset)} mixtures of {domain}")
-            separator = separator or Separator.load(model, device="cpu")
+            separator = separator or Separator.load(model)
             scores = ev.evaluate(ev.separator_estimator(separator), testset, separator.config.stft)
             path.parent.mkdir(parents=True, exist_ok=True)
             ev.write_report(path, scores, ev.summarise(scores), {"model": str(model), "domain": domain,
