@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from research.data.realtest import DOMAINS as REALTEST_DOMAINS
 from research.forgetting_library import LibraryRecipe, build_library
 from soundsift.cli_args import positive_int
 from soundsift.core.store import DEFAULT_MODEL
 from soundsift.errors import SoundsiftError
 from soundsift.publishing import write_text_atomic
 
-DOMAINS = ("speech over sfx", "speech over music", "instrument pairs", "sfx pairs")
+DOMAINS = tuple(REALTEST_DOMAINS)  # the real test set's domains, in the order its builder makes them
 RESULT_FILE = "result.json"
 
 
