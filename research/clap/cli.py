@@ -20,6 +20,8 @@ def add_clap_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--checkpoint-every", type=positive_int, default=250, metavar="N",
                    help="steps between checkpoints (default: 250)")
+    p.add_argument("--holdout-class", dest="holdout_classes", action="append", default=[], metavar="LABEL",
+                   help="leave this class out of training and score it zero-shot (repeat for several)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=_run)
@@ -32,7 +34,8 @@ def _run(args: argparse.Namespace) -> int:
     from research.clap.trainer import ENCODER_DIR, ClapSettings, train_clap
 
     settings = ClapSettings(corpora=tuple(str(c) for c in args.corpora), steps=args.steps,
-                            batch_size=args.batch_size, seed=args.seed, checkpoint_every=args.checkpoint_every)
+                            batch_size=args.batch_size, seed=args.seed, checkpoint_every=args.checkpoint_every,
+                            holdout_classes=tuple(args.holdout_classes))
     bars: dict[str, tqdm] = {}
 
     def bar(name: str, total: int, unit: str) -> tqdm:

@@ -22,7 +22,8 @@ class NoClipsError(SoundsiftError):
 
 @dataclass(frozen=True)
 class ClipSet:
-    """Clips with their class, caption, category and manifest ``meta``. Shape of ``waves``: ``(n, samples)``."""
+    """Clips with their class, caption, category, corpus (its folder's name) and manifest ``meta``.
+    Shape of ``waves``: ``(n, samples)``."""
 
     waves: torch.Tensor
     labels: tuple[str, ...]
@@ -30,6 +31,7 @@ class ClipSet:
     categories: tuple[str, ...]
     sample_rate: int
     meta: tuple[Mapping[str, Any], ...]
+    corpora: tuple[str, ...]
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -54,6 +56,16 @@ class ClipSet:
                                      f"noun {mine.noun!r}, clause {mine.clause!r} in another)")
         return {label: words[label] for label in self.classes}
 
+    def select(self, keep: Callable[[str], bool]) -> ClipSet:
+        """The clips whose class passes ``keep``, in their order."""
+        rows = [i for i, label in enumerate(self.labels) if keep(label)]
+
+        def pick(values: tuple) -> tuple:
+            return tuple(values[i] for i in rows)
+
+        return ClipSet(self.waves[rows], pick(self.labels), pick(self.captions), pick(self.categories),
+                       self.sample_rate, pick(self.meta), pick(self.corpora))
+
     def label_ids(self, classes: Sequence[str]) -> torch.Tensor:
         """Index of each clip's class in ``classes``. Shape: ``(n,)`` int64."""
         index = {c: i for i, c in enumerate(classes)}
@@ -68,12 +80,13 @@ def load_clips(
     found = []
     for corpus in corpora:
         root = corpus_root(corpus)
-        found += [(root / e.path, e) for e in read_manifest(corpus) if e.split == split and not e.stems]
+        found += [(root / e.path, e, Path(corpus).name) for e in read_manifest(corpus)
+                  if e.split == split and not e.stems]
     if not found:
         raise NoClipsError(f"no single-source '{split}' clips in {[str(c) for c in corpora]}")
     samples = round(seconds * sample_rate)
     waves = torch.empty(len(found), samples)
-    for i, (path, _) in enumerate(found):
+    for i, (path, _, _) in enumerate(found):
         audio, rate = read_audio(path)
         mono = downmix(audio)
         if rate != sample_rate:
@@ -82,6 +95,7 @@ def load_clips(
         if progress is not None:
             progress(i + 1, len(found))
     return ClipSet(
-        waves, tuple(e.label for _, e in found), tuple(e.caption for _, e in found),
-        tuple(e.category for _, e in found), sample_rate, tuple(e.meta for _, e in found),
+        waves, tuple(e.label for _, e, _ in found), tuple(e.caption for _, e, _ in found),
+        tuple(e.category for _, e, _ in found), sample_rate, tuple(e.meta for _, e, _ in found),
+        tuple(name for _, _, name in found),
     )

@@ -13,6 +13,8 @@
   share of target-class clips whose best match is the paraphrase, against the chance of
   one over the number of prompts.  Precision@10 of the paraphrase as a text-to-audio
   query is given beside the share of target clips among all clips (its chance level).
+- Classes held out of training (:func:`evaluate_unseen`): their clips against the prompts of
+  the held-out classes alone, and against those of every class, trained and held out.
 """
 from __future__ import annotations
 
@@ -72,11 +74,12 @@ def evaluate(model: CompactClap, features: TextFeatures, clips: ClipSet, words: 
     def accuracy(rows: list[int], k: int) -> float:
         return float((rank[rows] < k).float().mean())
 
+    def grouped(keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        return {key: {"clips": len(rows), "top1": accuracy(rows, 1), "top5": accuracy(rows, 5)}
+                for key, rows in _rows_by(keys).items()}
+
     everything = list(range(len(known)))
-    per_category = {cat: {"clips": len(rows), "top1": accuracy(rows, 1), "top5": accuracy(rows, 5)}
-                    for cat in sorted(set(categories)) for rows in [[i for i, c in enumerate(categories) if c == cat]]}
-    per_class = {c: accuracy(rows, 1) for c in classes for rows in [[i for i, lab in enumerate(labels) if lab == c]]
-                 if rows}
+    per_class = {c: accuracy(rows, 1) for c, rows in _rows_by(labels).items()}
     captions = embed_texts(model, features, [clips.captions[i] for i in known])
     return {
         "classes": len(classes),
@@ -86,11 +89,47 @@ def evaluate(model: CompactClap, features: TextFeatures, clips: ClipSet, words: 
         "top1": accuracy(everything, 1),
         "top5": accuracy(everything, 5),
         "macro_top1": sum(per_class.values()) / len(per_class),
-        "per_category": per_category,
+        "per_category": grouped(categories),
+        "per_corpus": grouped([clips.corpora[i] for i in known]),
         "per_class_top1": per_class,
         "retrieval": _retrieval(audio, captions, truth, rank),
         "paraphrases": _paraphrases(model, features, audio, labels, classes, prompts),
     }
+
+
+def evaluate_unseen(model: CompactClap, features: TextFeatures, clips: ClipSet, trained: Mapping[str, Phrase],
+                    unseen: Mapping[str, Phrase]) -> dict[str, Any]:
+    """Zero-shot scores of the clips of classes held out of training (``unseen``, in order), as a JSON-able dict.
+
+    Each clip is ranked against the held-out classes' prompts alone (``top1``, ``top5``, per class) and
+    against every class's prompts, trained and held out (``top1_all``)."""
+    model.eval()
+    rows = [i for i, label in enumerate(clips.labels) if label in unseen]
+    if not rows:
+        raise ValueError("none of the clips is of a held-out class")
+    classes = list(unseen) + [c for c in trained if c not in unseen]
+    index = {c: i for i, c in enumerate(classes)}
+    labels = [clips.labels[i] for i in rows]
+    truth = torch.tensor([index[label] for label in labels])
+    audio = embed_clips(model, clips)[rows]
+    prompts = embed_texts(model, features, [class_prompt(c, ({**trained, **unseen})[c]) for c in classes])
+    among_unseen = zero_shot(audio, prompts[: len(unseen)], truth)
+    among_all = zero_shot(audio, prompts, truth)
+    return {
+        "classes": len(unseen), "all_classes": len(classes), "clips": len(rows),
+        "chance_top1": 1.0 / len(unseen), "chance_top1_all": 1.0 / len(classes),
+        "top1": float((among_unseen < 1).float().mean()), "top5": float((among_unseen < 5).float().mean()),
+        "top1_all": float((among_all < 1).float().mean()),
+        "per_class_top1": {c: float((among_unseen[r] < 1).float().mean()) for c, r in _rows_by(labels).items()},
+    }
+
+
+def _rows_by(keys: Sequence[str]) -> dict[str, list[int]]:
+    """Row indices per distinct key, keys sorted."""
+    rows: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        rows.setdefault(key, []).append(i)
+    return dict(sorted(rows.items()))
 
 
 def _retrieval(audio: torch.Tensor, captions: torch.Tensor, truth: torch.Tensor, rank: torch.Tensor) -> dict[str, float]:
@@ -142,6 +181,8 @@ def format_scores(report: dict[str, Any]) -> str:
     ]
     lines += [f"| {cat} ({row['clips']}) | {row['top1']:.1%} | {row['top5']:.1%} | | | | | |"
               for cat, row in report["per_category"].items()]
+    lines += [f"| corpus {name} ({row['clips']}) | {row['top1']:.1%} | {row['top5']:.1%} | | | | | |"
+              for name, row in report.get("per_corpus", {}).items()]
     lines += ["", "Per class, top-1:", "", "| class | top-1 |", "| --- | --- |"]
     lines += [f"| {c} | {acc:.1%} |" for c, acc in report["per_class_top1"].items()]
     if report["paraphrases"]:
@@ -157,7 +198,24 @@ def format_scores(report: dict[str, Any]) -> str:
 
         lines.append(f"| mean of {len(rows)} | | | {mean('accuracy'):.1%} | {mean('chance'):.1%} "
                      f"| {mean('precision_at_10'):.0%} | {mean('target_share'):.1%} |")
+    if "held_out_classes" in report:
+        lines += ["", format_unseen(report["held_out_classes"])]
     return "\n".join(lines) + "\n"
+
+
+def format_unseen(scores: dict[str, Any]) -> str:
+    """The scores of :func:`evaluate_unseen` as a Markdown table."""
+    lines = [
+        f"Classes held out of training ({scores['classes']} classes, {scores['clips']} clips):",
+        "",
+        (f"| top-1 among the held-out classes (chance {scores['chance_top1']:.1%}) | top-5 "
+         f"| top-1 among all {scores['all_classes']} classes (chance {scores['chance_top1_all']:.1%}) |"),
+        "| --- | --- | --- |",
+        f"| {scores['top1']:.1%} | {scores['top5']:.1%} | {scores['top1_all']:.1%} |",
+        "", "| held-out class | top-1 among the held-out classes |", "| --- | --- |",
+    ]
+    lines += [f"| {c} | {acc:.1%} |" for c, acc in scores["per_class_top1"].items()]
+    return "\n".join(lines)
 
 
 def write_report(run_dir: Path, report: dict[str, Any]) -> tuple[Path, Path]:

@@ -3,7 +3,8 @@
 A run folder holds ``settings.json``, ``checkpoint/`` (resumable), and when the run ends
 ``encoder/`` (the compact CLAP weights folder), ``report.json`` and ``report.md`` (the
 zero-shot scores on the corpora's test clips, and on their validation clips where there
-are any).
+are any).  Classes named in ``holdout_classes`` are left out of training and scored
+zero-shot on their held-out clips.
 """
 from __future__ import annotations
 
@@ -31,13 +32,14 @@ from research.clap.captions import caption_pool
 from research.clap.checkpoint import has_checkpoint, load_run, save_run
 from research.clap.clips import ClipSet, NoClipsError, load_clips
 from research.clap.loss import symmetric_info_nce
-from research.clap.report import evaluate, write_report
+from research.clap.report import evaluate, evaluate_unseen, write_report
 from research.clap.sampler import PairSampler
 from research.clap.text_features import TextFeatures
 from soundsift.errors import SoundsiftError
 from soundsift.model.encoders.compact_model import CompactClap, CompactConfig
 from soundsift.model.encoders.compact_weights import write_weights
 from soundsift.model.encoders.minilm_files import locate_minilm, minilm_identity
+from soundsift.training.data.vocabulary import Phrase
 from soundsift.training.state import Progress
 from soundsift.training.step_loop import StepLoop, StepReport
 
@@ -62,6 +64,7 @@ class ClapSettings:
     clip_seconds: float = 4.0
     checkpoint_every: int = 250
     augmentation: Augmentation = field(default_factory=Augmentation)
+    holdout_classes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict."""
@@ -137,7 +140,9 @@ def train_clap(
     def loading(what: str) -> Callable[[int, int], None] | None:
         return None if on_load is None else lambda done, total: on_load(what, done, total)
 
-    train = load_clips(settings.corpora, "train", rate, settings.clip_seconds, loading("train clips"))
+    corpus = load_clips(settings.corpora, "train", rate, settings.clip_seconds, loading("train clips"))
+    unseen = held_out_words(corpus, settings.holdout_classes)
+    train = corpus.select(lambda label: label not in unseen)
     words = train.class_words()
     classes = list(words)
     captions, pools = training_captions(train, classes)
@@ -172,9 +177,23 @@ def train_clap(
         except NoClipsError:
             continue
         splits[split] = evaluate(model, features, held_out, words)
+        if unseen:
+            splits[split]["held_out_classes"] = evaluate_unseen(model, features, held_out, words, unseen)
     report = {"settings": settings.to_dict(), "steps_trained": progress.step, "splits": splits}
     write_report(run_dir, report)
     return report
+
+
+def held_out_words(clips: ClipSet, labels: tuple[str, ...]) -> dict[str, Phrase]:
+    """The words of the classes held out of training, in the order given; a class without train clips is an error."""
+    words = clips.class_words()
+    missing = [label for label in labels if label not in words]
+    if missing:
+        raise SoundsiftError(f"held-out class {', '.join(repr(m) for m in missing)}: no train clips of it in the "
+                             f"corpora (classes are manifest labels, e.g. {', '.join(list(words)[:3])})")
+    if len(set(labels)) == len(words):
+        raise SoundsiftError("every class is held out: nothing is left to train on")
+    return {label: words[label] for label in labels}
 
 
 def training_captions(clips: ClipSet, classes: list[str]) -> tuple[list[str], list[list[int]]]:

@@ -67,6 +67,37 @@ def test_cli_trains_and_reports(corpora: tuple[str, str], tmp_path: Path, capsys
     assert "pass --resume" in capsys.readouterr().err
 
 
+def test_held_out_classes_are_not_trained_and_are_scored_zero_shot(
+        corpora: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    argv = ["clap", "--corpus", corpora[0], "--corpus", corpora[1], "--out", str(out), "--steps", "2",
+            "--batch-size", "3", "--holdout-class", "tuba", "--holdout-class", "flute", "--quiet"]
+    assert main(argv) == 0
+    scores = json.loads((out / "report.json").read_text())["splits"]["test"]
+    assert scores["classes"] == 2 and scores["clips_of_unknown_classes"] == 4  # 2 test clips per class and corpus
+    assert set(scores["per_class_top1"]) == {"violin", "xylophone"}
+    assert scores["per_corpus"]["a"]["clips"] == scores["per_corpus"]["b"]["clips"] == 2
+    unseen = scores["held_out_classes"]
+    assert (unseen["classes"], unseen["all_classes"], unseen["clips"]) == (2, 4, 4)
+    assert list(unseen["per_class_top1"]) == ["flute", "tuba"] and unseen["chance_top1"] == 0.5
+    assert unseen["top1_all"] <= unseen["top1"] <= unseen["top5"] == 1.0
+    model = read_weights(out / "encoder")
+    train = load_clips(list(corpora), "train", model.config.audio.sample_rate, 1.0)
+    kept = train.select(lambda label: label not in {"tuba", "flute"})
+    assert model.config.anchors == len(training_captions(kept, kept.classes)[0])  # no held-out caption is an anchor
+    report = (out / "report.md").read_text()
+    assert "Classes held out of training (2 classes, 4 clips)" in report and "| corpus a (2) |" in report
+
+
+def test_a_held_out_class_the_corpora_lack_is_one_error(
+        corpora: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["clap", "--corpus", corpora[0], "--out", str(tmp_path / "run"), "--steps", "2",
+            "--holdout-class", "theremin", "--quiet"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "held-out class 'theremin'" in err and "no train clips" in err
+
+
 NEW_CLASS = "wobble board"  # a class the vocabulary table lacks: its words come from manifest meta
 NEW_WORDS = {"noun": "a wobble board", "clause": "a wobble board wobbles"}
 
