@@ -22,6 +22,9 @@ def add_clap_parser(sub: argparse._SubParsersAction) -> None:
                    help="steps between checkpoints (default: 250)")
     p.add_argument("--holdout-class", dest="holdout_classes", action="append", default=[], metavar="LABEL",
                    help="leave this class out of training and score it zero-shot (repeat for several)")
+    p.add_argument("--init-from", type=Path, metavar="DIR",
+                   help="start from this compact CLAP weights folder (e.g. soundsift/pretrained/encoders/compact); "
+                        "its anchors are replaced by this run's")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=_run)
@@ -35,7 +38,8 @@ def _run(args: argparse.Namespace) -> int:
 
     settings = ClapSettings(corpora=tuple(str(c) for c in args.corpora), steps=args.steps,
                             batch_size=args.batch_size, seed=args.seed, checkpoint_every=args.checkpoint_every,
-                            holdout_classes=tuple(args.holdout_classes))
+                            holdout_classes=tuple(args.holdout_classes),
+                            init_from=None if args.init_from is None else str(args.init_from))
     bars: dict[str, tqdm] = {}
 
     def bar(name: str, total: int, unit: str) -> tqdm:

@@ -4,7 +4,8 @@ A run folder holds ``settings.json``, ``checkpoint/`` (resumable), and when the 
 ``encoder/`` (the compact CLAP weights folder), ``report.json`` and ``report.md`` (the
 zero-shot scores on the corpora's test clips, and on their validation clips where there
 are any).  Classes named in ``holdout_classes`` are left out of training and scored
-zero-shot on their held-out clips.
+zero-shot on their held-out clips; ``init_from`` starts from another run's (or the shipped)
+weights.
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ from research.clap.sampler import PairSampler
 from research.clap.text_features import TextFeatures
 from soundsift.errors import SoundsiftError
 from soundsift.model.encoders.compact_model import CompactClap, CompactConfig
-from soundsift.model.encoders.compact_weights import write_weights
+from soundsift.model.encoders.compact_weights import read_weights, write_weights
 from soundsift.model.encoders.minilm_files import locate_minilm, minilm_identity
 from soundsift.training.data.vocabulary import Phrase
 from soundsift.training.state import Progress
@@ -65,6 +66,7 @@ class ClapSettings:
     checkpoint_every: int = 250
     augmentation: Augmentation = field(default_factory=Augmentation)
     holdout_classes: tuple[str, ...] = ()
+    init_from: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict."""
@@ -135,6 +137,8 @@ def train_clap(
     files = locate_minilm()
     features = TextFeatures(files)
     model = CompactClap(CompactConfig(text_model=minilm_identity(files)))
+    if settings.init_from is not None:
+        warm_start_clap(model, Path(settings.init_from))
     rate = model.config.audio.sample_rate
 
     def loading(what: str) -> Callable[[int, int], None] | None:
@@ -182,6 +186,21 @@ def train_clap(
     report = {"settings": settings.to_dict(), "steps_trained": progress.step, "splits": splits}
     write_report(run_dir, report)
     return report
+
+
+def warm_start_clap(model: CompactClap, weights: Path) -> None:
+    """Start ``model`` from a compact CLAP weights folder: its audio tower, projection and logit scale.
+
+    Its vocabulary anchors are dropped (the run attaches its own at the end); its audio front end
+    and text model must be this run's."""
+    source = read_weights(weights)
+    mine, theirs = model.config, source.config
+    if (theirs.audio, theirs.dim, theirs.text_model) != (mine.audio, mine.dim, mine.text_model):
+        raise SoundsiftError(f"{weights}: its audio tower, size or text model differ from this run's "
+                             f"(audio {theirs.audio.to_dict()}, dim {theirs.dim}, text model {theirs.text_model}; "
+                             f"this run: audio {mine.audio.to_dict()}, dim {mine.dim}, text model {mine.text_model})")
+    state = {k: v for k, v in source.state_dict().items() if k != "anchors"}
+    model.load_state_dict(state)
 
 
 def held_out_words(clips: ClipSet, labels: tuple[str, ...]) -> dict[str, Phrase]:

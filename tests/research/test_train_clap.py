@@ -24,7 +24,7 @@ from soundsift.core import EncoderSpec
 from soundsift.errors import SoundsiftError
 from soundsift.model.encoders import build_encoder
 from soundsift.model.encoders.compact_model import AudioConfig, CompactClap, CompactConfig
-from soundsift.model.encoders.compact_weights import read_weights
+from soundsift.model.encoders.compact_weights import read_weights, write_weights
 from soundsift.training.data.manifest import read_manifest, write_manifest
 from soundsift.training.data.vocabulary import PARAPHRASES, VOCABULARY, paraphrases_for
 from tests.disk_log import flushed_before_published
@@ -96,6 +96,30 @@ def test_a_held_out_class_the_corpora_lack_is_one_error(
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "held-out class 'theremin'" in err and "no train clips" in err
+
+
+def test_init_from_starts_at_the_given_weights(corpora: tuple[str, str], tmp_path: Path) -> None:
+    first = tmp_path / "first"
+    train_clap(first, settings(corpora, steps=2))
+    source = read_weights(first / "encoder")
+    assert source.config.anchors > 0
+    warm = tmp_path / "warm"
+    zero_lr = settings(corpora, steps=1, learning_rate=0.0, text_learning_rate=0.0, init_from=str(first / "encoder"))
+    train_clap(warm, zero_lr)
+    result = dict(read_weights(warm / "encoder").named_parameters())
+    expected = dict(source.named_parameters())
+    assert all(torch.equal(result[k], expected[k]) for k in expected)  # a zero rate keeps the warm start's parameters
+    assert not torch.equal(expected["text_delta"], torch.zeros_like(expected["text_delta"]))  # it moved in the first run
+    fresh = tmp_path / "fresh"
+    train_clap(fresh, settings(corpora, steps=1, learning_rate=0.0, text_learning_rate=0.0))
+    assert not torch.equal(read_weights(fresh / "encoder").text_delta, expected["text_delta"])
+
+
+def test_init_from_weights_of_another_shape_is_one_error(corpora: tuple[str, str], tmp_path: Path) -> None:
+    other = CompactClap(CompactConfig(text_model="test", audio=AudioConfig(n_mels=16, channels=(4, 8))))
+    write_weights(tmp_path / "other", other)
+    with pytest.raises(SoundsiftError, match="audio tower, size or text model differ"):
+        train_clap(tmp_path / "run", settings(corpora, init_from=str(tmp_path / "other")))
 
 
 NEW_CLASS = "wobble board"  # a class the vocabulary table lacks: its words come from manifest meta
