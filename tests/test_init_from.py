@@ -42,9 +42,13 @@ log_every = 1
 """
 
 
-def _recipe(root: Path, init_from: str, depth: int = 3, options: str = "{}", steps: int = 2) -> Path:
+def _recipe(root: Path, init_from: str, depth: int = 3, options: str = "{}", steps: int = 2,
+            across: bool = False) -> Path:
     path = root / "warm.toml"
-    path.write_text(RECIPE.format(init_from=init_from, depth=depth, options=options, steps=steps))
+    text = RECIPE.format(init_from=init_from, depth=depth, options=options, steps=steps)
+    if across:
+        text = text.replace("[model]\n", "[model]\ninit_across_encoders = true\n")
+    path.write_text(text)
     return path
 
 
@@ -87,6 +91,29 @@ def test_a_model_that_does_not_fit_is_refused_naming_what_differs(tmp_path, reci
     make_model(tmp_path / "base")
     with pytest.raises(RecipeError, match=r"model\.init_from = '[^']+/base' does not fit the recipe's model: " + message):
         _fresh(_recipe(tmp_path, "./base", **recipe_args), tmp_path / "run")
+
+
+def test_across_encoders_keeps_the_weights_of_a_model_trained_with_another_encoder(tmp_path):
+    source = make_model(tmp_path / "base", seed=5)
+    other_encoder = _recipe(tmp_path, "./base", options='{ dim = 128, note = "retrained" }', across=True)
+    assert load_recipe(other_encoder).init_across_encoders
+    assert _same(_fresh(other_encoder, tmp_path / "run"), _weights(load_checkpoint(source)[0]))
+    other_sizes = _recipe(tmp_path, "./base", options="{ dim = 32 }", across=True)
+    with pytest.raises(RecipeError, match=r"does not fit the recipe's model: its query encoder's sizes differ \(.*\(32"):
+        _fresh(other_sizes, tmp_path / "run")
+    depth = _recipe(tmp_path, "./base", depth=2, across=True)
+    with pytest.raises(RecipeError, match=r"network\.depth is 2 in the recipe, 3 in the model"):
+        _fresh(depth, tmp_path / "run")
+
+
+def test_across_encoders_is_a_boolean_beside_init_from(tmp_path):
+    text = _recipe(tmp_path, "./base", across=True).read_text()
+    (tmp_path / "word.toml").write_text(text.replace("init_across_encoders = true", 'init_across_encoders = "yes"'))
+    with pytest.raises(RecipeError, match=r"model: init_across_encoders must be true or false, got 'yes'"):
+        load_recipe(tmp_path / "word.toml")
+    (tmp_path / "alone.toml").write_text(text.replace('init_from = "./base"\n', ""))
+    with pytest.raises(RecipeError, match=r"model: init_across_encoders needs init_from"):
+        load_recipe(tmp_path / "alone.toml")
 
 
 def test_an_unknown_or_missing_model_is_one_recipe_error(tmp_path):

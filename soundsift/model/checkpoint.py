@@ -22,7 +22,7 @@ from soundsift.errors import CheckpointError
 from soundsift.model.encoders import QueryEncoder, build_encoder
 from soundsift.model.network import SeparatorNetwork, build_network
 
-__all__ = ["load_checkpoint", "save_checkpoint"]
+__all__ = ["load_checkpoint", "load_network_weights", "save_checkpoint"]
 _PICKLE_MAGIC = (b"PK\x03\x04", b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
 
 
@@ -59,6 +59,12 @@ def load_checkpoint(
     network.load_state_dict(_load_weights(weights))
     network.eval()
     return network.to(device), encoder.to(device)
+
+
+def load_network_weights(directory: str | Path) -> dict[str, torch.Tensor]:
+    """The separator weights of a model directory as tensors, without building its query encoder
+    (for a warm start onto another encoder)."""
+    return _load_weights(model_dir(directory) / WEIGHTS_FILE)
 
 
 def _refuse_pickles(path: Path) -> None:

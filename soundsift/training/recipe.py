@@ -7,6 +7,8 @@ regime = "weak"                      # supervised | mix_separate | weak | semi |
 [model]
 # init_from = "default"              # start from this model's weights (a name or folder, as --model); it must
                                      # have the network, STFT and query encoder below (warm_start.py)
+# init_across_encoders = false       # true: the model may have another query encoder of the same sizes;
+                                     # its weights are kept and training adapts them to this encoder
 [model.network]                      # soundsift.core.NetworkConfig fields
 base_channels = 16
 [model.encoder]                      # soundsift.core.EncoderSpec (name, options)
@@ -181,6 +183,7 @@ class Recipe:
     optim: OptimRecipe = field(default_factory=OptimRecipe)
     loss: LossWeights = field(default_factory=LossWeights)
     init_from: str | None = None  # a model name or folder whose weights the network starts from (warm start)
+    init_across_encoders: bool = False  # the init_from model may have been trained with another query encoder
 
 
 def _table(data: Any, where: str) -> dict[str, Any]:
@@ -213,7 +216,8 @@ def optim_settings(table: dict[str, Any], where: str) -> OptimRecipe:
 
 
 def _model(data: Any, where: str) -> ModelConfig:
-    unknown = sorted(set(_table(data, f"{where}.model")) - {"network", "encoder", "stft", "description", "init_from"})
+    unknown = sorted(set(_table(data, f"{where}.model")) - {"network", "encoder", "stft", "description", "init_from",
+                                                             "init_across_encoders"})
     if unknown:
         raise RecipeError(f"{where}.model: unknown key(s) {unknown}")
     encoder = {"options": {}, **_table(data.get("encoder", {}), f"{where}.model.encoder")}
@@ -245,6 +249,16 @@ def _init_from(value: Any, where: str, base: Path) -> str | None:
         raise RecipeError(f"{where}.model: init_from must be a model name or folder, got {value!r}")
     is_folder = "/" in value or os.sep in value or value.startswith((".", "~"))
     return _resolve(value, base) if is_folder else value
+
+
+def _across_encoders(model: dict[str, Any], where: str) -> bool:
+    """``[model] init_across_encoders``: a boolean that only means something beside ``init_from``."""
+    value = model.get("init_across_encoders", False)
+    if not isinstance(value, bool):
+        raise RecipeError(f"{where}.model: init_across_encoders must be true or false, got {value!r}")
+    if value and model.get("init_from") is None:
+        raise RecipeError(f"{where}.model: init_across_encoders needs init_from (the model to start from)")
+    return value
 
 
 def parse_recipe(data: dict[str, Any], where: str = "recipe", base: Path | None = None) -> Recipe:
@@ -292,6 +306,7 @@ def parse_recipe(data: dict[str, Any], where: str = "recipe", base: Path | None 
         optim=optim_settings(data.get("optim", {}), f"{where}.optim"),
         loss=loss,
         init_from=_init_from(data.get("model", {}).get("init_from"), where, base),
+        init_across_encoders=_across_encoders(data.get("model", {}), where),
     )
 
 

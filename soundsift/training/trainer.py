@@ -86,7 +86,7 @@ def _start(
         return load_state(run_dir, _optimizer(recipe), rng, device)
     network, encoder = init_model(recipe.model, seed=recipe.optim.seed)
     if recipe.init_from is not None:
-        warm_start(network, recipe.init_from)
+        warm_start(network, recipe.init_from, recipe.init_across_encoders)
     network, encoder = network.to(device).train(), encoder.to(device)
     return network, encoder, _optimizer(recipe)(network.parameters()), Progress()
 

@@ -2,45 +2,66 @@
 
 Only the weights are taken: the optimizer, step and schedule start fresh.  The model must have
 the recipe's architecture, STFT, network sizes and query encoder (same weights fingerprint),
-otherwise its weights would mean something else; what differs is named in one line.
+otherwise its weights would mean something else; what differs is named in one line.  With
+``across_encoders`` the query encoder may differ (same embedding sizes): the separator keeps
+the model's weights and training adapts its conditioning to the recipe's encoder, which costs
+far fewer steps than a random start after the encoder is retrained.
 """
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
+
+import torch
 
 from soundsift.core.config import ModelConfig
 from soundsift.core.model_dir import read_config
 from soundsift.core.store import resolve_model
 from soundsift.errors import CheckpointError
-from soundsift.model.checkpoint import load_checkpoint
+from soundsift.model.checkpoint import load_checkpoint, load_network_weights
 from soundsift.model.network import SeparatorNetwork
 from soundsift.training.recipe import RecipeError
 
 
-def warm_start(network: SeparatorNetwork, source: str) -> None:
-    """Copy the weights of model ``source`` (a name or folder, resolved as ``--model``) into ``network``."""
+def warm_start(network: SeparatorNetwork, source: str, across_encoders: bool = False) -> None:
+    """Copy the weights of model ``source`` (a name or folder, resolved as ``--model``) into ``network``;
+    ``across_encoders``: the model's query encoder may differ from the network's."""
     where = f"model.init_from = {source!r}"
     try:
         path = resolve_model(source)
-        differences = config_differences(network.config, read_config(path))
+        found = "" if str(path) == source else f" ({path})"
+        differences = config_differences(network.config, read_config(path), across_encoders)
         if differences:
-            found = "" if str(path) == source else f" ({path})"
             raise RecipeError(f"{where}{found} does not fit the recipe's model: {'; '.join(differences)}")
-        weights = load_checkpoint(path)[0].state_dict()
+        weights = _state(path, across_encoders)
     except CheckpointError as exc:
         raise RecipeError(f"{where}: {exc}") from None
+    mine = network.state_dict()
+    shapes = [f"{k} {tuple(v.shape)} in the model, {tuple(mine[k].shape)} in the recipe"
+              for k, v in weights.items() if k in mine and v.shape != mine[k].shape]
+    if shapes or weights.keys() != mine.keys():
+        raise RecipeError(f"{where}{found} does not fit the recipe's model: its query encoder's sizes differ "
+                          f"({'; '.join(shapes[:3]) or 'other layers'})")
     network.load_state_dict(weights)
 
 
-def config_differences(recipe: ModelConfig, model: ModelConfig) -> list[str]:
-    """What keeps ``model``'s weights from fitting the network of ``recipe``, one phrase each (empty: they fit)."""
+def _state(path: Path, across_encoders: bool) -> dict[str, torch.Tensor]:
+    """The model's separator weights; across encoders, read without building its own query encoder."""
+    if not across_encoders:
+        return load_checkpoint(path)[0].state_dict()
+    return load_network_weights(path)
+
+
+def config_differences(recipe: ModelConfig, model: ModelConfig, across_encoders: bool = False) -> list[str]:
+    """What keeps ``model``'s weights from fitting the network of ``recipe``, one phrase each (empty: they fit);
+    ``across_encoders``: the query encoders may differ."""
     differences = [] if recipe.architecture == model.architecture else [
         f"architecture is {recipe.architecture!r} in the recipe, {model.architecture!r} in the model"]
     differences += _field_differences("stft", recipe.stft, model.stft)
     differences += _field_differences("network", recipe.network, model.network)
     ours, theirs = recipe.encoder, model.encoder
-    if ours.fingerprint != theirs.fingerprint:
+    if ours.fingerprint != theirs.fingerprint and not across_encoders:
         differences.append(f"query encoder is {ours.name!r} (fingerprint {ours.fingerprint}) in the recipe, "
                            f"{theirs.name!r} (fingerprint {theirs.fingerprint}) in the model")
     return differences
