@@ -202,7 +202,7 @@ def test_dry_run_shows_captions_and_writes_nothing(library, base, tmp_path, caps
                  "--run-dir", str(tmp_path / "run"), "--dry-run"])
     out = capsys.readouterr().out
     assert code == 0 and "mains hum" in out and "16 captioned files" in out and "held out:" in out
-    assert "protect: distill, l2sp, replay (--protect)" in out
+    assert "protect: replay (--protect)" in out
     assert not (tmp_path / "run").exists() and tree_hashes(library) == before
 
 

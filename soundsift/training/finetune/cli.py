@@ -46,7 +46,7 @@ def add_finetune_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--protect", default=None, metavar="LIST",
                    help="how the model keeps what it knew: a comma-separated choice of distill (match the base "
                         "model on sounds your captions do not name), l2sp (stay near the base weights) and replay "
-                        "(train on known sounds too), or none (default: all three)")
+                        "(train on known sounds too), or none (default: replay)")
     p.add_argument("--check-mixtures", type=int, default=16, metavar="N",
                    help="mixtures of known sounds scored before and after for the forgetting report (default: 16; "
                         "0: no report)")

@@ -4,7 +4,8 @@ from __future__ import annotations
 from soundsift.errors import SoundsiftError
 
 PROTECTIONS = ("distill", "l2sp", "replay")
-DEFAULT_PROTECT = ("distill", "l2sp", "replay")
+# replay alone measured best on the default model (docs/finetuning.md, "Which protections: measured")
+DEFAULT_PROTECT = ("replay",)
 
 
 def parse_protect(text: str) -> tuple[str, ...]:
