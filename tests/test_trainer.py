@@ -272,7 +272,8 @@ def test_builtin_recipes_cover_every_regime_and_parse(tmp_path, monkeypatch):
     from soundsift.training.regimes import REGIMES
 
     monkeypatch.chdir(tmp_path)
-    assert set(builtin_recipes()) == set(REGIMES) | {"default-model", "default-model-v2", "zero-shot"}
+    assert set(builtin_recipes()) == set(REGIMES) | {"default-model", "default-model-v2", "default-model-v3",
+                                                     "zero-shot"}
     for name in REGIMES:
         recipe = load_recipe(name)
         assert recipe.regime == name and recipe.data.corpora == (str(tmp_path / "data" / "music"),)
@@ -284,6 +285,10 @@ def test_builtin_recipes_cover_every_regime_and_parse(tmp_path, monkeypatch):
     assert {"music", "speech", "sfx", "realspeech"} <= {Path(c).name for c in v2.data.corpora}
     assert v2.data.absent_fraction > 0 and v2.data.paraphrase_fraction > 0 and v2.data.sim_to_real > 0
     assert v2.data.validation == str(tmp_path / "data" / "val-v2")
+    v3 = load_recipe("default-model-v3")  # v2 with the retrained encoder, warm-started across encoders
+    assert (v3.data, v3.optim, v3.loss, v3.model.network) == (v2.data, v2.optim, v2.loss, v2.model.network)
+    assert v3.init_from == "default" and v3.init_across_encoders and not v2.init_across_encoders
+    assert v3.model.encoder.options == {"weights": "runs/clap-all/encoder"}
 
 
 def test_default_model_v2_recipe_runs_on_a_tiny_corpus(workspace, tmp_path):
