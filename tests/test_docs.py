@@ -31,11 +31,14 @@ def blocks(doc: Path, language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", doc.read_text(encoding="utf-8"), re.DOTALL)
 
 
-def _expand(block: str) -> list[str]:
-    """A block's lines with continuations joined, ``$`` prompts dropped and ``NAME="..."`` variables filled in."""
+def _expand(block: str, prompted: bool = False) -> list[str]:
+    """A block's lines with continuations joined, ``$`` prompts dropped and ``NAME="..."`` variables filled in;
+    ``prompted`` (a console block): only the lines after a ``$`` prompt, the rest being their output."""
     values: dict[str, str] = {}
     lines = []
     for line in block.replace("\\\n", " ").splitlines():
+        if prompted and not line.startswith("$ "):
+            continue
         line = line.removeprefix("$ ")
         for name, value in values.items():
             line = line.replace(f"${name}", value)
@@ -49,7 +52,8 @@ def _expand(block: str) -> list[str]:
 def command_lines(doc: Path) -> tuple[list[str], list[str]]:
     """Lines of the bash/console blocks, and the inline code spans that start with a command."""
     text = doc.read_text(encoding="utf-8")
-    lines = [line for block in blocks(doc, "bash") + blocks(doc, "console") for line in _expand(block)]
+    lines = [line for block in blocks(doc, "bash") for line in _expand(block)]
+    lines += [line for block in blocks(doc, "console") for line in _expand(block, prompted=True)]
     fenced = re.sub(r"```.*?```", "", text, flags=re.DOTALL)
     inline = [span for span in re.findall(r"`([^`\n]+)`", fenced)
               if re.match(r"(soundsift|python -m research) [\w-]+( |$)", span)]  # not "soundsift separate: error"
