@@ -56,16 +56,6 @@ class ClipSet:
                                      f"noun {mine.noun!r}, clause {mine.clause!r} in another)")
         return {label: words[label] for label in self.classes}
 
-    def select(self, keep: Callable[[str], bool]) -> ClipSet:
-        """The clips whose class passes ``keep``, in their order."""
-        rows = [i for i, label in enumerate(self.labels) if keep(label)]
-
-        def pick(values: tuple) -> tuple:
-            return tuple(values[i] for i in rows)
-
-        return ClipSet(self.waves[rows], pick(self.labels), pick(self.captions), pick(self.categories),
-                       self.sample_rate, pick(self.meta), pick(self.corpora))
-
     def label_ids(self, classes: Sequence[str]) -> torch.Tensor:
         """Index of each clip's class in ``classes``. Shape: ``(n,)`` int64."""
         index = {c: i for i, c in enumerate(classes)}
@@ -74,14 +64,15 @@ class ClipSet:
 
 def load_clips(
     corpora: Sequence[str | Path], split: str, sample_rate: int, seconds: float,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, keep: Callable[[str], bool] | None = None,
 ) -> ClipSet:
-    """The single-source clips of ``split`` in the corpora, mono at ``sample_rate``, cut or padded to ``seconds``."""
+    """The single-source clips of ``split`` in the corpora, mono at ``sample_rate``, cut or padded to ``seconds``;
+    with ``keep``, only those of the classes it accepts (the others are never decoded)."""
     found = []
     for corpus in corpora:
         root = corpus_root(corpus)
         found += [(root / e.path, e, Path(corpus).name) for e in read_manifest(corpus)
-                  if e.split == split and not e.stems]
+                  if e.split == split and not e.stems and (keep is None or keep(e.label))]
     if not found:
         raise NoClipsError(f"no single-source '{split}' clips in {[str(c) for c in corpora]}")
     samples = round(seconds * sample_rate)

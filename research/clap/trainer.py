@@ -144,9 +144,13 @@ def train_clap(
     def loading(what: str) -> Callable[[int, int], None] | None:
         return None if on_load is None else lambda done, total: on_load(what, done, total)
 
-    corpus = load_clips(settings.corpora, "train", rate, settings.clip_seconds, loading("train clips"))
-    unseen = held_out_words(corpus, settings.holdout_classes)
-    train = corpus.select(lambda label: label not in unseen)
+    holdout = set(settings.holdout_classes)
+    try:
+        train = load_clips(settings.corpora, "train", rate, settings.clip_seconds, loading("train clips"),
+                           keep=lambda label: label not in holdout)
+    except NoClipsError as exc:
+        raise NoClipsError(f"{exc} outside the held-out classes" if holdout else str(exc)) from None
+    unseen = held_out_words(settings.corpora, settings.holdout_classes, rate, settings.clip_seconds)
     words = train.class_words()
     classes = list(words)
     captions, pools = training_captions(train, classes)
@@ -203,15 +207,18 @@ def warm_start_clap(model: CompactClap, weights: Path) -> None:
     model.load_state_dict(state)
 
 
-def held_out_words(clips: ClipSet, labels: tuple[str, ...]) -> dict[str, Phrase]:
+def held_out_words(corpora: tuple[str, ...], labels: tuple[str, ...], rate: int, seconds: float) -> dict[str, Phrase]:
     """The words of the classes held out of training, in the order given; a class without train clips is an error."""
-    words = clips.class_words()
+    if not labels:
+        return {}
+    try:
+        words = load_clips(corpora, "train", rate, seconds, keep=set(labels).__contains__).class_words()
+    except NoClipsError:
+        words = {}
     missing = [label for label in labels if label not in words]
     if missing:
         raise SoundsiftError(f"held-out class {', '.join(repr(m) for m in missing)}: no train clips of it in the "
-                             f"corpora (classes are manifest labels, e.g. {', '.join(list(words)[:3])})")
-    if len(set(labels)) == len(words):
-        raise SoundsiftError("every class is held out: nothing is left to train on")
+                             "corpora (classes are the manifests' labels)")
     return {label: words[label] for label in labels}
 
 
