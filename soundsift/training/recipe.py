@@ -3,6 +3,8 @@
 ```toml
 name = "weak-2src"
 regime = "weak"                      # supervised | mix_separate | weak | semi | nit | mixit
+# extends = "weak"                   # start from another recipe (a built-in name or a file) and change
+                                     # only what is written here: tables merge key by key
 
 [model]
 # init_from = "default"              # start from this model's weights (a name or folder, as --model); it must
@@ -315,15 +317,49 @@ def load_recipe(path: str | Path) -> Recipe:
 
     Relative data paths in a file are taken from the file's folder; in a built-in recipe
     from the current directory (where ``python -m research data ...`` writes by default).
+    A recipe with ``extends = "OTHER"`` (a built-in name, or a file relative to its own) is
+    that recipe with its own keys laid over it: tables merge key by key, other values replace;
+    paths are taken as the extending recipe's.
     """
+    data, where, base = _recipe_source(path)
+    return parse_recipe(_extended(data, where, base, ()), where, base)
+
+
+def _recipe_source(path: str | Path) -> tuple[dict[str, Any], str, Path]:
+    """The TOML data of a built-in recipe name or a recipe file, its name for messages, and its folder for paths."""
     path = Path(path)
     if not path.exists() and path.suffix == "" and str(path) in builtin_recipes():
         builtin = BUILTIN_DIR / f"{path}.toml"
-        return parse_recipe(tomllib.loads(builtin.read_text(encoding="utf-8")), f"built-in recipe '{path}'", Path.cwd())
+        return tomllib.loads(builtin.read_text(encoding="utf-8")), f"built-in recipe '{path}'", Path.cwd()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RecipeError(f"{path}: no such recipe file") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise RecipeError(f"{path}: not a readable TOML recipe ({exc})") from None
-    return parse_recipe(data, str(path), path.parent)
+    return data, str(path), path.parent
+
+
+def _extended(data: dict[str, Any], where: str, base: Path, chain: tuple[str, ...]) -> dict[str, Any]:
+    """``data`` laid over the recipe it ``extends`` (recursively), without the ``extends`` key."""
+    parent = data.get("extends")
+    if parent is None:
+        return data
+    if not isinstance(parent, str) or not parent.strip():
+        raise RecipeError(f"{where}: extends must name a built-in recipe or a recipe file, got {parent!r}")
+    if where in chain or len(chain) > 32:
+        raise RecipeError(f"{where}: extends goes round in a circle ({' -> '.join((*chain, where))})")
+    reference = parent if parent in builtin_recipes() and not (base / parent).exists() else base / parent
+    parent_data, parent_where, parent_base = _recipe_source(reference)
+    merged = _laid_over(_extended(parent_data, parent_where, parent_base, (*chain, where)), data)
+    merged.pop("extends")
+    return merged
+
+
+def _laid_over(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over``'s keys on ``base``: tables merge key by key, any other value replaces."""
+    merged = dict(base)
+    for key, value in over.items():
+        both_tables = isinstance(value, dict) and isinstance(merged.get(key), dict)
+        merged[key] = _laid_over(merged[key], value) if both_tables else value
+    return merged
