@@ -120,6 +120,15 @@ def test_auto_captions_come_from_the_vocabulary(tmp_path, library):
     assert {r.source for r in table.rows} == {"auto"}
 
 
+def test_auto_captions_default_to_the_classes_the_bundled_model_and_encoder_know():
+    from soundsift.core.store import BUNDLED_DIR
+    from soundsift.training.finetune.autotag import default_vocabulary
+    from soundsift.vocabulary import read_vocabulary
+
+    labels = [c.label for c in read_vocabulary(BUNDLED_DIR / "default").classes]
+    assert default_vocabulary() == labels and {"violin", "dog barking", "man speaking"} <= set(labels)
+
+
 def test_holdout_split_keeps_every_caption_in_training_and_mixtures_are_levelled(library):
     lib = scan_library(library)
     clips = captioned_clips(lib, build_caption_table(lib, "filenames"))

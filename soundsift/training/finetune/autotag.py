@@ -23,7 +23,17 @@ SECOND_RATIO = 0.5
 
 
 def default_vocabulary() -> list[str]:
-    """Noun phrases of every class the shipped data recipes know (instruments, speech, sound effects)."""
+    """The labels of the bundled default model's classes, which the shipped compact CLAP was trained on too.
+
+    Falls back to the noun phrases of the data recipes' vocabulary table when the bundled model
+    records no vocabulary.
+    """
+    from soundsift.core.store import BUNDLED_DIR, DEFAULT_MODEL
+    from soundsift.vocabulary import read_vocabulary as read_model_vocabulary
+
+    known = read_model_vocabulary(BUNDLED_DIR / DEFAULT_MODEL)
+    if known is not None:
+        return [c.label for c in known.classes]
     from soundsift.training.data.vocabulary import VOCABULARY
 
     return [p.noun for p in VOCABULARY.values()]

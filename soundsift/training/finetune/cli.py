@@ -26,7 +26,7 @@ def add_finetune_parser(sub: argparse._SubParsersAction) -> None:
                    help="best (default: per file, sidecar, then tags, then file name), sidecar, tags, filenames, "
                         "auto (zero-shot tags from the compact CLAP), or a manifest .csv/.jsonl with path,caption")
     p.add_argument("--vocabulary", type=Path, default=None, metavar="FILE",
-                   help="phrases for --captions auto, one per line (default: the classes soundsift was trained on)")
+                   help="phrases for --captions auto, one per line (default: the bundled default model's classes)")
     p.add_argument("--base", default=DEFAULT_MODEL, metavar="NAME_OR_PATH",
                    help=f"model to start from (default: {DEFAULT_MODEL})")
     p.add_argument("--steps", type=positive_int, default=None,

@@ -23,7 +23,7 @@ from soundsift.training.evaluate import TestMixture
 from soundsift.training.recipe import DataRecipe
 from soundsift.training.regimes import MixtureBatch
 
-DEFAULT_RECIPE = "default-model-v2"
+DEFAULT_RECIPE = "default-model-v3"
 PACK_DIR = Path(__file__).resolve().parents[2] / "pretrained" / "replay"
 CHECK_MIXTURES = 16
 
