@@ -323,7 +323,7 @@ def test_weight_shape_mismatch_is_summarised_in_one_line(tiny_model: Path, tmp_p
     message = str(caught.value)
     assert "\n" not in message and len(message) < 400
     assert message.startswith(f"{model / 'model.safetensors'}: weights do not match config.json (tensors: ")
-    assert "of another shape, e.g. " in message and "where the config makes (" in message
+    assert "of another shape, e.g. " in message and "where config.json has (" in message
 
 
 # training recipes

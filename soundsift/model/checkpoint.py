@@ -61,10 +61,14 @@ def load_checkpoint(
     return network.to(device), encoder.to(device)
 
 
-def load_network_weights(directory: str | Path) -> dict[str, torch.Tensor]:
+def load_network_weights(
+    directory: str | Path, expected: Mapping[str, tuple[int, ...]], against: str
+) -> dict[str, torch.Tensor]:
     """The separator weights of a model directory as tensors, without building its query encoder
-    (for a warm start onto another encoder)."""
-    return _load_weights(model_dir(directory) / WEIGHTS_FILE)
+    (for a warm start), refused in one line unless they have the ``expected`` shapes of ``against``."""
+    weights = model_dir(directory) / WEIGHTS_FILE
+    _check_fit(weights, _stored_shapes(weights), dict(expected), against)
+    return _load_weights(weights)
 
 
 def _refuse_pickles(path: Path) -> None:
@@ -93,8 +97,9 @@ def _config_shapes(config: ModelConfig, encoder: QueryEncoder) -> dict[str, tupl
     return {key: tuple(value.shape) for key, value in network.state_dict().items()}
 
 
-def _check_fit(path: Path, stored: dict[str, tuple[int, ...]], expected: dict[str, tuple[int, ...]]) -> None:
-    """Refuse weights that do not fit the config, in one line: how many tensors differ and the first of each kind."""
+def _check_fit(path: Path, stored: dict[str, tuple[int, ...]], expected: dict[str, tuple[int, ...]],
+               against: str = "config.json") -> None:
+    """Refuse weights that do not fit ``against``, in one line: how many tensors differ and the first of each kind."""
     missing = sorted(set(expected) - set(stored))
     unexpected = sorted(set(stored) - set(expected))
     reshaped = sorted(k for k in set(stored) & set(expected) if stored[k] != expected[k])
@@ -102,10 +107,10 @@ def _check_fit(path: Path, stored: dict[str, tuple[int, ...]], expected: dict[st
                                                                           ("unexpected", unexpected)) if keys]
     if reshaped:
         key = reshaped[0]
-        problems.append(f"{len(reshaped)} of another shape, e.g. {key} is {stored[key]} where the config makes "
+        problems.append(f"{len(reshaped)} of another shape, e.g. {key} is {stored[key]} where {against} has "
                         f"{expected[key]}")
     if problems:
-        raise CheckpointError(f"{path}: weights do not match config.json (tensors: {'; '.join(problems)})")
+        raise CheckpointError(f"{path}: weights do not match {against} (tensors: {'; '.join(problems)})")
 
 
 def _load_weights(path: Path) -> dict[str, torch.Tensor]:

@@ -10,16 +10,13 @@ far fewer steps than a random start after the encoder is retrained.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import Any
-
-import torch
 
 from soundsift.core.config import ModelConfig
 from soundsift.core.model_dir import read_config
 from soundsift.core.store import resolve_model
 from soundsift.errors import CheckpointError
-from soundsift.model.checkpoint import load_checkpoint, load_network_weights
+from soundsift.model.checkpoint import load_network_weights
 from soundsift.model.network import SeparatorNetwork
 from soundsift.training.recipe import RecipeError
 
@@ -34,23 +31,13 @@ def warm_start(network: SeparatorNetwork, source: str, across_encoders: bool = F
         differences = config_differences(network.config, read_config(path), across_encoders)
         if differences:
             raise RecipeError(f"{where}{found} does not fit the recipe's model: {'; '.join(differences)}")
-        weights = _state(path, across_encoders)
+        # the encoder's fingerprint is compared above, so the weights are read without building it;
+        # across encoders only their sizes can still differ, which the shape check names
+        shapes = {key: tuple(value.shape) for key, value in network.state_dict().items()}
+        weights = load_network_weights(path, shapes, "the recipe's network")
     except CheckpointError as exc:
         raise RecipeError(f"{where}: {exc}") from None
-    mine = network.state_dict()
-    shapes = [f"{k} {tuple(v.shape)} in the model, {tuple(mine[k].shape)} in the recipe"
-              for k, v in weights.items() if k in mine and v.shape != mine[k].shape]
-    if shapes or weights.keys() != mine.keys():
-        raise RecipeError(f"{where}{found} does not fit the recipe's model: its query encoder's sizes differ "
-                          f"({'; '.join(shapes[:3]) or 'other layers'})")
     network.load_state_dict(weights)
-
-
-def _state(path: Path, across_encoders: bool) -> dict[str, torch.Tensor]:
-    """The model's separator weights; across encoders, read without building its own query encoder."""
-    if not across_encoders:
-        return load_checkpoint(path)[0].state_dict()
-    return load_network_weights(path)
 
 
 def config_differences(recipe: ModelConfig, model: ModelConfig, across_encoders: bool = False) -> list[str]:
