@@ -64,7 +64,7 @@ def test_summary_has_mean_and_median_per_class(tmp_path):
 
 def test_eval_command(tmp_path, tiny_model, capsys):
     root = _make_testset(tmp_path / "corpus")
-    report = tmp_path / "report.json"
+    report = tmp_path / "reports" / "step-1" / "report.json"  # a folder that does not exist yet is made
     assert main(["eval", "--model", str(tiny_model), "--testset", str(root), "--json", str(report),
                  "--queries", "captions"]) == 0
     out = capsys.readouterr().out

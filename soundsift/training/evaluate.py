@@ -21,6 +21,7 @@ import torch
 
 from soundsift.audio import read_audio, resample
 from soundsift.core.config import STFTConfig
+from soundsift.durable import write_text
 from soundsift.errors import SoundsiftError
 from soundsift.model.frontend import istft, stft
 from soundsift.model.network import SeparatorNetwork
@@ -282,8 +283,8 @@ def format_table(summary: dict[str, dict[str, float]]) -> str:
 
 def write_report(path: Path, scores: Sequence[Score], summary: dict[str, dict[str, float]], meta: dict,
                  extra: dict | None = None) -> None:
-    """JSON report with the command's settings, the summary, every score and any ``extra`` sections."""
+    """JSON report with the command's settings, the summary, every score and any ``extra`` sections
+    (written atomically; a missing folder is made)."""
     payload = {"meta": meta, "summary": summary, "scores": [asdict(s) for s in scores], **(extra or {})}
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text(json.dumps(payload, indent=2) + "\n")
-    tmp.replace(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text(path, json.dumps(payload, indent=2) + "\n")
