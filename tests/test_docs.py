@@ -1,4 +1,4 @@
-"""README.md and docs/presets.md run as written; every documented command line parses.
+"""README.md and docs/presets.md run as written; every documented command line parses; links to sections resolve.
 
 Python blocks are executed against a tiny seeded model (``path/to/model`` stands for it). Shell
 lines that call ``soundsift`` or ``python -m research`` in any document, in code blocks or inline
@@ -188,3 +188,29 @@ def test_development_trace_pattern() -> None:
         assert DEVELOPMENT_TRACES.search(trace), trace
     for fine in ("onnxruntime sessions", "a remote session", "an issue with the input", "/tmp/out"):
         assert not DEVELOPMENT_TRACES.search(fine), fine
+
+
+def _slug(heading: str) -> str:
+    """The anchor a Markdown renderer gives a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def _anchors(doc: Path) -> set[str]:
+    text = re.sub(r"```.*?```", "", doc.read_text(encoding="utf-8"), flags=re.DOTALL)
+    return {_slug(h) for h in re.findall(r"^#{1,6} (.+)$", text, re.MULTILINE)}
+
+
+def test_links_to_sections_name_existing_headings() -> None:
+    broken = []
+    for doc in DOCS:
+        text = re.sub(r"```.*?```", "", doc.read_text(encoding="utf-8"), flags=re.DOTALL)
+        for target, anchor in re.findall(r"\]\(([\w./-]*?)#([\w-]+)\)", text):
+            linked = doc if not target else (doc.parent / target).resolve()
+            if linked.suffix == ".md" and (not linked.is_file() or anchor not in _anchors(linked)):
+                broken.append(f"{doc.name}: {target}#{anchor}")
+    assert not broken
+
+
+def test_heading_slugs_follow_the_renderer() -> None:
+    assert _slug("Training your own: `python -m research clap`") == "training-your-own-python--m-research-clap"
+    assert _slug("Training regimes: the shape of the paper's Tables 1-2") == "training-regimes-the-shape-of-the-papers-tables-1-2"
