@@ -1,7 +1,7 @@
 """Labelled single-source clips of one split, loaded once into memory as one tensor."""
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,24 +42,38 @@ class ClipSet:
         return sorted(set(self.labels))
 
     def class_words(self) -> dict[str, Phrase]:
-        """Each class's words, in :attr:`classes` order: the vocabulary table's, else its clips' meta.
-
-        The clips of a class must agree on its words; otherwise the class is an error naming both.
-        """
-        words: dict[str, Phrase] = {}
-        for label, meta in zip(self.labels, self.meta):
-            mine = class_phrase(label, meta)
-            seen = words.setdefault(label, mine)
-            if seen != mine:
-                raise SoundsiftError(f"class '{label}': its manifest entries disagree on its words in meta "
-                                     f"(noun {seen.noun!r}, clause {seen.clause!r} in one; "
-                                     f"noun {mine.noun!r}, clause {mine.clause!r} in another)")
+        """Each class's words, in :attr:`classes` order (see :func:`agreed_class_words`)."""
+        words = agreed_class_words(zip(self.labels, self.meta))
         return {label: words[label] for label in self.classes}
 
     def label_ids(self, classes: Sequence[str]) -> torch.Tensor:
         """Index of each clip's class in ``classes``. Shape: ``(n,)`` int64."""
         index = {c: i for i, c in enumerate(classes)}
         return torch.tensor([index[label] for label in self.labels], dtype=torch.int64)
+
+
+def agreed_class_words(entries: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[str, Phrase]:
+    """Each class's words from ``(label, meta)`` pairs: the vocabulary table's, else the entries' meta.
+
+    The entries of a class must agree on its words; otherwise the class is an error naming both.
+    """
+    words: dict[str, Phrase] = {}
+    for label, meta in entries:
+        mine = class_phrase(label, meta)
+        seen = words.setdefault(label, mine)
+        if seen != mine:
+            raise SoundsiftError(f"class '{label}': its manifest entries disagree on its words in meta "
+                                 f"(noun {seen.noun!r}, clause {seen.clause!r} in one; "
+                                 f"noun {mine.noun!r}, clause {mine.clause!r} in another)")
+    return words
+
+
+def manifest_class_words(corpora: Sequence[str | Path], split: str, labels: Iterable[str]) -> dict[str, Phrase]:
+    """The words of those of ``labels`` that have single-source ``split`` entries in the corpora, read from the
+    manifests alone (no audio is decoded)."""
+    wanted = set(labels)
+    return agreed_class_words((e.label, e.meta) for corpus in corpora for e in read_manifest(corpus)
+                       if e.split == split and not e.stems and e.label in wanted)
 
 
 def load_clips(

@@ -31,7 +31,7 @@ from research.clap.augment import (
 )
 from research.clap.captions import caption_pool
 from research.clap.checkpoint import has_checkpoint, load_run, save_run
-from research.clap.clips import ClipSet, NoClipsError, load_clips
+from research.clap.clips import ClipSet, NoClipsError, load_clips, manifest_class_words
 from research.clap.loss import symmetric_info_nce
 from research.clap.report import evaluate, evaluate_unseen, write_report
 from research.clap.sampler import PairSampler
@@ -150,7 +150,7 @@ def train_clap(
                            keep=lambda label: label not in holdout)
     except NoClipsError as exc:
         raise NoClipsError(f"{exc} outside the held-out classes" if holdout else str(exc)) from None
-    unseen = held_out_words(settings.corpora, settings.holdout_classes, rate, settings.clip_seconds)
+    unseen = held_out_words(settings.corpora, settings.holdout_classes)
     words = train.class_words()
     classes = list(words)
     captions, pools = training_captions(train, classes)
@@ -207,14 +207,11 @@ def warm_start_clap(model: CompactClap, weights: Path) -> None:
     model.load_state_dict(state)
 
 
-def held_out_words(corpora: tuple[str, ...], labels: tuple[str, ...], rate: int, seconds: float) -> dict[str, Phrase]:
+def held_out_words(corpora: tuple[str, ...], labels: tuple[str, ...]) -> dict[str, Phrase]:
     """The words of the classes held out of training, in the order given; a class without train clips is an error."""
     if not labels:
         return {}
-    try:
-        words = load_clips(corpora, "train", rate, seconds, keep=set(labels).__contains__).class_words()
-    except NoClipsError:
-        words = {}
+    words = manifest_class_words(corpora, "train", labels)
     missing = [label for label in labels if label not in words]
     if missing:
         raise SoundsiftError(f"held-out class {', '.join(repr(m) for m in missing)}: no train clips of it in the "
