@@ -24,13 +24,15 @@ from soundsift.durable import staged_folder
 from soundsift.errors import SoundsiftError
 from soundsift.export_onnx import export_onnx
 from soundsift.model.checkpoint import load_checkpoint
-from soundsift.model.encoders import build_encoder, compact_weights
+from soundsift.model.encoders import build_encoder
+from soundsift.model.encoders.compact_weights import CONFIG_FILE as ENCODER_CONFIG
 from soundsift.model.encoders.compact_weights import SHIPPED_DIR
+from soundsift.model.encoders.compact_weights import WEIGHTS_FILE as ENCODER_WEIGHTS
 from soundsift.vocabulary import VOCABULARY_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DIR = ROOT / "soundsift" / "pretrained" / "default"
-ENCODER_FILES = (compact_weights.CONFIG_FILE, compact_weights.WEIGHTS_FILE)
+ENCODER_FILES = (ENCODER_CONFIG, ENCODER_WEIGHTS)
 
 
 def trained_encoder_weights(model: Path) -> Path | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 import re
 import shlex
@@ -195,16 +196,20 @@ def _slug(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
+@functools.cache
+def _prose(doc: Path) -> str:
+    """A document's text without its fenced code blocks (read once per document)."""
+    return re.sub(r"```.*?```", "", doc.read_text(encoding="utf-8"), flags=re.DOTALL)
+
+
 def _anchors(doc: Path) -> set[str]:
-    text = re.sub(r"```.*?```", "", doc.read_text(encoding="utf-8"), flags=re.DOTALL)
-    return {_slug(h) for h in re.findall(r"^#{1,6} (.+)$", text, re.MULTILINE)}
+    return {_slug(h) for h in re.findall(r"^#{1,6} (.+)$", _prose(doc), re.MULTILINE)}
 
 
 def test_links_to_sections_name_existing_headings() -> None:
     broken = []
     for doc in DOCS:
-        text = re.sub(r"```.*?```", "", doc.read_text(encoding="utf-8"), flags=re.DOTALL)
-        for target, anchor in re.findall(r"\]\(([\w./-]*?)#([\w-]+)\)", text):
+        for target, anchor in re.findall(r"\]\(([\w./-]*?)#([\w-]+)\)", _prose(doc)):
             linked = doc if not target else (doc.parent / target).resolve()
             if linked.suffix == ".md" and (not linked.is_file() or anchor not in _anchors(linked)):
                 broken.append(f"{doc.name}: {target}#{anchor}")

@@ -23,20 +23,16 @@ SECOND_RATIO = 0.5
 
 
 def default_vocabulary() -> list[str]:
-    """The labels of the bundled default model's classes, which the shipped compact CLAP was trained on too.
-
-    Falls back to the noun phrases of the data recipes' vocabulary table when the bundled model
-    records no vocabulary.
-    """
+    """The labels of the bundled default model's classes, which the shipped compact CLAP was trained on too
+    (the bundled model always records them: it is installed only with its vocabulary)."""
     from soundsift.core.store import BUNDLED_DIR, DEFAULT_MODEL
     from soundsift.vocabulary import read_vocabulary as read_model_vocabulary
 
     known = read_model_vocabulary(BUNDLED_DIR / DEFAULT_MODEL)
-    if known is not None:
-        return [c.label for c in known.classes]
-    from soundsift.training.data.vocabulary import VOCABULARY
-
-    return [p.noun for p in VOCABULARY.values()]
+    if known is None:
+        raise SoundsiftError(f"{BUNDLED_DIR / DEFAULT_MODEL}: the bundled model records no vocabulary; "
+                             "give --vocabulary FILE")
+    return [c.label for c in known.classes]
 
 
 def read_vocabulary(path: Path) -> list[str]:
