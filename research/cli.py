@@ -1,6 +1,6 @@
 """The lab's command: ``data`` (build corpora), ``clap`` (pretrain the compact CLAP), ``bench`` (paper tables),
 ``replaypack`` (the shipped replay pack), ``scorecard`` (model-card tables and bars from eval reports),
-``forgetting`` (the fine-tuning protection table).
+``forgetting`` (the fine-tuning protection table), ``paired`` (two models' eval reports compared stem by stem).
 
 Errors raised on purpose end as one line on stderr and exit code 1, as in the ``soundsift`` command.
 """
@@ -14,6 +14,7 @@ from research.bench_cli import add_bench_parser
 from research.clap.cli import add_clap_parser
 from research.data.cli import add_data_parser
 from research.forgetting import add_forgetting_parser
+from research.paired import add_paired_parser
 from research.replaypack import add_replaypack_parser
 from research.scorecard import add_scorecard_parser
 from soundsift.errors import SoundsiftError
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_replaypack_parser(sub)
     add_scorecard_parser(sub)
     add_forgetting_parser(sub)
+    add_paired_parser(sub)
     return parser
 
 

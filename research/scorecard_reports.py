@@ -17,11 +17,13 @@ from soundsift.errors import SoundsiftError, os_problem
 
 @dataclass(frozen=True)
 class SetReport:
-    """One test set's scores for one model: (class, SDRi) per stem, absent-query levels, paraphrase gap."""
+    """One test set's scores for one model: (class, SDRi) per stem, absent-query levels, paraphrase gap,
+    and each stem's mixture ('' where the report does not name it), which pairs stems across models."""
 
     stems: tuple[tuple[str, float], ...]
     absent_levels: tuple[float, ...] | None = None
     gap_db: float | None = None
+    mixtures: tuple[str, ...] = ()
 
     def mean_sdri(self, labels: Sequence[str] | None = None) -> tuple[float | None, int]:
         """Mean SDRi and stem count, over the stems of ``labels`` only when given (None without stems)."""
@@ -81,11 +83,13 @@ def read_report(path: Path) -> SetReport:
 def _parse(payload: object) -> SetReport:
     if not isinstance(payload, dict):
         raise TypeError("the file holds no JSON object")
-    stems = tuple((_text(s["label"]), _number(s["sdri"])) for s in _list(payload["scores"], "scores"))
+    scores = _list(payload["scores"], "scores")
+    stems = tuple((_text(s["label"]), _number(s["sdri"])) for s in scores)
+    mixtures = tuple(_text(s["mixture"]) if "mixture" in s else "" for s in scores)
     absent = _section(payload, "absent")
     levels = None if absent is None else tuple(_number(s["level_db"]) for s in _list(absent["scores"], "absent"))
     gap = _section(payload, "paraphrase_gap")
-    return SetReport(stems, levels, None if gap is None else _number(gap["gap_db"]))
+    return SetReport(stems, levels, None if gap is None else _number(gap["gap_db"]), mixtures)
 
 
 def _section(payload: dict, key: str) -> dict | None:

@@ -273,7 +273,7 @@ def test_builtin_recipes_cover_every_regime_and_parse(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     assert set(builtin_recipes()) == set(REGIMES) | {"default-model", "default-model-v2", "default-model-v3",
-                                                     "zero-shot"}
+                                                     "zero-shot", "zero-shot-self"}
     for name in REGIMES:
         recipe = load_recipe(name)
         assert recipe.regime == name and recipe.data.corpora == (str(tmp_path / "data" / "music"),)
@@ -289,6 +289,10 @@ def test_builtin_recipes_cover_every_regime_and_parse(tmp_path, monkeypatch):
     assert (v3.data, v3.optim, v3.loss, v3.model.network) == (v2.data, v2.optim, v2.loss, v2.model.network)
     assert v3.init_from == "default" and v3.init_across_encoders and not v2.init_across_encoders
     assert v3.model.encoder == v2.model.encoder and not v3.model.encoder.options.get("weights")
+    zero_shot, zero_shot_self = load_recipe("zero-shot"), load_recipe("zero-shot-self")  # differ in one setting only
+    assert (zero_shot.data.audio_query_source, zero_shot_self.data.audio_query_source) == ("other", "self")
+    assert dataclasses.replace(zero_shot_self.data, audio_query_source="other") == zero_shot.data
+    assert (zero_shot_self.model.network, zero_shot_self.optim) == (zero_shot.model.network, zero_shot.optim)
 
 
 def test_default_model_v2_recipe_runs_on_a_tiny_corpus(workspace, tmp_path):

@@ -21,7 +21,7 @@ def test_python_m_research_offers_its_commands():
                             check=False)
     assert result.returncode == 0, result.stderr
     listed = [line.split()[0] for line in result.stdout.splitlines() if re.match(r"    \S", line)]
-    assert listed == ["data", "clap", "bench", "replaypack", "scorecard", "forgetting"]
+    assert listed == ["data", "clap", "bench", "replaypack", "scorecard", "forgetting", "paired"]
 
 
 def test_a_bad_corpus_is_one_line_naming_it(tmp_path):
