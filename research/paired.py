@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from research.scorecard import emit_markdown
 from research.scorecard_reports import SetReport, read_report
 from soundsift.errors import SoundsiftError
-from soundsift.publishing import write_text_atomic
 
 RESAMPLES = 10_000
 
@@ -51,12 +50,7 @@ def add_paired_parser(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     rows = compare(read_report(args.a), read_report(args.b), args.held_out, args.seed, (str(args.a), str(args.b)))
-    text = paired_table(rows, args.names)
-    if args.output is None:
-        print(text, end="")
-    else:
-        write_text_atomic(args.output, text)
-        print(f"wrote {args.output}", file=sys.stderr)
+    emit_markdown(paired_table(rows, args.names), args.output)
     return 0
 
 

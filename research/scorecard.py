@@ -34,13 +34,17 @@ def add_scorecard_parser(sub: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     bars = load_bars()
     models = load_models(args.outs, args.names, bars.sets)
-    text = scorecard(models, bars, per_class=args.per_class)
-    if args.output is None:
+    emit_markdown(scorecard(models, bars, per_class=args.per_class), args.output)
+    return 0
+
+
+def emit_markdown(text: str, output: Path | None) -> None:
+    """Print a Markdown table, or write it atomically to ``output`` and say so (the lab's ``-o`` option)."""
+    if output is None:
         print(text, end="")
     else:
-        write_text_atomic(args.output, text)
-        print(f"wrote {args.output}")
-    return 0
+        write_text_atomic(output, text)
+        print(f"wrote {output}")
 
 
 def load_models(outs: Sequence[Path], names: Sequence[str] | None, set_names: Sequence[str]) -> list[ModelScores]:
